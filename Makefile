@@ -1,0 +1,52 @@
+# Everything runs from the project's virtualenv (.venv), made on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
+
+.PHONY: help venv testbin sandbox demo run test lint typecheck crds check-crds bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(PY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(PY)
+
+venv: $(PY) ## create .venv with the operator and its dev tools
+
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm
+	bash tests/testbin/build.sh
+
+sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd until Ctrl-C
+	$(PY) -m sandbox
+
+demo: $(PY) testbin ## the whole story on a fresh machine: sandbox, CRDs, examples, operator, data flowing
+	$(PY) -m demo
+
+run: $(PY) ## run the operator against $$KUBECONFIG in the foreground
+	$(PY) -m influxdb_operator --verbose
+
+test: $(PY) testbin ## lint, type checks and the whole test suite on the real sandbox
+	$(MAKE) lint typecheck
+	$(PY) -m pytest
+
+lint: $(PY) ## ruff (lint + format check) and import-linter's layer contract
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: $(PY) ## mypy --strict
+	$(VENV)/bin/mypy operator/influxdb_operator tests
+
+crds: $(PY) ## regenerate crds/ from the pydantic models
+	$(PY) -m influxdb_operator.api.crds crds
+
+bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
+	$(PY) -m pytest -p no:cacheprovider tests/bench -s -q
+
+clean: ## remove the virtualenv and caches (not the testbin cache)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .sandbox

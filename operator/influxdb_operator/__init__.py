@@ -1,0 +1,1 @@
+"""Kubernetes operator for InfluxDB OSS v2 replication streams."""

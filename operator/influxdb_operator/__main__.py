@@ -1,0 +1,48 @@
+"""`influxdb-replication-operator` / `python -m influxdb_operator`: run the operator.
+
+A thin front for `kopf run` with this package's handlers, so that the image,
+`make run` and the tests start it the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import kopf
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="influxdb-replication-operator", description=__doc__)
+    parser.add_argument(
+        "-n", "--namespace", action="append", default=[], help="watch only this namespace (repeatable); default: all"
+    )
+    parser.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
+    parser.add_argument("--max-backoff", type=float, default=None, help="longest retry delay in seconds (default 60)")
+    parser.add_argument("--standalone", action="store_true", help="do not coordinate with other instances (peering)")
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.metrics_port is not None:
+        os.environ["INFLUXDB_OPERATOR_METRICS_PORT"] = str(args.metrics_port)
+    if args.max_backoff is not None:
+        os.environ["INFLUXDB_OPERATOR_MAX_BACKOFF"] = str(args.max_backoff)
+    kopf.configure(verbose=args.verbose)
+    from . import handlers  # noqa: F401 - registers the handlers
+
+    kopf.run(
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=args.liveness,
+        standalone=args.standalone,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The custom resources' spec and status, as pydantic models.
+
+These models are the single source of the CRD schemas: `crds.py` renders
+them (with the CEL rules declared here) into `crds/*.yaml`, and a test fails
+if the files and the models disagree. Handlers parse specs with them.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+GROUP = "influxdb.replication.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+CATEGORY = "influxdb"
+
+# InfluxDB's own bounds (replication.go): the queue may not be smaller than
+# 32 MiB; the age limit is 0 (never purge) or one minute to two months.
+MIN_QUEUE_BYTES = 33554430
+DEFAULT_QUEUE_BYTES = 67108860
+DEFAULT_MAX_AGE_SECONDS = 604800
+MIN_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS = 60, 5184000
+
+_HTTP_URL_RULE = {
+    "rule": "self.startsWith('http://') || self.startsWith('https://')",
+    "message": "must be an http:// or https:// URL",
+}
+_ID_PATTERN = "^[0-9a-f]{16}$"
+_NAME_LEN = 253
+
+
+def _cel(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+def _immutable(what: str) -> dict[str, Any]:
+    return _cel({"rule": "self == oldSelf", "message": f"{what} is immutable"})
+
+
+def _exactly_one(a: str, b: str) -> dict[str, str]:
+    return {"rule": f"has(self.{a}) != has(self.{b})", "message": f"exactly one of {a} or {b} must be set"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+InfluxID = Annotated[str, Field(pattern=_ID_PATTERN, description="An InfluxDB ID: 16 lowercase hex digits.")]
+HTTPURL = Annotated[str, Field(min_length=8, max_length=2048, json_schema_extra=_cel(_HTTP_URL_RULE))]
+
+
+class DeletionPolicy(StrEnum):
+    DELETE = "Delete"
+    ORPHAN = "Orphan"
+
+
+class LocalObjectReference(_Model):
+    """A reference to an object of the expected kind in the same namespace."""
+
+    name: str = Field(min_length=1, max_length=_NAME_LEN)
+
+
+class SecretKeySelector(_Model):
+    """A key of a Secret in the same namespace."""
+
+    name: str = Field(min_length=1, max_length=_NAME_LEN, description="Name of the Secret.")
+    key: str = Field(default="token", min_length=1, max_length=_NAME_LEN, description="Key within the Secret.")
+
+
+class TLSConfig(_Model):
+    insecure_skip_verify: bool = Field(
+        default=False, description="Skip verification of the server's certificate. For tests only."
+    )
+    ca_secret_ref: SecretKeySelector | None = Field(
+        default=None, description="A PEM CA bundle to verify the server with, instead of the system roots."
+    )
+
+
+class InfluxDBInstanceSpec(_Model):
+    """An InfluxDB OSS v2 server and one organization on it."""
+
+    model_config = ConfigDict(json_schema_extra=_cel(_exactly_one("org", "orgID")))
+
+    url: HTTPURL = Field(description="Base URL of the InfluxDB server, e.g. http://influxdb.edge:8086.")
+    org: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=_NAME_LEN,
+        description="Organization name; resolved to an ID.",
+        json_schema_extra=_immutable("org"),
+    )
+    org_id: InfluxID | None = Field(
+        default=None, alias="orgID", description="Organization ID.", json_schema_extra=_immutable("orgID")
+    )
+    token_secret_ref: SecretKeySelector = Field(
+        description="Token with read/write on replications and remotes and read on buckets."
+    )
+    tls: TLSConfig | None = None
+    resync_period: str = Field(
+        default="30s",
+        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        description="How often the server is listed to refresh status and correct drift (Go duration, >= 1s).",
+    )
+
+
+class RemoteConnectionSpec(_Model):
+    """A remote InfluxDB that this instance replicates to (`/api/v2/remotes`)."""
+
+    instance_ref: LocalObjectReference = Field(
+        description="The InfluxDBInstance that holds the remote.", json_schema_extra=_immutable("instanceRef")
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=_NAME_LEN, description="Name in InfluxDB; defaults to metadata.name."
+    )
+    description: str | None = Field(default=None, max_length=1024)
+    remote_url: HTTPURL = Field(alias="remoteURL", description="Base URL of the remote InfluxDB.")
+    remote_org_id: InfluxID | None = Field(
+        default=None, alias="remoteOrgID", description="Organization ID on the remote."
+    )
+    remote_token_secret_ref: SecretKeySelector = Field(description="Token with write access to the remote buckets.")
+    allow_insecure_tls: bool = Field(
+        default=False, alias="allowInsecureTLS", description="Skip TLS verification of the remote."
+    )
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE, description="Delete the InfluxDB object with this resource, or Orphan it."
+    )
+    adopt_existing: bool = Field(
+        default=False,
+        description="Take over an existing remote of the same name instead of reporting NameConflict.",
+    )
+
+
+class BucketReference(_Model):
+    model_config = ConfigDict(json_schema_extra=_cel(_exactly_one("name", "id")))
+
+    name: str | None = Field(default=None, min_length=1, max_length=_NAME_LEN, description="Bucket name.")
+    id: InfluxID | None = Field(default=None, description="Bucket ID.")
+
+
+class RemoteReference(_Model):
+    model_config = ConfigDict(json_schema_extra=_cel(_exactly_one("connectionRef", "id")))
+
+    connection_ref: LocalObjectReference | None = Field(default=None, description="A RemoteConnection to use.")
+    id: InfluxID | None = Field(default=None, description="The ID of a remote not managed here.")
+
+
+class ReplicationSpec(_Model):
+    """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
+
+    instance_ref: LocalObjectReference = Field(
+        description="The InfluxDBInstance that holds the local bucket.", json_schema_extra=_immutable("instanceRef")
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=_NAME_LEN, description="Name in InfluxDB; defaults to metadata.name."
+    )
+    description: str | None = Field(default=None, max_length=1024)
+    local_bucket: BucketReference = Field(
+        description="The bucket to replicate. Immutable: InfluxDB cannot move a queue to another bucket.",
+        json_schema_extra=_immutable("localBucket"),
+    )
+    remote: RemoteReference
+    remote_bucket: BucketReference = Field(description="The bucket on the remote to write to.")
+    max_queue_size_bytes: int = Field(
+        default=DEFAULT_QUEUE_BYTES, ge=MIN_QUEUE_BYTES, description="Size limit of the on-disk queue."
+    )
+    max_age_seconds: int = Field(
+        default=DEFAULT_MAX_AGE_SECONDS,
+        ge=0,
+        le=MAX_MAX_AGE_SECONDS,
+        description="Queued data older than this is dropped; 0 keeps it forever.",
+        json_schema_extra=_cel(
+            {
+                "rule": f"self == 0 || self >= {MIN_MAX_AGE_SECONDS}",
+                "message": f"maxAgeSeconds must be 0 or between {MIN_MAX_AGE_SECONDS} and {MAX_MAX_AGE_SECONDS}",
+            }
+        ),
+    )
+    drop_non_retryable_data: bool = Field(
+        default=False, description="Drop data the remote rejects as unwritable instead of retrying it."
+    )
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE,
+        description="Delete the InfluxDB replication (and its queue) with this resource, or Orphan it.",
+    )
+    adopt_existing: bool = Field(
+        default=False,
+        description="Take over an existing replication of the same name instead of reporting NameConflict.",
+    )
+
+
+# --- status ------------------------------------------------------------------
+
+
+class Condition(_Model):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+    last_transition_time: str | None = None
+    observed_generation: int | None = None
+
+
+class _Status(_Model):
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    observed_generation: int | None = None
+    id: str | None = Field(default=None, description="The InfluxDB ID of the object.")
+    last_sync_time: str | None = Field(default=None, description="When InfluxDB was last seen to match the spec.")
+    create_pending: str | None = Field(
+        default=None,
+        description="Set (to the name) before a create is sent, cleared once its ID is recorded: "
+        "an object of that name found while set is this resource's own.",
+    )
+
+
+class InfluxDBInstanceStatus(_Status):
+    version: str | None = None
+    org_id: str | None = Field(default=None, alias="orgID")
+
+
+class RemoteConnectionStatus(_Status):
+    token_fingerprint: str | None = Field(
+        default=None, description="A salted hash of the token last sent, to tell when the Secret changed."
+    )
+
+
+class ReplicationStatus(_Status):
+    local_bucket_id: str | None = Field(default=None, alias="localBucketID")
+    remote_id: str | None = Field(default=None, alias="remoteID")
+    remote_bucket_id: str | None = Field(default=None, alias="remoteBucketID")
+    current_queue_size_bytes: int | None = None
+    remaining_bytes_to_be_synced: int | None = None
+    latest_response_code: int | None = None
+    latest_error_message: str | None = None
+
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go-style duration such as "30s" or "1m30s"."""
+    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))

@@ -1,0 +1,26 @@
+"""Operator-wide settings, read once from the environment.
+
+Each has a command-line flag in `__main__`, which sets the variable, so the
+Helm chart, `make run` and tests all configure the operator the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Longest wait between retries of a blocked reconcile (missing Secret,
+    # unreachable server, ...). Short enough that a fix is picked up soon,
+    # long enough not to hammer a server that is down.
+    max_backoff: float
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings(
+        max_backoff=float(os.environ.get("INFLUXDB_OPERATOR_MAX_BACKOFF", "60")),
+    )

@@ -1,0 +1,5 @@
+"""kopf handlers: wiring, status and events. Importing this registers them."""
+
+from . import indexes, instances, lifecycle, remotes, replications
+
+__all__ = ["indexes", "instances", "lifecycle", "remotes", "replications"]

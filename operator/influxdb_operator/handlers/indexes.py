@@ -1,0 +1,104 @@
+"""In-memory indexes of the watched objects, kept current by kopf.
+
+References (instanceRef, connectionRef, Secrets) are resolved from here, and
+the per-instance refresh finds its dependents here: no Kubernetes reads per
+object. kopf fills every index before the first handler runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from ..api import v1alpha1
+
+Key = tuple[str, str]
+Obj = dict[str, Any]
+
+
+def snapshot(body: kopf.Body) -> Obj:
+    """A plain, private copy of what handlers and the refresh read."""
+    return {
+        "metadata": {
+            "name": body.metadata.name,
+            "namespace": body.metadata.namespace,
+            "uid": body.metadata.uid,
+            "generation": body.metadata.get("generation"),
+            "deletionTimestamp": body.metadata.get("deletionTimestamp"),
+        },
+        "spec": copy.deepcopy(dict(body.spec)),
+        "status": copy.deepcopy(dict(body.status)),
+    }
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
+def instances(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", name): snapshot(body)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
+def remotes(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", name): snapshot(body)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
+def remotes_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
+def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
+def replications_by_connection(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str] | None:
+    ref = (spec.get("remote") or {}).get("connectionRef")
+    return {(namespace or "", ref["name"]): name} if ref else None
+
+
+@kopf.index("", "v1", "secrets")
+def secrets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, str]]:
+    return {(namespace or "", name): dict(body.get("data") or {})}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
+def instances_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+    refs = [spec.get("tokenSecretRef"), (spec.get("tls") or {}).get("caSecretRef")]
+    return {(namespace or "", ref["name"]): name for ref in refs if ref}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
+def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+    ref = spec.get("remoteTokenSecretRef")
+    return {(namespace or "", ref["name"]): name} if ref else {}
+
+
+@dataclass(frozen=True)
+class World:
+    """All indexes, as handed to a handler in its kwargs."""
+
+    instances: kopf.Index[Key, Obj]
+    remotes: kopf.Index[Key, Obj]
+    remotes_by_instance: kopf.Index[Key, Obj]
+    replications_by_instance: kopf.Index[Key, Obj]
+    replications_by_connection: kopf.Index[Key, str]
+    secrets: kopf.Index[Key, dict[str, str]]
+    instances_by_secret: kopf.Index[Key, str]
+    remotes_by_secret: kopf.Index[Key, str]
+
+    @classmethod
+    def of(cls, kwargs: dict[str, Any]) -> World:
+        return cls(**{name: kwargs[name] for name in cls.__dataclass_fields__})
+
+    def one(self, index: kopf.Index[Key, Any], key: Key) -> Any | None:
+        store = index.get(key)
+        return next(iter(store), None) if store is not None else None
+
+    def all(self, index: kopf.Index[Key, Any], key: Key) -> Iterable[Any]:
+        store = index.get(key)
+        return list(store) if store is not None else []

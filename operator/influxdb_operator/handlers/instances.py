@@ -1,0 +1,209 @@
+"""InfluxDBInstance: the per-instance refresh daemon, and the handlers that
+wake it or guard the instance's deletion.
+
+One daemon per instance does, each period: `/health`, then one listing of
+replications and one of remotes for the org, and from those alone refreshes
+every dependent's status and corrects drift. InfluxDB calls per period stay
+O(1) in the number of objects; Kubernetes writes happen only for changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import kopf
+
+from ..api import v1alpha1
+from ..influx import errors
+from ..reconcile import conditions
+from . import clients, indexes, kube, outcomes, remotes, replications
+from .blocked import Blocked, from_influx
+from .snapshot import Snapshot
+
+KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
+
+_wakeups: dict[indexes.Key, asyncio.Event] = {}
+
+Sync = Callable[[indexes.World, dict[str, Any], Snapshot | None], Awaitable[outcomes.Result]]
+
+
+def wake(namespace: str, name: str) -> None:
+    """Refresh this instance now rather than at the end of its period."""
+    event = _wakeups.get((namespace, name))
+    if event is not None:
+        event.set()
+
+
+async def _sync_instance(world: indexes.World, obj: dict[str, Any]) -> tuple[outcomes.Result, Snapshot]:
+    meta, status = obj["metadata"], obj["status"]
+    inst = clients.instance(world, meta["namespace"], meta["name"], need_org=False)
+    client = await clients.client(world, inst)
+    try:
+        health = await client.health()
+        org_id = inst.spec.org_id or status.get("orgID")
+        if inst.spec.org_id is not None and status.get("orgID") != inst.spec.org_id:
+            if await client.get_org(inst.spec.org_id) is None:
+                raise Blocked("OrgNotFound", f"no organization with ID {inst.spec.org_id} on {inst.spec.url}")
+        elif org_id is None:
+            org = await client.find_org(inst.spec.org or "")
+            if org is None:
+                raise Blocked("OrgNotFound", f"no organization named {inst.spec.org!r} on {inst.spec.url}")
+            org_id = org.id
+        snapshot = await Snapshot.take(client, org_id)
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"InfluxDB at {inst.spec.url}") from None
+    result = outcomes.Result(
+        fields={"orgID": org_id, "version": health.version},
+        conditions=[
+            conditions.Condition(
+                conditions.READY, "True", "Available", f"InfluxDB {health.version or ''} is up and the token works"
+            )
+        ],
+    )
+    return result, snapshot
+
+
+async def _write(
+    plural: str, kind: str, obj: dict[str, Any], patch: dict[str, Any], events: list[outcomes.Event]
+) -> None:
+    if patch:
+        meta = obj["metadata"]
+        await kube.patch_status(plural, meta["namespace"], meta["name"], patch)
+        # What this process now knows to be true, ahead of the watch event.
+        obj["status"].update(patch)
+    outcomes.emit(obj, events, kind=kind)
+
+
+async def _refresh_dependent(
+    world: indexes.World,
+    kind: str,
+    plural: str,
+    sync: Sync,
+    obj: dict[str, Any],
+    snapshot: Snapshot | None,
+    *,
+    blocked: Blocked | None = None,
+) -> None:
+    meta = obj["metadata"]
+    if meta.get("deletionTimestamp"):
+        return  # its deletion handler owns it now
+    async with outcomes.lock(meta["uid"]):
+        try:
+            if blocked is not None:
+                raise blocked
+            result = await sync(world, obj, snapshot)
+        except Blocked as failed:
+            patch, events = outcomes.failure(obj["status"], failed, generation=meta["generation"])
+        else:
+            patch, events = outcomes.success(obj["status"], result, generation=meta["generation"])
+        await _write(plural, kind, obj, patch, events)
+
+
+async def refresh_once(world: indexes.World, key: indexes.Key) -> None:
+    obj = world.one(world.instances, key)
+    if obj is None or obj["metadata"].get("deletionTimestamp"):
+        return
+    meta = obj["metadata"]
+    snapshot: Snapshot | None = None
+    instance_blocked: Blocked | None = None
+    async with outcomes.lock(meta["uid"]):
+        try:
+            result, snapshot = await _sync_instance(world, obj)
+        except Blocked as failed:
+            instance_blocked = failed
+            patch, events = outcomes.failure(obj["status"], failed, generation=meta["generation"])
+        else:
+            patch, events = outcomes.success(obj["status"], result, generation=meta["generation"])
+        await _write(PLURAL, KIND, obj, patch, events)
+    dependent_blocked = None
+    if instance_blocked is not None:
+        reason = instance_blocked.reason
+        dependent_blocked = Blocked(
+            reason if reason.startswith("Instance") else f"Instance{reason}",
+            f"InfluxDBInstance {meta['name']}: {instance_blocked.message}",
+        )
+    # Remotes first: a recreated remote's new ID is what replications need.
+    for remote in world.all(world.remotes_by_instance, key):
+        await _refresh_dependent(
+            world, remotes.KIND, remotes.PLURAL, _sync_remote, remote, snapshot, blocked=dependent_blocked
+        )
+    for replication in world.all(world.replications_by_instance, key):
+        await _refresh_dependent(
+            world,
+            replications.KIND,
+            replications.PLURAL,
+            _sync_replication,
+            replication,
+            snapshot,
+            blocked=dependent_blocked,
+        )
+
+
+def _sync_remote(world: indexes.World, obj: dict[str, Any], snapshot: Snapshot | None) -> Awaitable[outcomes.Result]:
+    return remotes.sync(world, obj, snapshot=snapshot)
+
+
+def _sync_replication(
+    world: indexes.World, obj: dict[str, Any], snapshot: Snapshot | None
+) -> Awaitable[outcomes.Result]:
+    return replications.sync(world, obj, snapshot=snapshot)
+
+
+@kopf.daemon(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL, cancellation_timeout=10.0)
+async def refresh(
+    namespace: str | None, name: str, stopped: kopf.DaemonStopped, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    world = indexes.World.of(kwargs)
+    key = (namespace or "", name)
+    wakeup = _wakeups.setdefault(key, asyncio.Event())
+    try:
+        while not stopped:
+            wakeup.clear()
+            try:
+                await refresh_once(world, key)
+            except Exception:
+                # A bug must not end the refresh for good; kopf logs it, we go on.
+                logger.exception("refresh of InfluxDBInstance %s/%s failed", namespace, name)
+            obj = world.one(world.instances, key)
+            period = v1alpha1.parse_duration(obj["spec"].get("resyncPeriod", "30s")) if obj else 30.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), timeout=max(1.0, period))
+    finally:
+        _wakeups.pop(key, None)
+
+
+@kopf.on.update(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL, field="spec")
+async def changed(namespace: str | None, name: str, **_: Any) -> None:
+    wake(namespace or "", name)
+
+
+@kopf.on.delete(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL)
+async def delete(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
+    world = indexes.World.of(kwargs)
+
+    async def _delete(obj: dict[str, Any]) -> None:
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        users = [f"RemoteConnection {o['metadata']['name']}" for o in world.all(world.remotes_by_instance, key)]
+        users += [f"Replication {o['metadata']['name']}" for o in world.all(world.replications_by_instance, key)]
+        if users:
+            raise Blocked("InUse", f"still used by {', '.join(sorted(users))}; deletion waits until they are gone")
+        await clients.forget(obj["metadata"]["uid"])
+
+    await outcomes.run_deletion(KIND, body, patch, retry, _delete)
+    outcomes.forget(body.metadata.uid or "")
+
+
+@kopf.on.event("", "v1", "secrets")
+async def secret_changed(namespace: str | None, name: str, **kwargs: Any) -> None:
+    """A token or CA Secret changed: refresh the instances that use it now."""
+    world = indexes.World.of(kwargs)
+    namespace = namespace or ""
+    for instance_name in world.all(world.instances_by_secret, (namespace, name)):
+        wake(namespace, instance_name)
+    for remote_name in world.all(world.remotes_by_secret, (namespace, name)):
+        remote = world.one(world.remotes, (namespace, remote_name))
+        if remote is not None:
+            wake(namespace, remote["spec"].get("instanceRef", {}).get("name", ""))

@@ -1,0 +1,157 @@
+"""One way to finish a reconcile, whoever ran it: a handler or the refresh.
+
+A reconcile yields a `Result` (status fields, conditions, events) or raises
+`Blocked`. Both turn into a minimal status patch here, and into Events only
+when the Ready condition changes, so a resource stuck on the same problem
+does not flood the namespace with identical Events on every retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import kopf
+
+from .. import config, metrics
+from ..api import v1alpha1
+from ..reconcile import conditions
+from . import indexes
+from .blocked import Blocked
+
+Event = tuple[str, str, str]  # type, reason, message
+
+
+@dataclass
+class Result:
+    fields: dict[str, Any]
+    conditions: list[conditions.Condition]
+    events: list[Event] = field(default_factory=list)
+    # Whether InfluxDB was changed (or first found matching): stamps lastSyncTime.
+    synced: bool = False
+
+
+# One lock per object UID: handlers and the refresh never work on the same
+# object at once. (One operator process is active at a time: kopf's peering.)
+_locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+# The InfluxDB ID this process last recorded per UID; fresher than any index.
+known_ids: dict[str, str] = {}
+
+
+def lock(uid: str) -> asyncio.Lock:
+    return _locks[uid]
+
+
+def forget(uid: str) -> None:
+    _locks.pop(uid, None)
+    known_ids.pop(uid, None)
+
+
+def backoff(retry: int) -> float:
+    """Exponential, from 2 s up to the configured cap."""
+    return float(min(config.settings().max_backoff, 2 * 2 ** min(retry, 10)))
+
+
+def recorded_id(uid: str, status: dict[str, Any]) -> str | None:
+    return known_ids.get(uid) or status.get("id")
+
+
+def success(old: dict[str, Any], result: Result, *, generation: int | None) -> tuple[dict[str, Any], list[Event]]:
+    """The status patch and the events for a finished reconcile."""
+    new = dict(result.fields)
+    new["conditions"] = conditions.apply(old.get("conditions") or [], result.conditions, generation=generation)
+    new["observedGeneration"] = generation
+    if result.synced or not old.get("lastSyncTime"):
+        new["lastSyncTime"] = conditions.now()
+    patch = conditions.status_patch(old, new)
+    events = list(result.events)
+    before = conditions.get(old.get("conditions") or [], conditions.READY)
+    if before is not None and before.get("status") == "False":
+        events.append(("Normal", "Recovered", f"ready again after {before.get('reason')}"))
+    return patch, events
+
+
+def failure(old: dict[str, Any], blocked: Blocked, *, generation: int | None) -> tuple[dict[str, Any], list[Event]]:
+    """The status patch and the events for a reconcile that could not finish."""
+    updates = [
+        conditions.Condition(conditions.READY, "False", blocked.reason, blocked.message),
+        conditions.Condition(conditions.SYNCED, "False", blocked.reason, blocked.message),
+    ]
+    new = {"conditions": conditions.apply(old.get("conditions") or [], updates, generation=generation)}
+    patch = conditions.status_patch(old, new)
+    before = conditions.get(old.get("conditions") or [], conditions.READY) or {}
+    changed = (before.get("reason"), before.get("message")) != (blocked.reason, blocked.message)
+    return patch, [("Warning", blocked.reason, blocked.message)] if changed else []
+
+
+def emit(obj: dict[str, Any], events: list[Event], *, kind: str) -> None:
+    """Post events about `obj` (kopf queues and sends them in the background)."""
+    if not events:
+        return
+    meta = obj["metadata"]
+    ref: dict[str, Any] = {
+        "apiVersion": v1alpha1.API_VERSION,
+        "kind": kind,
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
+    }
+    for type_, reason, message in events:
+        kopf.event(kopf.Body(cast(kopf.RawBody, ref)), type=type_, reason=reason, message=message)
+
+
+def _write(patch: kopf.Patch, status: dict[str, Any]) -> None:
+    for key, value in status.items():
+        patch.status[key] = value
+
+
+async def run_handler(
+    kind: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    retry: int,
+    work: Callable[[dict[str, Any]], Awaitable[Result]],
+) -> None:
+    """Run a reconcile for a kopf handler: status into kopf's patch, events,
+    metrics, and a retry with backoff when blocked."""
+    obj = indexes.snapshot(body)
+    generation = obj["metadata"]["generation"]
+    started = time.monotonic()
+    async with lock(obj["metadata"]["uid"]):
+        try:
+            result = await work(obj)
+        except Blocked as blocked:
+            status, events = failure(obj["status"], blocked, generation=generation)
+            _write(patch, status)
+            emit(obj, events, kind=kind)
+            metrics.reconciles.labels(kind, "blocked").inc()
+            raise kopf.TemporaryError(blocked.message, delay=backoff(retry)) from None
+        finally:
+            metrics.reconcile_seconds.labels(kind).observe(time.monotonic() - started)
+    status, events = success(obj["status"], result, generation=generation)
+    _write(patch, status)
+    emit(obj, events, kind=kind)
+    metrics.reconciles.labels(kind, "success").inc()
+
+
+async def run_deletion(
+    kind: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    retry: int,
+    work: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
+    """Run a deletion for a kopf handler; blocked means the finalizer stays."""
+    obj = indexes.snapshot(body)
+    async with lock(obj["metadata"]["uid"]):
+        try:
+            await work(obj)
+        except Blocked as blocked:
+            status, events = failure(obj["status"], blocked, generation=obj["metadata"]["generation"])
+            _write(patch, status)
+            emit(obj, events, kind=kind)
+            metrics.reconciles.labels(kind, "blocked").inc()
+            raise kopf.TemporaryError(blocked.message, delay=backoff(retry)) from None
+    metrics.reconciles.labels(kind, "deleted").inc()

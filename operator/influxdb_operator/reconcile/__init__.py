@@ -1,0 +1,1 @@
+"""Pure reconcile logic: desired + observed in, decisions out. No I/O here."""

@@ -1,0 +1,150 @@
+"""A real influxd in a temporary directory, onboarded and ready to use.
+
+The helpers here speak raw HTTP on purpose: the sandbox and the tests that
+prove it must not depend on the operator's own client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import binaries, processes
+
+
+@dataclass(frozen=True)
+class Influx:
+    """One onboarded server; the fields are exactly sandbox.json's per-server keys."""
+
+    url: str
+    org: str
+    orgID: str  # noqa: N815 - a sandbox.json key
+    token: str
+    bucket: str
+    bucketID: str  # noqa: N815 - a sandbox.json key
+
+    def as_json(self) -> dict[str, str]:
+        return asdict(self)
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, token: str | None = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        """One API call; returns (status, decoded JSON body or text)."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        headers = {"Authorization": f"Token {token or self.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, payload = int(resp.status), resp.read()
+        except urllib.error.HTTPError as error:
+            status, payload = int(error.code), error.read()
+        try:
+            return status, json.loads(payload) if payload else None
+        except json.JSONDecodeError:
+            return status, payload.decode(errors="replace")
+
+    def write(self, bucket: str, lines: str) -> None:
+        """Write line protocol to `bucket`, with nanosecond timestamps."""
+        query = urllib.parse.urlencode({"org": self.org, "bucket": bucket, "precision": "ns"})
+        status, body = self.request("POST", f"/api/v2/write?{query}", raw=lines.encode())
+        if status != 204:
+            raise RuntimeError(f"write to {bucket} failed: {status} {body}")
+
+    def query_csv(self, flux: str) -> str:
+        """Run a Flux query; returns the annotated CSV."""
+        req = urllib.request.Request(
+            f"{self.url}/api/v2/query?{urllib.parse.urlencode({'org': self.org})}",
+            data=json.dumps({"query": flux, "type": "flux"}).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Token {self.token}",
+                "Content-Type": "application/json",
+                "Accept": "application/csv",
+            },
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return str(resp.read().decode())
+
+    def count(self, bucket: str, measurement: str) -> int:
+        """How many points of `measurement` the bucket holds (all time)."""
+        csv = self.query_csv(
+            f'from(bucket: "{bucket}") |> range(start: 0) '
+            f'|> filter(fn: (r) => r._measurement == "{measurement}") |> group() |> count()'
+        )
+        values = [line.split(",")[-1] for line in csv.splitlines() if line.startswith(",_result,")]
+        return sum(int(v) for v in values if v.strip().isdigit())
+
+    def create_bucket(self, name: str) -> str:
+        status, body = self.request(
+            "POST", "/api/v2/buckets", {"orgID": self.orgID, "name": name, "retentionRules": []}
+        )
+        if status != 201:
+            raise RuntimeError(f"create bucket {name}: {status} {body}")
+        return str(body["id"])
+
+
+@contextlib.contextmanager
+def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[Influx]:
+    """influxd on a free loopback port, onboarded with an all-access token."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / f"{name}.log"
+    argv = [
+        binaries.path("influxd"),
+        "--reporting-disabled",
+        f"--http-bind-address=127.0.0.1:{port}",
+        f"--bolt-path={workdir / 'influxd.bolt'}",
+        f"--engine-path={workdir / 'engine'}",
+        f"--sqlite-path={workdir / 'influxd.sqlite'}",
+        "--log-level=warn",
+    ]
+    # influxd reads INFLUXD_* from the environment; keep the user's out.
+    with processes.running(name, argv, log=log, env={"INFLUXD_CONFIG_PATH": str(workdir)}) as proc:
+        processes.wait_until(
+            lambda: json.load(urllib.request.urlopen(f"{url}/health", timeout=2)).get("status") == "pass",
+            what=f"influxd {name}",
+            timeout=120,
+            proc=proc,
+            log=log,
+        )
+        token = secrets.token_urlsafe(32)
+        unauthenticated = Influx(url, org, "", "", bucket, "")
+        status, body = unauthenticated.request(
+            "POST",
+            "/api/v2/setup",
+            {"username": "admin", "password": secrets.token_urlsafe(16), "org": org, "bucket": bucket, "token": token},
+        )
+        if status != 201:
+            raise RuntimeError(f"onboarding influxd {name} failed: {status} {body}")
+        instance = Influx(url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]))
+        # Ready means authenticated API calls work, not just /health.
+        processes.wait_until(
+            lambda: instance.request("GET", f"/api/v2/buckets?orgID={instance.orgID}")[0] == 200,
+            what=f"influxd {name} API",
+            timeout=30,
+        )
+        yield instance
+
+
+def wait_for(predicate: Any, *, timeout: float, interval: float = 0.5) -> Any:
+    """Poll until `predicate()` is truthy; return its value or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)

@@ -1,0 +1,74 @@
+"""kubectl, as the user runs it: the tests drive the operator only through it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sandbox import binaries
+
+
+class KubectlError(Exception):
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"kubectl {' '.join(args)} exited {returncode}: {stderr.strip()}")
+        self.stderr = stderr
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: Path, namespace: str | None = None) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+
+    def in_namespace(self, namespace: str) -> Kubectl:
+        return Kubectl(self.kubeconfig, namespace)
+
+    def __call__(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
+        argv = [binaries.path("kubectl"), f"--kubeconfig={self.kubeconfig}"]
+        if self.namespace:
+            argv.append(f"--namespace={self.namespace}")
+        done = subprocess.run([*argv, *args], input=input, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and done.returncode != 0:
+            raise KubectlError(list(args), done.returncode, done.stderr)
+        return done.stdout if done.returncode == 0 else done.stderr
+
+    def apply(self, *docs: dict[str, Any] | str) -> str:
+        text = "\n---\n".join(d if isinstance(d, str) else yaml.safe_dump(d) for d in docs)
+        return self("apply", "-f", "-", input=text)
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        out = self("get", kind, name, "-o", "json", check=False)
+        if "NotFound" in out or "not found" in out:
+            return None
+        return dict(json.loads(out))
+
+    def exists(self, kind: str, name: str) -> bool:
+        return self.get(kind, name) is not None
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        out = self("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
+        return list(json.loads(out)["items"])
+
+
+def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any]:
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == type_:
+            return dict(c)
+    return {}
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 60, interval: float = 0.5, what: str = "condition") -> Any:
+    """Poll until `check()` returns something truthy; its last value explains a timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last!r}")

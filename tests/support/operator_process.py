@@ -1,0 +1,70 @@
+"""The operator as a real process: started, killed and restarted by tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class OperatorProcess:
+    def __init__(self, kubeconfig: Path, log: Path, *extra: str) -> None:
+        self.kubeconfig, self.log, self.extra = kubeconfig, log, extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PYTHONPATH": str(ROOT / "operator"),
+        }
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "influxdb_operator",
+                    "--standalone",
+                    "--max-backoff=5",
+                    "--verbose",
+                    *self.extra,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up handlers, exactly like a crashed pod."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+
+@contextlib.contextmanager
+def running(kubeconfig: Path, log: Path, *extra: str) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(kubeconfig, log, *extra)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()

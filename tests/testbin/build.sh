@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Build the real servers the test sandbox runs: kube-apiserver and kubectl,
+# etcd, influxd and helm, each from its Go module, pinned by the wrapper
+# modules beside this script (their go.mod/go.sum are the single source of
+# the versions).
+#
+# Results are cached by version under $TESTBIN_CACHE (default
+# ~/.cache/influxdb-replication-operator/testbin/<tool>-<version>/). A tool is
+# built into a temporary directory and renamed into place only when complete,
+# so an interrupted build is never taken for a good one. A second run finds
+# every version present and builds nothing. The stable entry point is
+# $TESTBIN_CACHE/bin/, a directory of symlinks swapped in atomically.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${TESTBIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/influxdb-replication-operator/testbin}
+mkdir -p "$cache"
+# Leftovers of interrupted runs: never used, so just cleared.
+rm -rf "$cache"/.building-* "$cache"/bin.tmp
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+
+# The version a wrapper module pins for a module path.
+pinned() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
+
+# build TOOL VERSION MODULE_DIR -- go build args...
+# Builds $cache/TOOL-VERSION/TOOL unless it is already there.
+build() {
+	local tool=$1 version=$2 dir=$3
+	shift 4
+	local final="$cache/$tool-$version"
+	if [[ -x "$final/$tool" ]]; then
+		echo "testbin: $tool $version cached"
+		return
+	fi
+	local tmp start=$SECONDS
+	tmp=$(mktemp -d "$cache/.building-$tool-XXXXXX")
+	echo "testbin: building $tool $version ..."
+	(cd "$here/$dir" && go build -o "$tmp/$tool" "$@")
+	rm -rf "$final"
+	mv -T "$tmp" "$final"
+	echo "testbin: built $tool $version in $((SECONDS - start))s"
+}
+
+k8s=$(pinned kube k8s.io/kubernetes)
+k8s_minor=$(echo "$k8s" | cut -d. -f2)
+k8s_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
+build kube-apiserver "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kube-apiserver
+build kubectl "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubectl
+
+etcd=$(pinned etcd go.etcd.io/etcd/server/v3)
+build etcd "$etcd" etcd -- go.etcd.io/etcd/server/v3
+
+helm=$(pinned helm helm.sh/helm/v3)
+build helm "$helm" helm -- -ldflags "-X helm.sh/helm/v3/internal/version.version=$helm" helm.sh/helm/v3/cmd/helm
+
+# influxd links libflux (Rust) through cgo; the pkg-config shim builds it
+# with cargo. flux pins an old toolchain and denies warnings, hence the
+# overrides. The shim is cached like any other tool.
+influx=$(pinned influxd github.com/influxdata/influxdb/v2)
+shim=$(pinned influxd github.com/influxdata/pkg-config)
+build pkg-config "$shim" influxd -- github.com/influxdata/pkg-config
+command -v pkg-config >/dev/null || { echo "testbin: a system pkg-config must be on PATH for libflux" >&2; exit 1; }
+influx_commit=$(cd "$here/influxd" && go mod download -json "github.com/influxdata/influxdb/v2@$influx" |
+	sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
+PKG_CONFIG="$cache/pkg-config-$shim/pkg-config" RUSTUP_TOOLCHAIN=stable \
+	RUSTC_WRAPPER="$here/rustc-cap-lints" \
+	build influxd "$influx" influxd -- -tags sqlite_foreign_keys,sqlite_json \
+	-ldflags "-X main.version=${influx#v} -X main.commit=${influx_commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
+	github.com/influxdata/influxdb/v2/cmd/influxd
+
+# Point bin/ at exactly these versions: a symlink to a fresh directory of
+# links, replaced by one rename so readers never see a half-made bin/.
+links=$(mktemp -d "$cache/.bin-XXXXXX")
+for pair in kube-apiserver:$k8s kubectl:$k8s etcd:$etcd helm:$helm influxd:$influx; do
+	ln -s "../${pair%%:*}-${pair#*:}/${pair%%:*}" "$links/${pair%%:*}"
+done
+[[ -L "$cache/bin" || ! -e "$cache/bin" ]] || rm -rf "$cache/bin"
+ln -s "$(basename "$links")" "$cache/bin.tmp"
+mv -T "$cache/bin.tmp" "$cache/bin"
+for old in "$cache"/.bin-*; do [[ "$old" == "$links" ]] || rm -rf "$old"; done
+echo "testbin: ready in $cache/bin"
