@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from cryptography import x509
@@ -46,17 +47,21 @@ class Kube:
         path.chmod(0o600)
         return path
 
-    def get(self, path: str, *, token: str | None = None) -> tuple[int, dict[str, object]]:
-        """A raw GET, returning the status and the decoded body."""
+    def get(self, path: str, *, token: str | None = None) -> tuple[int, Any]:
+        """A raw GET: the status and the body (decoded JSON, else text)."""
         request = urllib.request.Request(
             self.url + path, headers={"Authorization": f"Bearer {token or self.admin_token}"}
         )
         context = ssl.create_default_context(cafile=str(self.ca_file))
         try:
             with urllib.request.urlopen(request, context=context, timeout=10) as response:
-                return int(response.status), json.loads(response.read() or b"{}")
+                status, payload = int(response.status), response.read()
         except urllib.error.HTTPError as error:
-            return int(error.code), json.loads(error.read() or b"{}")
+            status, payload = int(error.code), error.read()
+        try:
+            return status, json.loads(payload)
+        except ValueError:
+            return status, payload.decode(errors="replace")
 
 
 def _key() -> rsa.RSAPrivateKey:

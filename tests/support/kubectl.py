@@ -35,7 +35,7 @@ class Kubectl:
         done = subprocess.run([*argv, *args], input=input, capture_output=True, text=True, timeout=timeout, check=False)
         if check and done.returncode != 0:
             raise KubectlError(list(args), done.returncode, done.stderr)
-        return done.stdout if done.returncode == 0 else done.stderr
+        return done.stdout if done.returncode == 0 else done.stdout + done.stderr
 
     def apply(self, *docs: dict[str, Any] | str) -> str:
         text = "\n---\n".join(d if isinstance(d, str) else yaml.safe_dump(d) for d in docs)

@@ -34,6 +34,7 @@ build() {
 	fi
 	local tmp start=$SECONDS
 	tmp=$(mktemp -d "$cache/.building-$tool-XXXXXX")
+	chmod 755 "$tmp"
 	echo "testbin: building $tool $version ..."
 	(cd "$here/$dir" && go build -o "$tmp/$tool" "$@")
 	rm -rf "$final"

@@ -1,0 +1,61 @@
+"""Fixtures for tests that run the operator: CRDs installed once, one shared
+operator process, and a ready-made edge -> cloud setup per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sandbox as sandbox_module
+from support import manifests
+from support.kubectl import Kubectl
+from support.operator_process import OperatorProcess, running
+from support.scenario import Setup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def crds(kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+    kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def operator(
+    sandbox: sandbox_module.Sandbox, crds: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with running(sandbox.kube.kubeconfig, log) as process:
+        yield process
+
+
+@pytest.fixture
+def setup(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
+) -> Setup:
+    edge, cloud = sandbox.edge, sandbox.cloud
+    edge_bucket, cloud_bucket = f"edge-{unique}", f"cloud-{unique}"
+    edge_bucket_id = edge.create_bucket(edge_bucket)
+    cloud.create_bucket(cloud_bucket)
+    ns = kubectl.in_namespace(namespace)
+    ns.apply(
+        manifests.secret("edge-token", namespace, edge.token),
+        manifests.secret("cloud-token", namespace, cloud.token),
+        manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token"),
+        manifests.remote(
+            "cloud",
+            namespace,
+            instance="edge",
+            url=cloud.url,
+            org_id=cloud.orgID,
+            secret="cloud-token",
+            name=f"cloud-{unique}",
+        ),
+    )
+    result = Setup(ns, namespace, unique, edge_bucket, edge_bucket_id, cloud_bucket)
+    result.ready("influxdbinstance", "edge")
+    result.ready("remoteconnection", "cloud")
+    return result

@@ -1,0 +1,50 @@
+"""Conditions change only when something changed; patches hold only differences."""
+
+from __future__ import annotations
+
+from influxdb_operator.reconcile import conditions
+from influxdb_operator.reconcile.conditions import Condition
+
+
+def test_new_condition_gets_a_transition_time() -> None:
+    result = conditions.apply([], [Condition("Ready", "True", "Available", "ok")], generation=3, at="T1")
+    assert result == [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "Available",
+            "message": "ok",
+            "observedGeneration": 3,
+            "lastTransitionTime": "T1",
+        }
+    ]
+
+
+def test_same_status_keeps_the_transition_time() -> None:
+    first = conditions.apply([], [Condition("Ready", "False", "Unreachable", "down")], generation=1, at="T1")
+    second = conditions.apply(first, [Condition("Ready", "False", "SecretNotFound", "x")], generation=1, at="T2")
+    assert second[0]["lastTransitionTime"] == "T1"
+    assert second[0]["reason"] == "SecretNotFound"
+
+
+def test_status_change_moves_the_transition_time() -> None:
+    first = conditions.apply([], [Condition("Ready", "False", "Unreachable", "down")], generation=1, at="T1")
+    second = conditions.apply(first, [Condition("Ready", "True", "Available", "up")], generation=1, at="T2")
+    assert second[0]["lastTransitionTime"] == "T2"
+
+
+def test_identical_update_produces_no_patch() -> None:
+    current = conditions.apply([], [Condition("Ready", "True", "Available", "ok")], generation=1, at="T1")
+    old = {"conditions": current, "id": "abc", "currentQueueSizeBytes": 5}
+    new = {
+        "conditions": conditions.apply(current, [Condition("Ready", "True", "Available", "ok")], generation=1),
+        "id": "abc",
+        "currentQueueSizeBytes": 5,
+    }
+    assert conditions.status_patch(old, new) == {}
+
+
+def test_patch_holds_only_changed_fields_and_explicit_clears() -> None:
+    old = {"id": "abc", "currentQueueSizeBytes": 5, "createPending": "r1", "other": 1}
+    new = {"id": "abc", "currentQueueSizeBytes": 7, "createPending": None}
+    assert conditions.status_patch(old, new) == {"currentQueueSizeBytes": 7, "createPending": None}

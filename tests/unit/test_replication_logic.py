@@ -1,0 +1,115 @@
+"""Desired body, drift and health of a replication, from spec and observation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from influxdb_operator.api import v1alpha1
+from influxdb_operator.influx import models
+from influxdb_operator.reconcile import replications
+
+RESOLVED = replications.Resolved(org_id="0" * 16, local_bucket_id="1" * 16, remote_id="2" * 16)
+
+
+def spec(**overrides: Any) -> v1alpha1.ReplicationSpec:
+    raw: dict[str, Any] = {
+        "instanceRef": {"name": "edge"},
+        "localBucket": {"name": "metrics"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "remoteBucket": {"name": "metrics"},
+    }
+    raw.update(overrides)
+    return v1alpha1.ReplicationSpec.model_validate(raw)
+
+
+def observed(**overrides: Any) -> models.Replication:
+    raw: dict[str, Any] = {
+        "id": "3" * 16,
+        "orgID": RESOLVED.org_id,
+        "name": "r",
+        "description": "",
+        "remoteID": RESOLVED.remote_id,
+        "localBucketID": RESOLVED.local_bucket_id,
+        "remoteBucketID": None,
+        "RemoteBucketName": "metrics",
+        "maxQueueSizeBytes": v1alpha1.DEFAULT_QUEUE_BYTES,
+        "maxAgeSeconds": v1alpha1.DEFAULT_MAX_AGE_SECONDS,
+        "dropNonRetryableData": False,
+        "currentQueueSizeBytes": 0,
+        "remainingBytesToBeSynced": 0,
+        "latestResponseCode": 204,
+    }
+    raw.update(overrides)
+    return models.Replication.model_validate(raw)
+
+
+def test_defaults_match_influxdb() -> None:
+    want = replications.desired(spec(), name="r", resolved=RESOLVED)
+    assert want.maxQueueSizeBytes == 67108860
+    assert want.maxAgeSeconds == 604800
+    assert want.dropNonRetryableData is False
+
+
+def test_create_body_omits_unset_remote_bucket_id() -> None:
+    body = replications.desired(spec(), name="r", resolved=RESOLVED).wire()
+    assert "remoteBucketID" not in body
+    assert body["remoteBucketName"] == "metrics"
+
+
+def test_get_answer_with_capital_r_and_null_parses() -> None:
+    have = observed(remoteBucketID="", latestResponseCode=None)
+    assert have.remoteBucketName == "metrics"
+    assert have.remoteBucketID is None
+    assert have.latestResponseCode is None
+
+
+def test_matching_observation_has_no_drift() -> None:
+    want = replications.desired(spec(), name="r", resolved=RESOLVED)
+    assert replications.drift(want, observed()) == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "spec_field", "spec_value"),
+    [
+        ("maxQueueSizeBytes", 40000000, "maxQueueSizeBytes", 50000000),
+        ("maxAgeSeconds", 0, "maxAgeSeconds", 3600),
+        ("dropNonRetryableData", True, "dropNonRetryableData", False),
+        ("description", "changed by hand", "description", "declared"),
+        ("name", "renamed", "name", "r"),
+    ],
+)
+def test_each_patchable_field_drifts_and_is_corrected(field: str, value: Any, spec_field: str, spec_value: Any) -> None:
+    want = replications.desired(spec(**{spec_field: spec_value}), name="r", resolved=RESOLVED)
+    differing = replications.drift(want, observed(**{field: value}))
+    assert differing == {field: (value, spec_value)}
+    assert replications.correction(want, differing).wire() == {field: spec_value}
+
+
+def test_remote_bucket_by_id_compares_the_id() -> None:
+    want = replications.desired(spec(remoteBucket={"id": "4" * 16}), name="r", resolved=RESOLVED)
+    assert replications.drift(want, observed(remoteBucketID="5" * 16)) == {"remoteBucketID": ("5" * 16, "4" * 16)}
+
+
+def test_health_reports_remote_errors() -> None:
+    health = replications.health(
+        observed(latestResponseCode=401, latestErrorMessage="unauthorized"), previous_remaining=0
+    )
+    assert (health.status, health.reason) == ("False", "RemoteError")
+    assert "401" in health.message
+
+
+def test_health_reports_a_nearly_full_queue() -> None:
+    have = observed(currentQueueSizeBytes=int(0.9 * v1alpha1.DEFAULT_QUEUE_BYTES))
+    assert replications.health(have, previous_remaining=None).reason == "QueueNearlyFull"
+
+
+def test_health_reports_a_growing_backlog() -> None:
+    have = observed(remainingBytesToBeSynced=5_000_000)
+    assert replications.health(have, previous_remaining=2_000_000).reason == "BacklogGrowing"
+
+
+def test_health_is_good_when_the_remote_accepts() -> None:
+    health = replications.health(observed(), previous_remaining=0)
+    assert (health.status, health.reason) == ("True", "Replicating")
