@@ -28,7 +28,8 @@ def operator(
     sandbox: sandbox_module.Sandbox, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with running(sandbox.kube.kubeconfig, log) as process:
+    # Watches only the t-* namespaces: fault tests run operators of their own elsewhere.
+    with running(sandbox.kube.kubeconfig, log, "--namespace=t-*") as process:
         yield process
 
 

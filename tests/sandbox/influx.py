@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -94,48 +95,74 @@ class Influx:
         return str(body["id"])
 
 
-@contextlib.contextmanager
-def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[Influx]:
-    """influxd on a free loopback port, onboarded with an all-access token."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = processes.free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = workdir / f"{name}.log"
-    argv = [
-        binaries.path("influxd"),
-        "--reporting-disabled",
-        f"--http-bind-address=127.0.0.1:{port}",
-        f"--bolt-path={workdir / 'influxd.bolt'}",
-        f"--engine-path={workdir / 'engine'}",
-        f"--sqlite-path={workdir / 'influxd.sqlite'}",
-        "--log-level=warn",
-    ]
-    # influxd reads INFLUXD_* from the environment; keep the user's out.
-    with processes.running(name, argv, log=log, env={"INFLUXD_CONFIG_PATH": str(workdir)}) as proc:
-        processes.wait_until(
-            lambda: json.load(urllib.request.urlopen(f"{url}/health", timeout=2)).get("status") == "pass",
-            what=f"influxd {name}",
-            timeout=120,
-            proc=proc,
-            log=log,
+class Server:
+    """One influxd process that can be stopped and started again on the same
+    port with the same data, to test what happens while it is down."""
+
+    def __init__(self, workdir: Path, name: str) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir, self.name = workdir, name
+        self.port = processes.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stack = contextlib.ExitStack()
+
+    def start(self) -> None:
+        argv = [
+            binaries.path("influxd"),
+            "--reporting-disabled",
+            f"--http-bind-address=127.0.0.1:{self.port}",
+            f"--bolt-path={self.workdir / 'influxd.bolt'}",
+            f"--engine-path={self.workdir / 'engine'}",
+            f"--sqlite-path={self.workdir / 'influxd.sqlite'}",
+            "--log-level=warn",
+        ]
+        # influxd reads INFLUXD_* and a config file; keep the user's out.
+        self._proc = self._stack.enter_context(
+            processes.running(self.name, argv, log=self.log, env={"INFLUXD_CONFIG_PATH": str(self.workdir)})
         )
+        processes.wait_until(
+            lambda: json.load(urllib.request.urlopen(f"{self.url}/health", timeout=2)).get("status") == "pass",
+            what=f"influxd {self.name}",
+            timeout=120,
+            proc=self._proc,
+            log=self.log,
+        )
+
+    def stop(self) -> None:
+        self._stack.close()
+        self._proc = None
+
+    def onboard(self, *, org: str, bucket: str) -> Influx:
         token = secrets.token_urlsafe(32)
-        unauthenticated = Influx(url, org, "", "", bucket, "")
+        unauthenticated = Influx(self.url, org, "", "", bucket, "")
         status, body = unauthenticated.request(
             "POST",
             "/api/v2/setup",
             {"username": "admin", "password": secrets.token_urlsafe(16), "org": org, "bucket": bucket, "token": token},
         )
         if status != 201:
-            raise RuntimeError(f"onboarding influxd {name} failed: {status} {body}")
-        instance = Influx(url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]))
+            raise RuntimeError(f"onboarding influxd {self.name} failed: {status} {body}")
+        instance = Influx(self.url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]))
         # Ready means authenticated API calls work, not just /health.
         processes.wait_until(
             lambda: instance.request("GET", f"/api/v2/buckets?orgID={instance.orgID}")[0] == 200,
-            what=f"influxd {name} API",
+            what=f"influxd {self.name} API",
             timeout=30,
         )
-        yield instance
+        return instance
+
+
+@contextlib.contextmanager
+def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[Influx]:
+    """influxd on a free loopback port, onboarded with an all-access token."""
+    process = Server(workdir, name)
+    process.start()
+    try:
+        yield process.onboard(org=org, bucket=bucket)
+    finally:
+        process.stop()
 
 
 def wait_for(predicate: Any, *, timeout: float, interval: float = 0.5) -> Any:

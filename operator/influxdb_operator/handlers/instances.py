@@ -10,7 +10,6 @@ O(1) in the number of objects; Kubernetes writes happen only for changes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -169,8 +168,14 @@ async def refresh(
                 logger.exception("refresh of InfluxDBInstance %s/%s failed", namespace, name)
             obj = world.one(world.instances, key)
             period = v1alpha1.parse_duration(obj["spec"].get("resyncPeriod", "30s")) if obj else 30.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=max(1.0, period))
+            # Sleep until the period ends, a wake-up (spec or Secret change),
+            # or kopf stopping the daemon, whichever comes first.
+            waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopped.wait())]
+            try:
+                await asyncio.wait(waits, timeout=max(1.0, period), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
     finally:
         _wakeups.pop(key, None)
 

@@ -1,0 +1,136 @@
+"""Bad manifests are refused by the API server itself, naming the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from support import manifests
+from support.kubectl import Kubectl, KubectlError
+
+NS = "admission"
+ID = "0123456789abcdef"
+
+
+def replication(**spec: Any) -> dict[str, Any]:
+    doc = manifests.replication(
+        "r", NS, instance="edge", local_bucket="metrics", connection="cloud", remote_bucket="metrics"
+    )
+    doc["spec"].update(spec)
+    return doc
+
+
+def remote(**spec: Any) -> dict[str, Any]:
+    doc = manifests.remote("c", NS, instance="edge", url="http://cloud:8086", org_id=ID, secret="cloud-token")
+    doc["spec"].update(spec)
+    return doc
+
+
+def instance(**spec: Any) -> dict[str, Any]:
+    doc = manifests.instance("edge", NS, url="http://edge:8086", org="edge-org", secret="edge-token")
+    doc["spec"].update(spec)
+    return doc
+
+
+def without(doc: dict[str, Any], *path: str) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return doc
+
+
+INVALID: list[tuple[str, dict[str, Any], str]] = [
+    ("queue below InfluxDB's minimum", replication(maxQueueSizeBytes=1024), "spec.maxQueueSizeBytes"),
+    ("queue negative", replication(maxQueueSizeBytes=-1), "spec.maxQueueSizeBytes"),
+    ("age below a minute", replication(maxAgeSeconds=30), "maxAgeSeconds must be 0 or between 60 and 5184000"),
+    ("age above two months", replication(maxAgeSeconds=5184001), "spec.maxAgeSeconds"),
+    ("age negative", replication(maxAgeSeconds=-5), "spec.maxAgeSeconds"),
+    ("local bucket name and id", replication(localBucket={"name": "m", "id": ID}), "spec.localBucket"),
+    ("local bucket neither", replication(localBucket={}), "spec.localBucket"),
+    ("local bucket id not hex", replication(localBucket={"id": "not-an-id"}), "spec.localBucket.id"),
+    ("remote bucket name and id", replication(remoteBucket={"name": "m", "id": ID}), "spec.remoteBucket"),
+    ("remote bucket neither", replication(remoteBucket={}), "spec.remoteBucket"),
+    ("remote both", replication(remote={"connectionRef": {"name": "c"}, "id": ID}), "spec.remote"),
+    ("remote neither", replication(remote={}), "spec.remote"),
+    ("remote id too short", replication(remote={"id": "abc"}), "spec.remote.id"),
+    ("deletion policy unknown", replication(deletionPolicy="Keep"), "spec.deletionPolicy"),
+    ("queue size not a number", replication(maxQueueSizeBytes="big"), "spec.maxQueueSizeBytes"),
+    ("drop flag not a boolean", replication(dropNonRetryableData="yes"), "spec.dropNonRetryableData"),
+    ("empty replication name", replication(name=""), "spec.name"),
+    ("no instanceRef", without(replication(), "spec", "instanceRef"), "spec.instanceRef"),
+    ("no localBucket", without(replication(), "spec", "localBucket"), "spec.localBucket"),
+    ("no remoteBucket", without(replication(), "spec", "remoteBucket"), "spec.remoteBucket"),
+    ("remote URL without scheme", remote(remoteURL="cloud.example.com:8086"), "spec.remoteURL"),
+    ("remote URL ftp", remote(remoteURL="ftp://cloud.example.com"), "spec.remoteURL"),
+    ("remote org id not hex", remote(remoteOrgID="cloud-org"), "spec.remoteOrgID"),
+    ("remote without token", without(remote(), "spec", "remoteTokenSecretRef"), "spec.remoteTokenSecretRef"),
+    ("remote deletion policy", remote(deletionPolicy="delete"), "spec.deletionPolicy"),
+    ("remote token secret nameless", remote(remoteTokenSecretRef={"key": "t"}), "spec.remoteTokenSecretRef.name"),
+    ("instance URL scheme", instance(url="influxdb:8086"), "spec.url"),
+    ("instance org and orgID", instance(orgID=ID), "exactly one of org or orgID"),
+    ("instance neither org", without(instance(), "spec", "org"), "exactly one of org or orgID"),
+    ("instance resync period", instance(resyncPeriod="soon"), "spec.resyncPeriod"),
+    ("instance token secret missing", without(instance(), "spec", "tokenSecretRef"), "spec.tokenSecretRef"),
+]
+
+
+@pytest.fixture(scope="module")
+def admission(kubectl: Kubectl, crds: None) -> Kubectl:
+    if kubectl.get("namespace", NS) is None:
+        kubectl("create", "namespace", NS)
+    return kubectl.in_namespace(NS)
+
+
+@pytest.mark.parametrize(("case", "doc", "names"), INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_manifest_is_rejected(admission: Kubectl, case: str, doc: dict[str, Any], names: str) -> None:
+    with pytest.raises(KubectlError) as rejected:
+        admission.apply(doc)
+    assert names in rejected.value.stderr, rejected.value.stderr
+    assert admission.get(doc["kind"].lower(), doc["metadata"]["name"]) is None
+
+
+def test_there_are_at_least_25_cases() -> None:
+    assert len(INVALID) >= 25
+
+
+def test_defaults_are_applied(admission: Kubectl) -> None:
+    doc = replication()
+    out = admission("apply", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(doc))
+    spec = json.loads(out)["spec"]
+    assert spec["maxQueueSizeBytes"] == 67108860
+    assert spec["maxAgeSeconds"] == 604800
+    assert spec["dropNonRetryableData"] is False
+    assert spec["deletionPolicy"] == "Delete"
+
+
+IMMUTABLE = [
+    ("replication", replication(), {"instanceRef": {"name": "other"}}, "instanceRef is immutable"),
+    ("replication", replication(), {"localBucket": {"name": "other"}}, "localBucket is immutable"),
+    ("remoteconnection", remote(), {"instanceRef": {"name": "other"}}, "instanceRef is immutable"),
+    ("influxdbinstance", instance(), {"org": "other-org"}, "org is immutable"),
+]
+
+
+@pytest.mark.parametrize(("kind", "doc", "change", "message"), IMMUTABLE, ids=[f"{c[0]}-{c[3]}" for c in IMMUTABLE])
+def test_immutable_field_change_is_rejected(
+    admission: Kubectl, kind: str, doc: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["name"] = f"immutable-{abs(hash(message)) % 10000}"
+    admission.apply(doc)
+    try:
+        changed = copy.deepcopy(doc)
+        changed["spec"].update(change)
+        with pytest.raises(KubectlError) as rejected:
+            admission.apply(changed)
+        assert message in rejected.value.stderr
+        stored = admission.get(kind, doc["metadata"]["name"])
+        assert stored is not None
+        assert all(stored["spec"][key] == value for key, value in doc["spec"].items())
+    finally:
+        admission("delete", kind, doc["metadata"]["name"], "--wait=false")

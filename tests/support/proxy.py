@@ -1,0 +1,74 @@
+"""A loopback HTTP proxy in front of influxd that can hold back answers.
+
+It forwards every request; while `hold` is set, the answer to a POST that
+creates a replication or remote is kept back after InfluxDB has acted on it,
+which recreates exactly the window in which a crash loses the new ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+from aiohttp import web
+
+from sandbox import processes
+
+_CREATES = ("/api/v2/replications", "/api/v2/remotes")
+
+
+class HoldingProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.port = processes.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.hold = threading.Event()
+        self.held = threading.Event()  # set once a create was forwarded and its answer held
+        self._release: asyncio.Event | None = None
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, self.upstream + request.path_qs, data=body, headers=headers) as answer,
+        ):
+            payload = await answer.read()
+            status, content_type = answer.status, answer.headers.get("Content-Type", "application/json")
+        if request.method == "POST" and request.path in _CREATES and self.hold.is_set():
+            assert self._release is not None
+            self.held.set()
+            await self._release.wait()
+        return web.Response(status=status, body=payload, headers={"Content-Type": content_type})
+
+    async def _start(self) -> None:
+        self._release = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    def release(self) -> None:
+        self.hold.clear()
+        assert self._release is not None
+        self._loop.call_soon_threadsafe(self._release.set)
+
+    @contextmanager
+    def running(self) -> Iterator[HoldingProxy]:
+        thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        try:
+            yield self
+        finally:
+            self.release()
+            if self._runner is not None:
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            thread.join(10)
