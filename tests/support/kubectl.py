@@ -42,10 +42,13 @@ class Kubectl:
         return self("apply", "-f", "-", input=text)
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        out = self("get", kind, name, "-o", "json", check=False)
-        if "NotFound" in out or "not found" in out:
-            return None
-        return dict(json.loads(out))
+        """The object, or None if the server says it does not exist."""
+        try:
+            return dict(json.loads(self("get", kind, name, "-o", "json")))
+        except KubectlError as error:
+            if "(NotFound)" in error.stderr:
+                return None
+            raise
 
     def exists(self, kind: str, name: str) -> bool:
         return self.get(kind, name) is not None

@@ -31,7 +31,7 @@ class Setup:
             )
         )
 
-    def replication(self, name: str, **spec: Any) -> dict[str, Any]:
+    def replication(self, name: str, /, **spec: Any) -> dict[str, Any]:
         return manifests.replication(
             name,
             self.namespace,

@@ -1,0 +1,84 @@
+"""Missing Secrets, keys, instances, buckets and remotes give a clear condition
+and an Event, and the resource recovers by itself once the thing exists."""
+
+from __future__ import annotations
+
+import sandbox as sandbox_module
+from support import manifests
+from support.kubectl import Kubectl, condition, eventually
+from support.scenario import Setup
+
+
+def _blocked(kubectl: Kubectl, kind: str, name: str, reason: str) -> dict[str, object]:
+    obj = eventually(
+        lambda: (o := kubectl.get(kind, name)) and condition(o, "Ready").get("reason") == reason and o,
+        timeout=30,
+        what=f"{kind}/{name} Ready=False {reason}",
+    )
+    ready = condition(obj, "Ready")
+    assert ready["status"] == "False"
+    assert reason in [e["reason"] for e in kubectl.events(name) if e["type"] == "Warning"]
+    return ready
+
+
+def test_missing_secret_then_missing_key_then_recovery(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: object, namespace: str
+) -> None:
+    ns = kubectl.in_namespace(namespace)
+    ns.apply(manifests.instance("edge", namespace, url=sandbox.edge.url, org=sandbox.edge.org, secret="edge-token"))
+    ready = _blocked(ns, "influxdbinstance", "edge", "SecretNotFound")
+    assert f"{namespace}/edge-token" in ready["message"]
+
+    ns.apply(manifests.secret("edge-token", namespace, sandbox.edge.token, key="wrong-key"))
+    ready = _blocked(ns, "influxdbinstance", "edge", "SecretKeyNotFound")
+    assert "'token'" in ready["message"]
+
+    ns.apply(manifests.secret("edge-token", namespace, sandbox.edge.token))
+    eventually(
+        lambda: condition(ns.get("influxdbinstance", "edge"), "Ready").get("status") == "True",
+        timeout=30,
+        what="instance recovered",
+    )
+    assert "Recovered" in [e["reason"] for e in ns.events("edge")]
+
+
+def test_missing_instance_bucket_and_remote_then_recovery(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: object, namespace: str, unique: str
+) -> None:
+    ns = kubectl.in_namespace(namespace)
+    edge_bucket, cloud_bucket = f"late-{unique}", f"late-cloud-{unique}"
+    sandbox.cloud.create_bucket(cloud_bucket)
+    name = f"waiting-{unique}"
+    ns.apply(
+        manifests.replication(
+            name, namespace, instance="edge", local_bucket=edge_bucket, connection="cloud", remote_bucket=cloud_bucket
+        )
+    )
+    _blocked(ns, "replication", name, "InstanceNotFound")
+
+    ns.apply(
+        manifests.secret("edge-token", namespace, sandbox.edge.token),
+        manifests.instance("edge", namespace, url=sandbox.edge.url, org=sandbox.edge.org, secret="edge-token"),
+    )
+    ready = _blocked(ns, "replication", name, "RemoteConnectionNotFound")
+    assert f"{namespace}/cloud" in ready["message"]
+
+    ns.apply(
+        manifests.secret("cloud-token", namespace, sandbox.cloud.token),
+        manifests.remote(
+            "cloud",
+            namespace,
+            instance="edge",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+            name=f"late-{unique}",
+        ),
+    )
+    ready = _blocked(ns, "replication", name, "BucketNotFound")
+    assert edge_bucket in ready["message"]
+
+    sandbox.edge.create_bucket(edge_bucket)
+    Setup(ns, namespace, unique, edge_bucket, "", cloud_bucket).ready("replication", name, timeout=60)
+    listed = sandbox.edge.request("GET", f"/api/v2/replications?orgID={sandbox.edge.orgID}&name={name}")[1]
+    assert len(listed["replications"]) == 1
