@@ -72,3 +72,4 @@ class HoldingProxy:
                 asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             thread.join(10)
+            self._loop.close()

@@ -1,0 +1,173 @@
+"""Real faults: an InfluxDB server that goes away, and an operator killed in
+the middle of a create. Each test runs an operator of its own, watching only
+its own namespace, so it can be killed without disturbing the others."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sandbox as sandbox_module
+from sandbox import influx
+from support import manifests
+from support.kubectl import Kubectl, condition, eventually
+from support.operator_process import OperatorProcess
+from support.proxy import HoldingProxy
+
+
+@pytest.fixture
+def fault_namespace(kubectl: Kubectl, crds: None) -> str:
+    name = f"f-{secrets.token_hex(3)}"
+    kubectl("create", "namespace", name)
+    return name
+
+
+@pytest.fixture
+def own_operator(sandbox: sandbox_module.Sandbox, fault_namespace: str, tmp_path: Path) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(sandbox.kube.kubeconfig, tmp_path / "operator.log", f"--namespace={fault_namespace}")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_unreachable_instance_is_not_ready_and_recovers(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    server = influx.Server(tmp_path / "flaky", "flaky")
+    server.start()
+    try:
+        flaky = server.onboard(org="flaky-org", bucket="metrics")
+        ns = kubectl.in_namespace(fault_namespace)
+        ns.apply(
+            manifests.secret("flaky-token", fault_namespace, flaky.token),
+            manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
+            manifests.instance("flaky", fault_namespace, url=flaky.url, org=flaky.org, secret="flaky-token"),
+            manifests.remote(
+                "cloud",
+                fault_namespace,
+                instance="flaky",
+                url=sandbox.cloud.url,
+                org_id=sandbox.cloud.orgID,
+                secret="cloud-token",
+            ),
+            manifests.replication(
+                "stream",
+                fault_namespace,
+                instance="flaky",
+                local_bucket="metrics",
+                connection="cloud",
+                remote_bucket="metrics",
+            ),
+        )
+        eventually(
+            lambda: condition(ns.get("replication", "stream"), "Ready").get("status") == "True",
+            timeout=60,
+            what="replication ready",
+        )
+
+        server.stop()
+        instance_ready = eventually(
+            lambda: (c := condition(ns.get("influxdbinstance", "flaky"), "Ready")).get("reason") == "Unreachable" and c,
+            timeout=30,
+            what="instance Unreachable",
+        )
+        assert instance_ready["status"] == "False"
+        assert flaky.url in instance_ready["message"]
+        replication_ready = eventually(
+            lambda: (
+                (c := condition(ns.get("replication", "stream"), "Ready")).get("reason") == "InstanceUnreachable" and c
+            ),
+            timeout=30,
+            what="replication InstanceUnreachable",
+        )
+        assert replication_ready["status"] == "False"
+        assert own_operator.proc is not None and own_operator.proc.poll() is None  # no crash
+
+        server.start()
+        for kind, name in (("influxdbinstance", "flaky"), ("replication", "stream")):
+            eventually(
+                lambda kind=kind, name=name: condition(ns.get(kind, name), "Ready").get("status") == "True",  # type: ignore[misc]
+                timeout=60,
+                what=f"{kind} recovered",
+            )
+        for name in ("stream", "cloud", "flaky"):
+            kind = {"stream": "replication", "cloud": "remoteconnection", "flaky": "influxdbinstance"}[name]
+            ns("delete", kind, name, "--timeout=60s")
+    finally:
+        server.stop()
+
+
+def test_operator_killed_between_create_and_record_makes_exactly_one(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess
+) -> None:
+    edge = sandbox.edge
+    unique = fault_namespace
+    edge_bucket, cloud_bucket = f"crash-{unique}", f"crash-cloud-{unique}"
+    edge.create_bucket(edge_bucket)
+    sandbox.cloud.create_bucket(cloud_bucket)
+    name = f"crash-{unique}"
+    ns = kubectl.in_namespace(fault_namespace)
+    with HoldingProxy(edge.url).running() as proxy:
+        ns.apply(
+            manifests.secret("edge-token", fault_namespace, edge.token),
+            manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
+            manifests.instance("edge", fault_namespace, url=proxy.url, org=edge.org, secret="edge-token"),
+            manifests.remote(
+                "cloud",
+                fault_namespace,
+                instance="edge",
+                url=sandbox.cloud.url,
+                org_id=sandbox.cloud.orgID,
+                secret="cloud-token",
+                name=f"crash-{unique}",
+            ),
+        )
+        eventually(
+            lambda: condition(ns.get("remoteconnection", "cloud"), "Ready").get("status") == "True",
+            timeout=60,
+            what="remote ready",
+        )
+        proxy.hold.set()
+        ns.apply(
+            manifests.replication(
+                name,
+                fault_namespace,
+                instance="edge",
+                local_bucket=edge_bucket,
+                connection="cloud",
+                remote_bucket=cloud_bucket,
+            )
+        )
+        assert proxy.held.wait(60), "the operator never sent the create"
+        # InfluxDB has made it; the operator has not heard back. Kill it now.
+        own_operator.kill()
+        listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+        assert len(listed) == 1
+        created_id = listed[0]["id"]
+        status = ns.get("replication", name)["status"]  # type: ignore[index]
+        assert status.get("id") is None
+        assert status.get("createPending") == name
+
+        proxy.release()
+        own_operator.start()
+        resource = eventually(
+            lambda: (r := ns.get("replication", name)) and condition(r, "Ready").get("status") == "True" and r,
+            timeout=60,
+            what="replication ready after restart",
+        )
+        assert resource["status"]["id"] == created_id
+        assert resource["status"].get("createPending") is None
+        listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+        assert [r["id"] for r in listed] == [created_id]
+        assert "Adopted" in [e["reason"] for e in ns.events(name)]
+        ns("delete", "replication", name, "--timeout=60s")
+        assert edge.request("GET", f"/api/v2/replications/{created_id}")[0] == 404
