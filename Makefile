@@ -25,7 +25,7 @@ sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd unt
 	$(PY) -m sandbox
 
 demo: $(PY) testbin ## the whole story on a fresh machine: sandbox, CRDs, examples, operator, data flowing
-	$(PY) -m demo
+	$(PY) -m demo $(DEMO_ARGS)
 
 run: $(PY) ## run the operator against $$KUBECONFIG in the foreground
 	$(PY) -m influxdb_operator --verbose

@@ -90,7 +90,8 @@ def test_unreachable_instance_is_not_ready_and_recovers(
             what="replication InstanceUnreachable",
         )
         assert replication_ready["status"] == "False"
-        assert own_operator.proc is not None and own_operator.proc.poll() is None  # no crash
+        assert own_operator.proc is not None
+        assert own_operator.proc.poll() is None  # no crash
 
         server.start()
         for kind, name in (("influxdbinstance", "flaky"), ("replication", "stream")):

@@ -1,0 +1,89 @@
+"""The README's commands, run as a person would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _listening(url: str) -> bool:
+    parsed = urlparse(url)
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) == 0
+
+
+def test_make_sandbox_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
+    directory = tmp_path / "sandbox-dir"
+    env = {**os.environ, "SANDBOX_DIR": str(directory)}
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "sandbox"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    description = directory / "sandbox.json"
+    try:
+        deadline = time.monotonic() + 180
+        while not description.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert description.exists(), "sandbox.json never appeared"
+        assert description.stat().st_mode & 0o777 == 0o600
+        data = json.loads(description.read_text())
+        urls = [data["edge"]["url"], data["cloud"]["url"]]
+        kubeconfig = Path(data["kubeconfig"])
+        assert kubeconfig.exists()
+        assert all(_listening(url) for url in urls)
+    finally:
+        # Ctrl-C in a terminal signals the whole foreground process group.
+        os.killpg(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 2, -signal.SIGINT), output  # make passes the interrupt on
+    assert b"sandbox stopped" in output
+    assert not description.exists()
+    assert not kubeconfig.exists()
+    assert not any(_listening(url) for url in urls)
+    assert not directory.exists() or not any(directory.iterdir())
+
+
+def test_make_demo_carries_points_to_the_cloud() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "demo", "DEMO_ARGS=--check --timeout=150"],
+        cwd=ROOT,
+        env={**os.environ, "SANDBOX_DIR": str(ROOT / ".sandbox-demo-test")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "demo check passed" in done.stdout
+    assert "metrics-to-cloud" in done.stdout
+
+
+def test_testbin_is_cached_and_reports_real_versions() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        ["make", "--no-print-directory", "testbin"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert time.monotonic() - started < 60, "a second `make testbin` must build nothing"
+    assert "building" not in done.stdout
+    bin_dir = Path(done.stdout.strip().splitlines()[-1].split(" in ", 1)[1])
+    apiserver = subprocess.run([bin_dir / "kube-apiserver", "--version"], capture_output=True, text=True, check=True)
+    assert apiserver.stdout.startswith("Kubernetes v1.34.")
+    influxd = subprocess.run([bin_dir / "influxd", "version"], capture_output=True, text=True, check=True)
+    assert influxd.stdout.startswith("InfluxDB 2.9.1 ")
+    etcd = subprocess.run([bin_dir / "etcd", "--version"], capture_output=True, text=True, check=True)
+    assert "etcd Version: 3.6." in etcd.stdout
+    helm = subprocess.run([bin_dir / "helm", "version", "--short"], capture_output=True, text=True, check=True)
+    assert helm.stdout.startswith("v3.")
