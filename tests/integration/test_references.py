@@ -3,13 +3,15 @@ and an Event, and the resource recovers by itself once the thing exists."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sandbox as sandbox_module
 from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 from support.scenario import Setup
 
 
-def _blocked(kubectl: Kubectl, kind: str, name: str, reason: str) -> dict[str, object]:
+def _blocked(kubectl: Kubectl, kind: str, name: str, reason: str) -> dict[str, Any]:
     obj = eventually(
         lambda: (o := kubectl.get(kind, name)) and condition(o, "Ready").get("reason") == reason and o,
         timeout=30,
