@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck crds check-crds bench clean
+.PHONY: help venv testbin sandbox demo run test lint typecheck crds manifests bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,18 @@ lint: $(PY) ## ruff (lint + format check) and import-linter's layer contract
 typecheck: $(PY) ## mypy --strict
 	$(VENV)/bin/mypy operator/influxdb_operator tests
 
-crds: $(PY) ## regenerate crds/ from the pydantic models
-	$(PY) -m influxdb_operator.api.crds crds
+CHART := deploy/chart/influxdb-replication-operator
+HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
+MANIFEST_NAMESPACE := influxdb-replication-operator
+
+crds: $(PY) ## regenerate crds/ (and the chart's copy) from the pydantic models
+	$(PY) -m influxdb_operator.api.crds crds $(CHART)/files/crds
+
+manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default values)
+	@mkdir -p deploy/manifests
+	{ echo "# Rendered from $(CHART) by \`make manifests\`; do not edit."; \
+	  $(HELM) template $(MANIFEST_NAMESPACE) $(CHART) --namespace $(MANIFEST_NAMESPACE); } \
+	  > deploy/manifests/operator.yaml
 
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
 	$(PY) -m pytest -p no:cacheprovider tests/bench -s -q

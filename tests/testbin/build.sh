@@ -51,8 +51,16 @@ build kubectl "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubec
 etcd=$(pinned etcd go.etcd.io/etcd/server/v3)
 build etcd "$etcd" etcd -- go.etcd.io/etcd/server/v3
 
+# helm's default Kubernetes version (for `helm template` and lint) comes from
+# ldflags too, derived like helm's own Makefile does from client-go's version.
 helm=$(pinned helm helm.sh/helm/v3)
-build helm "$helm" helm -- -ldflags "-X helm.sh/helm/v3/internal/version.version=$helm" helm.sh/helm/v3/cmd/helm
+client_go=$(pinned helm k8s.io/client-go)
+helm_k8s_minor=$(echo "$client_go" | cut -d. -f2)
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$helm"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+	helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_k8s_minor"
+done
+build helm "$helm" helm -- -ldflags "$helm_ldflags" helm.sh/helm/v3/cmd/helm
 
 # influxd links libflux (Rust) through cgo; the pkg-config shim builds it
 # with cargo. flux pins an old toolchain and denies warnings, hence the

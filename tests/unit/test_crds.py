@@ -8,13 +8,15 @@ import pytest
 
 from influxdb_operator.api import crds, v1alpha1
 
-CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
+ROOT = Path(__file__).resolve().parents[2]
+CRD_DIRS = (ROOT / "crds", ROOT / "deploy/chart/influxdb-replication-operator/files/crds")
 
 
+@pytest.mark.parametrize("directory", CRD_DIRS, ids=lambda d: str(d.relative_to(ROOT)))
 @pytest.mark.parametrize("kind", crds.KINDS, ids=lambda k: k.kind)
-def test_committed_crd_matches_the_models(kind: crds.Kind) -> None:
-    committed = (CRD_DIR / crds.filename(kind)).read_text()
-    assert committed == crds.render(kind), "crds/ is stale: run `make crds`"
+def test_committed_crd_matches_the_models(kind: crds.Kind, directory: Path) -> None:
+    committed = (directory / crds.filename(kind)).read_text()
+    assert committed == crds.render(kind), f"{directory} is stale: run `make crds`"
 
 
 def test_every_spec_field_is_in_the_schema() -> None:

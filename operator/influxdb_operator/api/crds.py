@@ -1,8 +1,9 @@
 """Render the CustomResourceDefinitions from the pydantic models.
 
-`python -m influxdb_operator.api.crds crds/` writes one YAML file per kind;
-`make crds` runs it, and a test fails when the committed files differ from
-what the models render, so the two cannot drift.
+`python -m influxdb_operator.api.crds DIR...` writes one YAML file per kind
+into each DIR; `make crds` fills `crds/` and the Helm chart's copy, and a
+test fails when a committed file differs from what the models render, so
+schemas and models cannot drift.
 """
 
 from __future__ import annotations
@@ -227,10 +228,10 @@ def filename(kind: Kind) -> str:
 
 
 def main(argv: list[str]) -> int:
-    target = Path(argv[1] if len(argv) > 1 else "crds")
-    target.mkdir(parents=True, exist_ok=True)
-    for kind in KINDS:
-        (target / filename(kind)).write_text(render(kind))
+    for target in map(Path, argv[1:] or ["crds"]):
+        target.mkdir(parents=True, exist_ok=True)
+        for kind in KINDS:
+            (target / filename(kind)).write_text(render(kind))
     return 0
 
 

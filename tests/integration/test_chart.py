@@ -1,0 +1,199 @@
+"""The Helm chart and the plain manifests, proven on the real API server: lint,
+server-side dry-run, and the operator running with the chart's own RBAC."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import sandbox as sandbox_module
+from sandbox import binaries, processes
+from support import manifests
+from support.kubectl import Kubectl, KubectlError, eventually
+from support.operator_process import OperatorProcess
+from support.scenario import Setup
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy/chart/influxdb-replication-operator"
+RELEASE_NAMESPACE = "influxdb-replication-operator"
+
+
+def helm(*args: str) -> str:
+    done = subprocess.run([binaries.path("helm"), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def render(*sets: str, namespace: str = RELEASE_NAMESPACE) -> list[dict[str, Any]]:
+    flags = [f"--set={s}" for s in sets]
+    out = helm("template", "influxdb-replication-operator", str(CHART), f"--namespace={namespace}", *flags)
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_helm_lint_is_clean_in_every_mode() -> None:
+    for sets in ([], ["watchNamespaces={a,b}"], ["metrics.serviceMonitor.enabled=true"], ["crds.enabled=false"]):
+        out = helm("lint", "--strict", str(CHART), *[f"--set={s}" for s in sets])
+        assert "0 chart(s) failed" in out
+
+
+def test_values_schema_rejects_unknown_and_bad_values() -> None:
+    for bad in ("foo=1", "replicaCount=2", "image.pullPolicy=Sometimes", "watchNamespaces={Not_A_Name}"):
+        done = subprocess.run(
+            [binaries.path("helm"), "lint", str(CHART), f"--set={bad}"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode != 0, bad
+
+
+def _value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key not in ("resources",):
+            yield from _value_paths(value, f"{path}.")
+        else:
+            yield path
+
+
+def test_every_value_is_used_by_a_template() -> None:
+    templates = "".join(p.read_text() for p in (CHART / "templates").iterdir())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    unused = [p for p in _value_paths(values) if f".Values.{p}" not in templates]
+    assert unused == []
+    commented = re.findall(r"^\s*# (\w+): ", (CHART / "values.yaml").read_text(), re.M)
+    assert {"tag", "digest", "nameOverride", "fullnameOverride", "name", "priorityClassName"} <= set(commented)
+    for name in ("image.tag", "image.digest", "nameOverride", "fullnameOverride", "priorityClassName"):
+        assert f".Values.{name}" in templates
+
+
+def test_plain_manifests_are_rendered_from_the_chart() -> None:
+    committed = (ROOT / "deploy/manifests/operator.yaml").read_text().split("\n", 1)[1]
+    rendered = helm("template", RELEASE_NAMESPACE, str(CHART), f"--namespace={RELEASE_NAMESPACE}")
+    assert committed == rendered, "deploy/manifests/ is stale: run `make manifests`"
+
+
+def test_restricted_security_and_single_replica() -> None:
+    deployment = next(d for d in render() if d["kind"] == "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "Recreate"
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "--metrics-port=9090" in container["args"]
+    assert not any(d["kind"] == "ServiceMonitor" for d in render())
+    assert any(d["kind"] == "ServiceMonitor" for d in render("metrics.serviceMonitor.enabled=true"))
+
+
+@pytest.fixture(scope="module")
+def release_namespace(kubectl: Kubectl, crds: None) -> str:
+    if kubectl.get("namespace", RELEASE_NAMESPACE) is None:
+        kubectl("create", "namespace", RELEASE_NAMESPACE)
+    return RELEASE_NAMESPACE
+
+
+def test_chart_and_manifests_pass_server_side_dry_run(kubectl: Kubectl, release_namespace: str) -> None:
+    for sets in ([], ["watchNamespaces={default}", "metrics.enabled=false"]):
+        docs = [d for d in render(*sets) if d["kind"] != "CustomResourceDefinition"]
+        out = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(docs))
+        assert "Deployment" in out or "deployment" in out
+    for path in sorted((ROOT / "deploy/manifests").glob("*.yaml")):
+        out = kubectl("apply", "--server-side", "--dry-run=server", "-f", str(path))
+        assert "serverside-applied (server dry run)" in out
+
+
+def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, release_namespace: str, unique: str, tmp_path: Path
+) -> None:
+    watched = f"w-{unique}"
+    kubectl("create", "namespace", watched)
+    fullname = f"rbac-{unique}"
+    docs = render(f"watchNamespaces={{{watched}}}", f"fullnameOverride={fullname}")
+    identity = [
+        d for d in docs if d["kind"] in ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+    ]
+    assert {d["kind"] for d in identity} == {
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
+    }
+    kubectl.apply(*identity)
+    token = kubectl("create", "token", fullname, f"--namespace={release_namespace}", "--duration=1h").strip()
+    as_operator = Kubectl(sandbox.kube.kubeconfig_for_token(token, tmp_path / "operator-kubeconfig"))
+
+    # Least privilege: Secrets in the watched namespace only.
+    assert as_operator("auth", "can-i", "list", "secrets", f"--namespace={watched}").strip() == "yes"
+    assert as_operator("auth", "can-i", "get", "secrets", "--namespace=default", check=False).strip() == "no"
+    with pytest.raises(KubectlError, match=r"[Ff]orbidden"):
+        as_operator("get", "secrets", "--namespace=default")
+    assert as_operator("auth", "can-i", "delete", "replications", f"--namespace={watched}", check=False).strip() == "no"
+
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    args = [
+        a for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"] if not a.startswith("--liveness")
+    ]
+    metrics_port = processes.free_port()
+    args = [f"--metrics-port={metrics_port}" if a.startswith("--metrics-port") else a for a in args]
+    process = OperatorProcess(as_operator.kubeconfig, tmp_path / "operator.log", *args)
+    process.start()
+    try:
+        edge, cloud = sandbox.edge, sandbox.cloud
+        edge_bucket, cloud_bucket = f"rbac-{unique}", f"rbac-cloud-{unique}"
+        edge_bucket_id = edge.create_bucket(edge_bucket)
+        cloud.create_bucket(cloud_bucket)
+        ns = kubectl.in_namespace(watched)
+        ns.apply(
+            manifests.secret("edge-token", watched, edge.token),
+            manifests.secret("cloud-token", watched, cloud.token),
+            manifests.instance("edge", watched, url=edge.url, org=edge.org, secret="edge-token"),
+            manifests.remote(
+                "cloud",
+                watched,
+                instance="edge",
+                url=cloud.url,
+                org_id=cloud.orgID,
+                secret="cloud-token",
+                name=f"rbac-{unique}",
+            ),
+        )
+        setup = Setup(ns, watched, unique, edge_bucket, edge_bucket_id, cloud_bucket)
+        name = f"rbac-{unique}"
+        setup.kubectl.apply(setup.replication(name))
+        replication_id = setup.ready("replication", name, timeout=90)["status"]["id"]
+        assert edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 200
+        setup.kubectl.apply(setup.replication(name, maxQueueSizeBytes=40000000))
+        eventually(
+            lambda: edge.request("GET", f"/api/v2/replications/{replication_id}")[1]["maxQueueSizeBytes"] == 40000000,
+            timeout=30,
+            what="update applied by the chart's identity",
+        )
+
+        def scraped() -> str | None:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+            line = f'influxdb_replication_queue_bytes{{instance="edge",name="{name}",namespace="{watched}"}}'
+            return body if line in body else None
+
+        metrics = eventually(scraped, timeout=30, what="queue gauge in /metrics")
+        assert "influxdb_operator_influxdb_api_calls_total" in metrics
+        assert "influxdb_operator_reconciles_total" in metrics
+        assert "influxdb_replication_latest_response_code" in metrics
+
+        setup.kubectl("delete", "replication", name, "--timeout=60s")
+        assert edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 404
+        for kind, obj in (("remoteconnection", "cloud"), ("influxdbinstance", "edge")):
+            setup.kubectl("delete", kind, obj, "--timeout=60s")
+        forbidden = [line for line in process.tail(100000).splitlines() if "403" in line or "Forbidden" in line]
+        assert forbidden == [], forbidden[:5]
+    finally:
+        process.stop()
