@@ -102,3 +102,27 @@ def test_name_conflict_is_reported_not_duplicated_then_adopted_on_request(
     assert adopted["status"]["id"] == existing["id"]
     assert edge.request("GET", f"/api/v2/replications/{existing['id']}")[1]["description"] == "managed now"
     assert "Adopted" in [e["reason"] for e in setup.kubectl.events(name)]
+
+
+def test_orphan_policy_leaves_the_remote_in_influxdb(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    setup.kubectl.apply(
+        {
+            "apiVersion": "influxdb.replication.dev/v1alpha1",
+            "kind": "RemoteConnection",
+            "metadata": {"name": "kept", "namespace": setup.namespace},
+            "spec": {
+                "instanceRef": {"name": "edge"},
+                "name": f"kept-{setup.unique}",
+                "remoteURL": sandbox.cloud.url,
+                "remoteOrgID": sandbox.cloud.orgID,
+                "remoteTokenSecretRef": {"name": "cloud-token"},
+                "deletionPolicy": "Orphan",
+            },
+        }
+    )
+    remote_id = setup.ready("remoteconnection", "kept")["status"]["id"]
+    setup.kubectl("delete", "remoteconnection", "kept", "--timeout=60s")
+    status, body = sandbox.edge.request("GET", f"/api/v2/remotes/{remote_id}")
+    assert status == 200
+    assert body["name"] == f"kept-{setup.unique}"
+    assert sandbox.edge.request("DELETE", f"/api/v2/remotes/{remote_id}")[0] == 204

@@ -110,6 +110,11 @@ def test_health_reports_a_growing_backlog() -> None:
     assert replications.health(have, previous_remaining=2_000_000).reason == "BacklogGrowing"
 
 
+def test_small_backlog_growth_is_not_degraded() -> None:
+    have = observed(remainingBytesToBeSynced=20_000)
+    assert replications.health(have, previous_remaining=10_000).reason == "Replicating"
+
+
 def test_health_is_good_when_the_remote_accepts() -> None:
     health = replications.health(observed(), previous_remaining=0)
     assert (health.status, health.reason) == ("True", "Replicating")

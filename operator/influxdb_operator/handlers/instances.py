@@ -10,11 +10,13 @@ O(1) in the number of objects; Kubernetes writes happen only for changes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
 
+from .. import metrics
 from ..api import v1alpha1
 from ..influx import errors
 from ..reconcile import conditions
@@ -89,6 +91,7 @@ async def _refresh_dependent(
     meta = obj["metadata"]
     if meta.get("deletionTimestamp"):
         return  # its deletion handler owns it now
+    started = time.monotonic()
     async with outcomes.lock(meta["uid"]):
         try:
             if blocked is not None:
@@ -96,9 +99,12 @@ async def _refresh_dependent(
             result = await sync(world, obj, snapshot)
         except Blocked as failed:
             patch, events = outcomes.failure(obj["status"], failed, generation=meta["generation"])
+            metrics.reconciles.labels(kind, "blocked").inc()
         else:
             patch, events = outcomes.success(obj["status"], result, generation=meta["generation"])
+            metrics.reconciles.labels(kind, "success").inc()
         await _write(plural, kind, obj, patch, events)
+    metrics.reconcile_seconds.labels(kind).observe(time.monotonic() - started)
 
 
 async def refresh_once(world: indexes.World, key: indexes.Key) -> None:
@@ -114,8 +120,10 @@ async def refresh_once(world: indexes.World, key: indexes.Key) -> None:
         except Blocked as failed:
             instance_blocked = failed
             patch, events = outcomes.failure(obj["status"], failed, generation=meta["generation"])
+            metrics.reconciles.labels(KIND, "blocked").inc()
         else:
             patch, events = outcomes.success(obj["status"], result, generation=meta["generation"])
+            metrics.reconciles.labels(KIND, "success").inc()
         await _write(PLURAL, KIND, obj, patch, events)
     dependent_blocked = None
     if instance_blocked is not None:

@@ -107,16 +107,34 @@ def _write(patch: kopf.Patch, status: dict[str, Any]) -> None:
         patch.status[key] = value
 
 
+def settled(obj: dict[str, Any]) -> bool:
+    """Ready, with its ID recorded and its current spec applied: on resume
+    such an object is left to the instance's refresh, which sees it in its
+    listing, so a restart costs no InfluxDB call per object."""
+    status = obj["status"]
+    ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
+    return (
+        bool(status.get("id"))
+        and not status.get("createPending")
+        and status.get("observedGeneration") == obj["metadata"]["generation"]
+        and ready.get("status") == "True"
+    )
+
+
 async def run_handler(
     kind: str,
     body: kopf.Body,
     patch: kopf.Patch,
     retry: int,
     work: Callable[[dict[str, Any]], Awaitable[Result]],
+    *,
+    reason: str,
 ) -> None:
     """Run a reconcile for a kopf handler: status into kopf's patch, events,
     metrics, and a retry with backoff when blocked."""
     obj = indexes.snapshot(body)
+    if reason == "resume" and settled(obj):
+        return
     generation = obj["metadata"]["generation"]
     started = time.monotonic()
     async with lock(obj["metadata"]["uid"]):

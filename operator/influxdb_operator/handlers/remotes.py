@@ -105,8 +105,9 @@ async def sync(world: indexes.World, obj: dict[str, Any], *, snapshot: Snapshot 
 @kopf.on.resume(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL)
 @kopf.on.create(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL)
 @kopf.on.update(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL, field="spec")
-async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
-    await outcomes.run_handler(KIND, body, patch, retry, lambda obj: sync(indexes.World.of(kwargs), obj, snapshot=None))
+async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str, **kwargs: Any) -> None:
+    world = indexes.World.of(kwargs)
+    await outcomes.run_handler(KIND, body, patch, retry, lambda obj: sync(world, obj, snapshot=None), reason=reason)
 
 
 @kopf.on.delete(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL)

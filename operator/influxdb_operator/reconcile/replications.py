@@ -15,6 +15,9 @@ from . import conditions
 
 # A queue this full (of its maximum) is about to drop or block writes.
 QUEUE_NEARLY_FULL = 0.8
+# A backlog that grows between two refreshes means the remote is not keeping
+# up; below this size, growth is just the next batch in flight.
+BACKLOG_NOISE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def health(have: models.Replication, *, previous_remaining: int | None) -> condi
         return conditions.Condition(
             conditions.HEALTHY, "False", "QueueNearlyFull", f"the queue is {used}% of maxQueueSizeBytes"
         )
-    if previous_remaining is not None and have.remainingBytesToBeSynced > previous_remaining > 0:
+    remaining = have.remainingBytesToBeSynced
+    if previous_remaining is not None and remaining > previous_remaining > 0 and remaining > BACKLOG_NOISE_BYTES:
         return conditions.Condition(
             conditions.HEALTHY,
             "False",

@@ -1,0 +1,41 @@
+"""Nothing is written to Kubernetes when nothing changed: not by the periodic
+refresh, and not by an operator restart."""
+
+from __future__ import annotations
+
+import time
+
+import sandbox as sandbox_module
+from support.operator_process import OperatorProcess
+from support.scenario import Setup
+
+PERIOD = 2.0  # the test instances' resyncPeriod
+
+
+def _versions(setup: Setup, name: str) -> dict[str, str]:
+    objects = {"influxdbinstance": "edge", "remoteconnection": "cloud", "replication": name}
+    return {kind: setup.kubectl.get(kind, obj)["metadata"]["resourceVersion"] for kind, obj in objects.items()}  # type: ignore[index]
+
+
+def test_idle_resources_are_not_written_across_refreshes_and_restarts(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    name = f"quiet-{setup.unique}"
+    setup.kubectl.apply(setup.replication(name))
+    replication_id = setup.ready("replication", name)["status"]["id"]
+    time.sleep(3 * PERIOD)  # let the first refreshes settle the figures
+    before = _versions(setup, name)
+
+    time.sleep(4 * PERIOD)
+    assert _versions(setup, name) == before, "a refresh wrote although nothing changed"
+
+    operator.stop()
+    operator.start()
+    time.sleep(5 * PERIOD)
+    assert _versions(setup, name) == before, "a restart rewrote settled resources"
+    # ...and the restarted operator still does its job.
+    assert sandbox.edge.request("PATCH", f"/api/v2/replications/{replication_id}", {"description": "by hand"})[0] == 200
+    deadline = time.monotonic() + 10 * PERIOD
+    while sandbox.edge.request("GET", f"/api/v2/replications/{replication_id}")[1].get("description"):
+        assert time.monotonic() < deadline, "drift not corrected after the restart"
+        time.sleep(0.5)
