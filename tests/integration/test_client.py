@@ -1,0 +1,148 @@
+"""The async InfluxDB client against a real influxd: every call, and every
+error typed from InfluxDB's own answers."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+import sandbox as sandbox_module
+from influxdb_operator.influx import errors, models
+from influxdb_operator.influx.client import InfluxClient
+from sandbox import processes
+
+
+@pytest.fixture
+async def client(sandbox: sandbox_module.Sandbox) -> InfluxClient:
+    return InfluxClient(sandbox.edge.url, SecretStr(sandbox.edge.token))
+
+
+async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandbox_module.Sandbox, unique: str) -> None:
+    edge, cloud = sandbox.edge, sandbox.cloud
+    async with client:
+        health = await client.health()
+        assert health.status == "pass"
+        assert health.version is not None
+        org = await client.find_org(edge.org)
+        assert org is not None
+        assert org.id == edge.orgID
+        assert await client.get_org(edge.orgID) == org
+        assert await client.find_org(f"no-such-org-{unique}") is None
+        bucket = await client.find_bucket(edge.orgID, edge.bucket)
+        assert bucket is not None
+        assert bucket.id == edge.bucketID
+        assert await client.find_bucket(edge.orgID, f"missing-{unique}") is None
+
+        remote = await client.create_remote(
+            models.RemoteCreate(
+                orgID=edge.orgID,
+                name=f"client-{unique}",
+                remoteURL=cloud.url,
+                remoteAPIToken=SecretStr(cloud.token),
+                remoteOrgID=cloud.orgID,
+                allowInsecureTLS=False,
+            )
+        )
+        assert [r.id for r in await client.list_remotes(edge.orgID, name=f"client-{unique}")] == [remote.id]
+        changed = await client.update_remote(remote.id, models.RemoteUpdate(description="patched"))
+        assert changed.description == "patched"
+
+        replication = await client.create_replication(
+            models.ReplicationCreate(
+                orgID=edge.orgID,
+                name=f"client-{unique}",
+                remoteID=remote.id,
+                localBucketID=edge.bucketID,
+                remoteBucketName=cloud.bucket,
+                maxQueueSizeBytes=67108860,
+                maxAgeSeconds=604800,
+                dropNonRetryableData=False,
+            )
+        )
+        assert replication.remoteBucketName == cloud.bucket
+        assert replication.remoteBucketID is None
+        fetched = await client.get_replication(replication.id)
+        assert fetched is not None
+        assert fetched.maxAgeSeconds == 604800
+        listed = await client.list_replications(edge.orgID, name=f"client-{unique}")
+        assert [r.id for r in listed] == [replication.id]
+        updated = await client.update_replication(replication.id, models.ReplicationUpdate(maxQueueSizeBytes=40000000))
+        assert updated.maxQueueSizeBytes == 40000000
+        await client.validate_replication(replication.id)  # the remote really accepts an empty write
+
+        # A duplicate name: InfluxDB answers 500, not 409.
+        with pytest.raises(errors.ServerError):
+            await client.create_replication(
+                models.ReplicationCreate(
+                    orgID=edge.orgID,
+                    name=f"client-{unique}",
+                    remoteID=remote.id,
+                    localBucketID=edge.bucketID,
+                    remoteBucketName=cloud.bucket,
+                    maxQueueSizeBytes=67108860,
+                    maxAgeSeconds=604800,
+                    dropNonRetryableData=False,
+                )
+            )
+        # A remote in use cannot be deleted (500 too).
+        with pytest.raises(errors.ServerError):
+            await client.delete_remote(remote.id)
+
+        assert await client.delete_replication(replication.id) is True
+        assert await client.delete_replication(replication.id) is False  # already gone is not an error
+        assert await client.get_replication(replication.id) is None
+        assert await client.delete_remote(remote.id) is True
+        assert await client.get_remote(remote.id) is None
+
+
+async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandbox) -> None:
+    edge = sandbox.edge
+    async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
+        with pytest.raises(errors.BadRequest) as small_queue:
+            await client.create_replication(
+                models.ReplicationCreate(
+                    orgID=edge.orgID,
+                    name="too-small",
+                    remoteID="0" * 15 + "1",
+                    localBucketID=edge.bucketID,
+                    remoteBucketName="x",
+                    maxQueueSizeBytes=1024,
+                    maxAgeSeconds=604800,
+                    dropNonRetryableData=False,
+                )
+            )
+        assert "maxQueueSize" in str(small_queue.value)
+        assert small_queue.value.status == 400
+
+    bad_token = "definitely-not-a-valid-token-1234567890"
+    async with InfluxClient(edge.url, SecretStr(bad_token)) as unauthorized:
+        with pytest.raises(errors.Unauthorized) as denied:
+            await unauthorized.list_replications(edge.orgID)
+        assert bad_token not in str(denied.value)
+        assert bad_token not in repr(denied.value)
+        assert (await unauthorized.health()).status == "pass"  # /health needs no token
+
+    closed = f"http://127.0.0.1:{processes.free_port()}"
+    async with InfluxClient(closed, SecretStr(edge.token)) as nowhere:
+        with pytest.raises(errors.Unreachable) as unreachable:
+            await nowhere.list_remotes(edge.orgID)
+        assert closed in str(unreachable.value)
+        assert edge.token not in str(unreachable.value)
+
+
+async def test_empty_lists_come_back_empty(sandbox: sandbox_module.Sandbox, unique: str) -> None:
+    edge = sandbox.edge
+    status, org = edge.request("POST", "/api/v2/orgs", {"name": f"empty-{unique}"})
+    assert status == 201
+    async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
+        assert await client.list_replications(org["id"]) == []
+        assert await client.list_remotes(org["id"]) == []
+
+
+def test_secret_fields_never_print() -> None:
+    body = models.RemoteCreate(
+        orgID="0" * 16, name="n", remoteURL="http://x", remoteAPIToken=SecretStr("s3cr3t"), allowInsecureTLS=False
+    )
+    assert "s3cr3t" not in repr(body)
+    assert "s3cr3t" not in str(body)
+    assert body.wire()["remoteAPIToken"] == "s3cr3t"
