@@ -56,7 +56,7 @@ manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default
 	  > deploy/manifests/operator.yaml
 
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
-	$(PY) -m pytest -p no:cacheprovider tests/bench -s -q
+	$(PY) -m pytest -p no:cacheprovider tests/bench/bench_scale.py -s -q
 
 clean: ## remove the virtualenv and caches (not the testbin cache)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .sandbox
