@@ -172,3 +172,42 @@ def test_operator_killed_between_create_and_record_makes_exactly_one(
         assert "Adopted" in [e["reason"] for e in ns.events(name)]
         ns("delete", "replication", name, "--timeout=60s")
         assert edge.request("GET", f"/api/v2/replications/{created_id}")[0] == 404
+
+
+def test_tls_instance_verified_with_a_ca_from_a_secret(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    server = influx.Server(tmp_path / "tls", "tls", tls=True)
+    server.start()
+    try:
+        secure = server.onboard(org="tls-org", bucket="metrics")
+        assert secure.url.startswith("https://")
+        assert server.ca is not None
+        ns = kubectl.in_namespace(fault_namespace)
+        instance = manifests.instance("secure", fault_namespace, url=secure.url, org=secure.org, secret="tls-token")
+        ns.apply(manifests.secret("tls-token", fault_namespace, secure.token), instance)
+        # Not trusted by the system roots: a clear TLS failure, no crash.
+        untrusted = eventually(
+            lambda: (
+                (c := condition(ns.get("influxdbinstance", "secure"), "Ready")).get("reason") == "Unreachable" and c
+            ),
+            timeout=30,
+            what="TLS failure reported",
+        )
+        assert "TLS" in untrusted["message"] or "certificate" in untrusted["message"]
+
+        ns("create", "secret", "generic", "tls-ca", f"--from-file=ca.crt={server.ca}")
+        instance["spec"]["tls"] = {"caSecretRef": {"name": "tls-ca", "key": "ca.crt"}}
+        ns.apply(instance)
+        eventually(
+            lambda: condition(ns.get("influxdbinstance", "secure"), "Ready").get("status") == "True",
+            timeout=30,
+            what="instance Ready over verified TLS",
+        )
+        ns("delete", "influxdbinstance", "secure", "--timeout=60s")
+    finally:
+        server.stop()

@@ -9,17 +9,18 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import binaries, processes
+from . import binaries, pki, processes
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ class Influx:
     token: str
     bucket: str
     bucketID: str  # noqa: N815 - a sandbox.json key
+    ca: Path | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, str]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "ca"}
 
     def request(
         self, method: str, path: str, body: Any = None, *, token: str | None = None, raw: bytes | None = None
@@ -45,8 +47,9 @@ class Influx:
         if body is not None:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        context = ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=context) as resp:
                 status, payload = int(resp.status), resp.read()
         except urllib.error.HTTPError as error:
             status, payload = int(error.code), error.read()
@@ -99,11 +102,17 @@ class Server:
     """One influxd process that can be stopped and started again on the same
     port with the same data, to test what happens while it is down."""
 
-    def __init__(self, workdir: Path, name: str) -> None:
+    def __init__(self, workdir: Path, name: str, *, tls: bool = False) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir, self.name = workdir, name
         self.port = processes.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # With TLS, `ca` is the PEM file that verifies the server's certificate.
+        self.ca: Path | None = None
+        self._tls_args: list[str] = []
+        if tls:
+            self.ca, cert, key, _, _ = pki.write(workdir)
+            self._tls_args = [f"--tls-cert={cert}", f"--tls-key={key}"]
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._stack = contextlib.ExitStack()
@@ -117,18 +126,27 @@ class Server:
             f"--engine-path={self.workdir / 'engine'}",
             f"--sqlite-path={self.workdir / 'influxd.sqlite'}",
             "--log-level=warn",
+            *self._tls_args,
         ]
         # influxd reads INFLUXD_* and a config file; keep the user's out.
         self._proc = self._stack.enter_context(
             processes.running(self.name, argv, log=self.log, env={"INFLUXD_CONFIG_PATH": str(self.workdir)})
         )
         processes.wait_until(
-            lambda: json.load(urllib.request.urlopen(f"{self.url}/health", timeout=2)).get("status") == "pass",
+            lambda: (
+                json.load(urllib.request.urlopen(f"{self.url}/health", timeout=2, context=self._context())).get(
+                    "status"
+                )
+                == "pass"
+            ),
             what=f"influxd {self.name}",
             timeout=120,
             proc=self._proc,
             log=self.log,
         )
+
+    def _context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
 
     def stop(self) -> None:
         self._stack.close()
@@ -136,7 +154,7 @@ class Server:
 
     def onboard(self, *, org: str, bucket: str) -> Influx:
         token = secrets.token_urlsafe(32)
-        unauthenticated = Influx(self.url, org, "", "", bucket, "")
+        unauthenticated = Influx(self.url, org, "", "", bucket, "", ca=self.ca)
         status, body = unauthenticated.request(
             "POST",
             "/api/v2/setup",
@@ -144,7 +162,7 @@ class Server:
         )
         if status != 201:
             raise RuntimeError(f"onboarding influxd {self.name} failed: {status} {body}")
-        instance = Influx(self.url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]))
+        instance = Influx(self.url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]), ca=self.ca)
         # Ready means authenticated API calls work, not just /health.
         processes.wait_until(
             lambda: instance.request("GET", f"/api/v2/buckets?orgID={instance.orgID}")[0] == 200,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
-import ipaddress
 import json
 import secrets
 import ssl
@@ -22,12 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from . import binaries, processes
+from . import binaries, pki, processes
 
 ADMIN_USER = "sandbox-admin"
 UNPRIVILEGED_USER = "sandbox-viewer"
@@ -62,71 +56,6 @@ class Kube:
             return status, json.loads(payload)
         except ValueError:
             return status, payload.decode(errors="replace")
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    )
-
-
-def _write_pki(cert_dir: Path) -> tuple[Path, Path, Path, Path, Path]:
-    """A CA, a serving certificate for 127.0.0.1 signed by it, and the SA signing key."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, serving_key, sa_key = _key(), _key(), _key()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sandbox-ca")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    serving = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_name)
-        .public_key(serving_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.DNSName("kubernetes.default.svc"),
-                ]
-            ),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (
-        cert_dir / "ca.crt",
-        cert_dir / "apiserver.crt",
-        cert_dir / "apiserver.key",
-        cert_dir / "sa.key",
-        cert_dir / "sa.pub",
-    )
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(serving.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(_pem_key(serving_key))
-    paths[3].write_bytes(_pem_key(sa_key))
-    paths[4].write_bytes(
-        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    for p in paths:
-        p.chmod(0o600)
-    return paths
 
 
 def _kubeconfig(url: str, ca_file: Path, token: str) -> dict[str, object]:
@@ -177,7 +106,7 @@ def control_plane(workdir: Path) -> Iterator[Kube]:
             proc=etcd,
             log=logs / "etcd.log",
         )
-        ca, crt, key, sa_key, sa_pub = _write_pki(cert_dir)
+        ca, crt, key, sa_key, sa_pub = pki.write(cert_dir)
         admin_token, unprivileged_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         tokens = cert_dir / "tokens.csv"
         tokens.write_text(

@@ -61,8 +61,22 @@ def replications_by_connection(namespace: str | None, name: str, spec: kopf.Spec
     return {(namespace or "", ref["name"]): name} if ref else None
 
 
+# Secret types that never hold an InfluxDB token or CA: not kept in memory.
+_UNRELATED_SECRET_TYPES = frozenset(
+    {
+        "helm.sh/release.v1",
+        "kubernetes.io/service-account-token",
+        "kubernetes.io/dockerconfigjson",
+        "kubernetes.io/dockercfg",
+        "bootstrap.kubernetes.io/token",
+    }
+)
+
+
 @kopf.index("", "v1", "secrets")
-def secrets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, str]]:
+def secrets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, str]] | None:
+    if body.get("type") in _UNRELATED_SECRET_TYPES:
+        return None
     return {(namespace or "", name): dict(body.get("data") or {})}
 
 

@@ -26,6 +26,13 @@ def _remote_id(world: indexes.World, namespace: str, spec: v1alpha1.ReplicationS
     remote = world.one(world.remotes, (namespace, ref))
     if remote is None:
         raise Blocked("RemoteConnectionNotFound", f"RemoteConnection {namespace}/{ref} does not exist")
+    remote_instance = remote["spec"].get("instanceRef", {}).get("name")
+    if remote_instance != spec.instance_ref.name:
+        raise Blocked(
+            "RemoteConnectionMismatch",
+            f"RemoteConnection {namespace}/{ref} belongs to InfluxDBInstance {remote_instance}, "
+            f"not {spec.instance_ref.name}: a replication can only use remotes of its own instance",
+        )
     remote_id = remote["status"].get("id")
     if not remote_id:
         raise Blocked("RemoteConnectionNotReady", f"RemoteConnection {namespace}/{ref} has no InfluxDB ID yet")
