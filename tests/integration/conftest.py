@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import sandbox as sandbox_module
-from support import manifests
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess, running
 from support.scenario import Setup
@@ -37,26 +36,4 @@ def operator(
 def setup(
     sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
 ) -> Setup:
-    edge, cloud = sandbox.edge, sandbox.cloud
-    edge_bucket, cloud_bucket = f"edge-{unique}", f"cloud-{unique}"
-    edge_bucket_id = edge.create_bucket(edge_bucket)
-    cloud.create_bucket(cloud_bucket)
-    ns = kubectl.in_namespace(namespace)
-    ns.apply(
-        manifests.secret("edge-token", namespace, edge.token),
-        manifests.secret("cloud-token", namespace, cloud.token),
-        manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token"),
-        manifests.remote(
-            "cloud",
-            namespace,
-            instance="edge",
-            url=cloud.url,
-            org_id=cloud.orgID,
-            secret="cloud-token",
-            name=f"cloud-{unique}",
-        ),
-    )
-    result = Setup(ns, namespace, unique, edge_bucket, edge_bucket_id, cloud_bucket)
-    result.ready("influxdbinstance", "edge")
-    result.ready("remoteconnection", "cloud")
-    return result
+    return Setup.create(sandbox, kubectl.in_namespace(namespace), unique)

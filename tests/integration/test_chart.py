@@ -15,7 +15,6 @@ import yaml
 
 import sandbox as sandbox_module
 from sandbox import binaries, processes
-from support import manifests
 from support.kubectl import Kubectl, KubectlError, eventually
 from support.operator_process import OperatorProcess
 from support.scenario import Setup
@@ -148,26 +147,8 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
     process = OperatorProcess(as_operator.kubeconfig, tmp_path / "operator.log", *args)
     process.start()
     try:
-        edge, cloud = sandbox.edge, sandbox.cloud
-        edge_bucket, cloud_bucket = f"rbac-{unique}", f"rbac-cloud-{unique}"
-        edge_bucket_id = edge.create_bucket(edge_bucket)
-        cloud.create_bucket(cloud_bucket)
-        ns = kubectl.in_namespace(watched)
-        ns.apply(
-            manifests.secret("edge-token", watched, edge.token),
-            manifests.secret("cloud-token", watched, cloud.token),
-            manifests.instance("edge", watched, url=edge.url, org=edge.org, secret="edge-token"),
-            manifests.remote(
-                "cloud",
-                watched,
-                instance="edge",
-                url=cloud.url,
-                org_id=cloud.orgID,
-                secret="cloud-token",
-                name=f"rbac-{unique}",
-            ),
-        )
-        setup = Setup(ns, watched, unique, edge_bucket, edge_bucket_id, cloud_bucket)
+        edge = sandbox.edge
+        setup = Setup.create(sandbox, kubectl.in_namespace(watched), unique)
         name = f"rbac-{unique}"
         setup.kubectl.apply(setup.replication(name))
         replication_id = setup.ready("replication", name, timeout=90)["status"]["id"]

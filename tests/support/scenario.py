@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sandbox as sandbox_module
 from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 
@@ -19,6 +20,35 @@ class Setup:
     edge_bucket: str
     edge_bucket_id: str
     cloud_bucket: str
+
+    @classmethod
+    def create(cls, sandbox: sandbox_module.Sandbox, kubectl: Kubectl, unique: str) -> Setup:
+        """Fresh buckets on both servers, the token Secrets, an InfluxDBInstance
+        "edge" and a RemoteConnection "cloud", in `kubectl`'s namespace; Ready."""
+        namespace = kubectl.namespace
+        assert namespace is not None
+        edge, cloud = sandbox.edge, sandbox.cloud
+        edge_bucket, cloud_bucket = f"edge-{unique}", f"cloud-{unique}"
+        edge_bucket_id = edge.create_bucket(edge_bucket)
+        cloud.create_bucket(cloud_bucket)
+        kubectl.apply(
+            manifests.secret("edge-token", namespace, edge.token),
+            manifests.secret("cloud-token", namespace, cloud.token),
+            manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token"),
+            manifests.remote(
+                "cloud",
+                namespace,
+                instance="edge",
+                url=cloud.url,
+                org_id=cloud.orgID,
+                secret="cloud-token",
+                name=f"cloud-{unique}",
+            ),
+        )
+        setup = cls(kubectl, namespace, unique, edge_bucket, edge_bucket_id, cloud_bucket)
+        setup.ready("influxdbinstance", "edge")
+        setup.ready("remoteconnection", "cloud")
+        return setup
 
     def ready(self, kind: str, name: str, timeout: float = 60) -> dict[str, Any]:
         return dict(

@@ -7,27 +7,13 @@ from typing import Any
 import kopf
 
 from ..api import v1alpha1
-from ..influx import errors, models
-from ..influx.client import InfluxClient
+from ..influx import errors
 from ..reconcile import conditions, plan, remotes
-from . import clients, indexes, kube, outcomes
+from . import clients, deletion, indexes, kube, outcomes
 from .blocked import Blocked, from_influx
-from .snapshot import Snapshot
+from .snapshot import Snapshot, observe
 
 KIND, PLURAL = "RemoteConnection", "remoteconnections"
-
-
-async def _observe(
-    client: InfluxClient, org_id: str, name: str, recorded: str | None, snapshot: Snapshot | None
-) -> tuple[models.Remote | None, models.Remote | None]:
-    """(by recorded ID, by name); absence in a snapshot is confirmed live."""
-    if snapshot is not None and recorded and recorded in snapshot.remotes:
-        return snapshot.remotes[recorded], None
-    by_id = await client.get_remote(recorded) if recorded else None
-    if by_id is not None:
-        return by_id, None
-    same_name = await client.list_remotes(org_id, name=name)
-    return None, (same_name[0] if same_name else None)
 
 
 async def sync(world: indexes.World, obj: dict[str, Any], *, snapshot: Snapshot | None) -> outcomes.Result:
@@ -46,7 +32,13 @@ async def sync(world: indexes.World, obj: dict[str, Any], *, snapshot: Snapshot 
     recorded = outcomes.recorded_id(uid, status)
     events: list[outcomes.Event] = []
     try:
-        by_id, by_name = await _observe(client, org_id, name, recorded, snapshot)
+        by_id, by_name = await observe(
+            recorded=recorded,
+            name=name,
+            seen=snapshot.remotes if snapshot else None,
+            get=client.get_remote,
+            find=lambda n: client.list_remotes(org_id, name=n),
+        )
         token_changed = status.get("tokenFingerprint") != fingerprint
         decision = plan.plan(
             recorded_id=recorded,
@@ -115,41 +107,33 @@ async def delete(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) 
     world = indexes.World.of(kwargs)
 
     async def _delete(obj: dict[str, Any]) -> None:
-        meta, status = obj["metadata"], obj["status"]
+        meta = obj["metadata"]
         spec = v1alpha1.RemoteConnectionSpec.model_validate(obj["spec"])
         name = spec.name or meta["name"]
         users = sorted(world.all(world.replications_by_connection, (meta["namespace"], meta["name"])))
         if users:
             raise Blocked("InUse", f"still used by Replications {', '.join(users)}; deletion waits until they are gone")
-        recorded = outcomes.recorded_id(meta["uid"], status)
-        if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
-            outcomes.emit(obj, [("Normal", "Orphaned", f"left remote {recorded or name!r} in InfluxDB")], kind=KIND)
-            return
         try:
-            inst = clients.instance(world, meta["namespace"], spec.instance_ref.name)
-        except Blocked as blocked:
-            if blocked.reason != "InstanceNotFound":
-                raise
-            outcomes.emit(obj, [("Warning", "Orphaned", f"{blocked.message}; nothing deleted in InfluxDB")], kind=KIND)
-            return
-        client = await clients.client(world, inst)
-        try:
-            if recorded is None and status.get("createPending") and inst.org_id:
-                found = await client.list_remotes(inst.org_id, name=name)
-                recorded = found[0].id if found else None
-            if recorded is not None:
-                gone = await client.delete_remote(recorded)
-                message = f"deleted remote {recorded}" if gone else f"remote {recorded} was already gone"
-                outcomes.emit(obj, [("Normal", "Deleted", message)], kind=KIND)
+            await deletion.delete_external(
+                world,
+                obj,
+                kind=KIND,
+                noun="remote",
+                instance_name=spec.instance_ref.name,
+                name=name,
+                policy=spec.deletion_policy,
+                find=lambda client, org_id, n: client.list_remotes(org_id, name=n),
+                remove=lambda client, remote_id: client.delete_remote(remote_id),
+            )
         except errors.ServerError as error:
             # InfluxDB refuses (500) to delete a remote that replications use.
             raise Blocked(
                 "InUse",
-                f"InfluxDB refused to delete remote {recorded}; replications not managed here may use it "
+                f"InfluxDB refused to delete remote {name!r}; replications not managed here may use it "
                 f"({error.message})",
             ) from None
         except errors.InfluxError as error:
-            raise from_influx(error, doing=f"deleting remote {recorded or name!r}") from None
+            raise from_influx(error, doing=f"deleting remote {name!r}") from None
 
     await outcomes.run_deletion(KIND, body, patch, retry, _delete)
     outcomes.forget(body.metadata.uid or "")

@@ -8,12 +8,12 @@ import kopf
 
 from .. import metrics
 from ..api import v1alpha1
-from ..influx import errors, models
+from ..influx import errors
 from ..influx.client import InfluxClient
 from ..reconcile import conditions, plan, replications
-from . import clients, indexes, kube, outcomes
+from . import clients, deletion, indexes, kube, outcomes
 from .blocked import Blocked, from_influx
-from .snapshot import Snapshot
+from .snapshot import Snapshot, observe
 
 KIND, PLURAL = "Replication", "replications"
 
@@ -48,23 +48,6 @@ async def _local_bucket_id(client: InfluxClient, org_id: str, spec: v1alpha1.Rep
     return bucket.id
 
 
-async def _observe(
-    client: InfluxClient, org_id: str, name: str, recorded: str | None, snapshot: Snapshot | None
-) -> tuple[models.Replication | None, models.Replication | None]:
-    """(by recorded ID, by name); the name is only looked up when the ID finds nothing."""
-    if snapshot is not None:
-        by_id = snapshot.replications.get(recorded) if recorded else None
-        if by_id is not None:
-            return by_id, None
-    # Absence in a snapshot may be stale (a create may have landed since the
-    # listing), and acting on it could duplicate: confirm it live.
-    by_id = await client.get_replication(recorded) if recorded else None
-    if by_id is not None:
-        return by_id, None
-    same_name = await client.list_replications(org_id, name=name)
-    return None, (same_name[0] if same_name else None)
-
-
 async def sync(world: indexes.World, obj: dict[str, Any], *, snapshot: Snapshot | None) -> outcomes.Result:
     """Make InfluxDB hold the replication `obj` declares; report what it holds."""
     meta, status = obj["metadata"], obj["status"]
@@ -80,7 +63,13 @@ async def sync(world: indexes.World, obj: dict[str, Any], *, snapshot: Snapshot 
     events: list[outcomes.Event] = []
     doing = f"replication {name!r} on {inst.spec.url}"
     try:
-        by_id, by_name = await _observe(client, org_id, name, recorded, snapshot)
+        by_id, by_name = await observe(
+            recorded=recorded,
+            name=name,
+            seen=snapshot.replications if snapshot else None,
+            get=client.get_replication,
+            find=lambda n: client.list_replications(org_id, name=n),
+        )
         current = by_id or by_name
         want = replications.desired(
             spec,
@@ -169,43 +158,25 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, reason: str,
 @kopf.on.delete(v1alpha1.GROUP, v1alpha1.VERSION, PLURAL)
 async def delete(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
     world = indexes.World.of(kwargs)
-    obj = indexes.snapshot(body)
-    meta, status = obj["metadata"], obj["status"]
-    spec = v1alpha1.ReplicationSpec.model_validate(obj["spec"])
-    name = spec.name or meta["name"]
-    metrics.forget_replication(meta["namespace"], meta["name"], spec.instance_ref.name)
 
-    async def _delete(_: dict[str, Any]) -> None:
-        recorded = outcomes.recorded_id(meta["uid"], status)
-        if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
-            outcomes.emit(
-                obj, [("Normal", "Orphaned", f"left replication {recorded or name!r} in InfluxDB")], kind=KIND
+    async def _delete(obj: dict[str, Any]) -> None:
+        spec = v1alpha1.ReplicationSpec.model_validate(obj["spec"])
+        name = spec.name or obj["metadata"]["name"]
+        metrics.forget_replication(obj["metadata"]["namespace"], obj["metadata"]["name"], spec.instance_ref.name)
+        try:
+            await deletion.delete_external(
+                world,
+                obj,
+                kind=KIND,
+                noun="replication (and its queue)",
+                instance_name=spec.instance_ref.name,
+                name=name,
+                policy=spec.deletion_policy,
+                find=lambda client, org_id, n: client.list_replications(org_id, name=n),
+                remove=lambda client, replication_id: client.delete_replication(replication_id),
             )
-            return
-        try:
-            inst = clients.instance(world, meta["namespace"], spec.instance_ref.name)
-        except Blocked as blocked:
-            if blocked.reason != "InstanceNotFound":
-                raise
-            # Nothing left to reach InfluxDB with; waiting would block forever.
-            outcomes.emit(obj, [("Warning", "Orphaned", f"{blocked.message}; nothing deleted in InfluxDB")], kind=KIND)
-            return
-        client = await clients.client(world, inst)
-        try:
-            if recorded is None and status.get("createPending") and inst.org_id:
-                # A create of ours may have landed before its ID was stored.
-                found = await client.list_replications(inst.org_id, name=name)
-                recorded = found[0].id if found else None
-            if recorded is not None:
-                gone = await client.delete_replication(recorded)
-                message = (
-                    f"deleted replication {recorded} and its queue"
-                    if gone
-                    else f"replication {recorded} was already gone"
-                )
-                outcomes.emit(obj, [("Normal", "Deleted", message)], kind=KIND)
         except errors.InfluxError as error:
-            raise from_influx(error, doing=f"deleting replication {recorded or name!r}") from None
+            raise from_influx(error, doing=f"deleting replication {name!r}") from None
 
     await outcomes.run_deletion(KIND, body, patch, retry, _delete)
-    outcomes.forget(meta["uid"])
+    outcomes.forget(body.metadata.uid or "")
