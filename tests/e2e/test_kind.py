@@ -218,7 +218,7 @@ def test_plain_manifests_install_and_uninstall(kind_cluster: Path) -> None:
     text = re.sub(r"image: .*influxdb-replication-operator:\S+", f"image: {image}", text)
     text = text.replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: Never")
     _run(kind_cluster, "kubectl", "apply", "--server-side", "-f", str(manifests / "namespace.yaml"))
-    _run(kind_cluster, "kubectl", "apply", "--server-side", "-f", "-", input=text)
+    _run(kind_cluster, "kubectl", "apply", "--server-side", "--force-conflicts", "-f", "-", input=text)
     _run(
         kind_cluster,
         "kubectl",
