@@ -10,6 +10,7 @@ O(1) in the number of objects; Kubernetes writes happen only for changes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +26,8 @@ from .blocked import Blocked, from_influx
 from .snapshot import Snapshot
 
 KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
+
+logger = logging.getLogger(__name__)
 
 _wakeups: dict[indexes.Key, asyncio.Event] = {}
 
@@ -133,20 +136,20 @@ async def refresh_once(world: indexes.World, key: indexes.Key) -> None:
             f"InfluxDBInstance {meta['name']}: {instance_blocked.message}",
         )
     # Remotes first: a recreated remote's new ID is what replications need.
-    for remote in world.all(world.remotes_by_instance, key):
-        await _refresh_dependent(
-            world, remotes.KIND, remotes.PLURAL, _sync_remote, remote, snapshot, blocked=dependent_blocked
-        )
-    for replication in world.all(world.replications_by_instance, key):
-        await _refresh_dependent(
-            world,
-            replications.KIND,
-            replications.PLURAL,
-            _sync_replication,
-            replication,
-            snapshot,
-            blocked=dependent_blocked,
-        )
+    work = [(remotes.KIND, remotes.PLURAL, _sync_remote, o) for o in world.all(world.remotes_by_instance, key)]
+    work += [
+        (replications.KIND, replications.PLURAL, _sync_replication, o)
+        for o in world.all(world.replications_by_instance, key)
+    ]
+    for kind, plural, sync, dependent in work:
+        try:
+            await _refresh_dependent(world, kind, plural, sync, dependent, snapshot, blocked=dependent_blocked)
+        except Exception:
+            # One object's unexpected failure (e.g. it was deleted while its
+            # status was written) must not starve the others of their refresh.
+            name = f"{dependent['metadata']['namespace']}/{dependent['metadata']['name']}"
+            logger.exception("refresh of %s %s failed", kind, name)
+            metrics.reconciles.labels(kind, "error").inc()
 
 
 def _sync_remote(world: indexes.World, obj: dict[str, Any], snapshot: Snapshot | None) -> Awaitable[outcomes.Result]:
