@@ -16,6 +16,7 @@ def test_instance_reports_version_and_org(setup: Setup, sandbox: sandbox_module.
     status = instance["status"]
     assert isinstance(status, dict)
     assert status["orgID"] == sandbox.edge.orgID
+    assert condition(instance, "Synced")["status"] == "True"
     assert str(status["version"]).startswith("v2.") or str(status["version"]).startswith("2.")
     columns = setup.kubectl("get", "influxdbinstances")
     assert sandbox.edge.orgID in columns

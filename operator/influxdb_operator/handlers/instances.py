@@ -64,7 +64,8 @@ async def _sync_instance(world: indexes.World, obj: dict[str, Any]) -> tuple[out
         conditions=[
             conditions.Condition(
                 conditions.READY, "True", "Available", f"InfluxDB {health.version or ''} is up and the token works"
-            )
+            ),
+            conditions.Condition(conditions.SYNCED, "True", "ReconcileSuccess", ""),
         ],
     )
     return result, snapshot

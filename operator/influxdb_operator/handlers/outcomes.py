@@ -36,7 +36,8 @@ class Result:
 
 
 # One lock per object UID: handlers and the refresh never work on the same
-# object at once. (One operator process is active at a time: kopf's peering.)
+# object at once. (One operator process acts at a time: a single replica,
+# replaced with the Recreate strategy.)
 _locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 # The InfluxDB ID this process last recorded per UID; fresher than any index.
 known_ids: dict[str, str] = {}
