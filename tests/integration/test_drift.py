@@ -4,7 +4,7 @@ are put back within one refresh period."""
 from __future__ import annotations
 
 import sandbox as sandbox_module
-from support.kubectl import eventually
+from support.kubectl import condition, eventually
 from support.scenario import Setup
 
 PERIOD = 2  # the test instances' resyncPeriod, in seconds
@@ -90,3 +90,39 @@ def test_out_of_band_changes_to_a_remote_are_reverted_and_delete_recreates(
     assert edge.request("GET", f"/api/v2/remotes/{new_id}")[0] == 200
     named = edge.request("GET", f"/api/v2/remotes?orgID={edge.orgID}&name=cloud-{setup.unique}")[1]["remotes"]
     assert [r["id"] for r in named] == [new_id]
+
+
+def test_deleted_local_bucket_is_reported_then_the_stream_comes_back(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    """InfluxDB silently deletes a bucket's replications with the bucket."""
+    edge = sandbox.edge
+    name = f"bucketless-{setup.unique}"
+    setup.kubectl.apply(setup.replication(name))
+    old_id = setup.ready("replication", name)["status"]["id"]
+    assert edge.request("DELETE", f"/api/v2/buckets/{setup.edge_bucket_id}")[0] == 204
+    assert edge.request("GET", f"/api/v2/replications/{old_id}")[0] == 404
+
+    blocked = eventually(
+        lambda: (
+            (c := condition(setup.kubectl.get("replication", name), "Ready")).get("reason") == "BucketNotFound" and c
+        ),
+        timeout=WITHIN,
+        what="BucketNotFound",
+    )
+    assert setup.edge_bucket in blocked["message"]
+
+    new_bucket_id = edge.create_bucket(setup.edge_bucket)
+    status = eventually(
+        lambda: (
+            (r := setup.kubectl.get("replication", name))
+            and condition(r, "Ready").get("status") == "True"
+            and r["status"]
+        ),
+        timeout=WITHIN,
+        what="replication recreated on the new bucket",
+    )
+    assert status["id"] != old_id
+    assert status["localBucketID"] == new_bucket_id
+    listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+    assert [r["id"] for r in listed] == [status["id"]]
