@@ -3,6 +3,7 @@ server-side dry-run, and the operator running with the chart's own RBAC."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import urllib.request
@@ -178,3 +179,24 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
         assert forbidden == [], forbidden[:5]
     finally:
         process.stop()
+
+
+def _schema_paths(schema: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, sub in schema.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        if "properties" in sub:
+            yield from _schema_paths(sub, f"{path}.")
+        else:
+            yield path
+
+
+def test_values_schema_and_values_yaml_name_the_same_keys() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    values_text = (CHART / "values.yaml").read_text()
+    values = yaml.safe_load(values_text)
+    in_values = set(_value_paths(values))
+    in_schema = set(_schema_paths(schema))
+    assert in_values - in_schema == set()
+    # Keys only in the schema are the optional ones, present in values.yaml as comments.
+    for path in in_schema - in_values:
+        assert re.search(rf"^\s*# {re.escape(path.rsplit('.', 1)[-1])}: ", values_text, re.M), path
