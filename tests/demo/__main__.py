@@ -59,7 +59,16 @@ def run(*, check: bool, timeout: float) -> int:
         print(f"operator running; its log: {operator.log}", flush=True)
         try:
             demo("apply", "-f", "-", input=_examples(sb))
-            print("applied deploy/examples/ to namespace demo\n", flush=True)
+            print("applied deploy/examples/ to namespace demo; waiting for the replication", flush=True)
+            # A replication carries what is written after it exists: start then.
+            while condition(demo.get("replication", "metrics-to-cloud"), "Ready").get("status") != "True":
+                if time.monotonic() - began > timeout:
+                    print(
+                        f"replication not ready after {timeout:.0f}s; operator log:\n{operator.tail()}", file=sys.stderr
+                    )
+                    return 1
+                time.sleep(1)
+            print(demo("get", "influxdb", "-o", "wide").rstrip() + "\n", flush=True)
             written = 0
             while True:
                 now = time.time_ns()
