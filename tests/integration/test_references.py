@@ -84,3 +84,26 @@ def test_missing_instance_bucket_and_remote_then_recovery(
     Setup(ns, namespace, unique, edge_bucket, "", cloud_bucket).ready("replication", name, timeout=60)
     listed = sandbox.edge.request("GET", f"/api/v2/replications?orgID={sandbox.edge.orgID}&name={name}")[1]
     assert len(listed["replications"]) == 1
+
+
+def test_org_by_id_or_unknown_name(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: object, namespace: str
+) -> None:
+    ns = kubectl.in_namespace(namespace)
+    edge = sandbox.edge
+    by_id = manifests.instance("by-id", namespace, url=edge.url, org=edge.org, secret="edge-token")
+    del by_id["spec"]["org"]
+    by_id["spec"]["orgID"] = edge.orgID
+    ns.apply(
+        manifests.secret("edge-token", namespace, edge.token),
+        manifests.instance("unknown-org", namespace, url=edge.url, org="no-such-org", secret="edge-token"),
+        by_id,
+    )
+    ready = _blocked(ns, "influxdbinstance", "unknown-org", "OrgNotFound")
+    assert "'no-such-org'" in ready["message"]
+    instance = eventually(
+        lambda: (o := ns.get("influxdbinstance", "by-id")) and condition(o, "Ready").get("status") == "True" and o,
+        timeout=30,
+        what="instance by orgID ready",
+    )
+    assert instance["status"]["orgID"] == edge.orgID

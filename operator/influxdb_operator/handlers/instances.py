@@ -47,11 +47,16 @@ async def _sync_instance(world: indexes.World, obj: dict[str, Any]) -> tuple[out
     client = await clients.client(world, inst)
     try:
         health = await client.health()
-        org_id = inst.spec.org_id or status.get("orgID")
-        if inst.spec.org_id is not None and status.get("orgID") != inst.spec.org_id:
-            if await client.get_org(inst.spec.org_id) is None:
-                raise Blocked("OrgNotFound", f"no organization with ID {inst.spec.org_id} on {inst.spec.url}")
-        elif org_id is None:
+        # The org is looked up once per spec generation (a new URL may be a
+        # new server), not every period.
+        resolved = status.get("orgID") if status.get("observedGeneration") == meta["generation"] else None
+        if inst.spec.org_id is not None:
+            org_id = inst.spec.org_id
+            if resolved != org_id and await client.get_org(org_id) is None:
+                raise Blocked("OrgNotFound", f"no organization with ID {org_id} on {inst.spec.url}")
+        elif resolved is not None:
+            org_id = resolved
+        else:
             org = await client.find_org(inst.spec.org or "")
             if org is None:
                 raise Blocked("OrgNotFound", f"no organization named {inst.spec.org!r} on {inst.spec.url}")
