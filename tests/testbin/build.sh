@@ -15,6 +15,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${TESTBIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/influxdb-replication-operator/testbin}
 mkdir -p "$cache"
+# One build at a time per cache; a second caller waits, then finds it all cached.
+exec 9>"$cache/.lock"
+flock 9
 # Leftovers of interrupted runs: never used, so just cleared.
 rm -rf "$cache"/.building-* "$cache"/bin.tmp
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
