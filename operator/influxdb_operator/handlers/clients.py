@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,10 @@ def instance(world: indexes.World, namespace: str, name: str, *, need_org: bool 
 
 
 _cache: dict[str, tuple[str, InfluxClient]] = {}
+# Replaced clients, closed only after a grace period: a refresh or handler may
+# still be in the middle of a call with the old one.
+_retired: list[tuple[float, InfluxClient]] = []
+_RETIRE_AFTER = 300.0
 
 
 async def client(world: indexes.World, inst: Instance) -> InfluxClient:
@@ -99,8 +104,11 @@ async def client(world: indexes.World, inst: Instance) -> InfluxClient:
             ) from None
     fresh = InfluxClient(inst.spec.url, token, ssl_context=context, observer=metrics.observe_influx_call)
     _cache[inst.uid] = (key, fresh)
+    now = time.monotonic()
     if cached is not None:
-        await cached[1].close()
+        _retired.append((now, cached[1]))
+    while _retired and now - _retired[0][0] > _RETIRE_AFTER:
+        await _retired.pop(0)[1].close()
     return fresh
 
 
@@ -113,3 +121,5 @@ async def forget(uid: str) -> None:
 async def close_all() -> None:
     for uid in list(_cache):
         await forget(uid)
+    while _retired:
+        await _retired.pop()[1].close()
