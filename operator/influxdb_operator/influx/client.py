@@ -103,7 +103,8 @@ class InfluxClient:
                 return body
         except aiohttp.ClientSSLError as error:
             outcome = "tls"
-            raise errors.Unreachable(f"{what}: TLS failure talking to {self.url}: {error.__class__.__name__}") from None
+            # aiohttp's text names the host and the verification failure only.
+            raise errors.Unreachable(f"{what}: TLS failure talking to {self.url}: {_describe(error)}") from None
         except (aiohttp.ClientError, OSError) as error:
             outcome = "unreachable"
             raise errors.Unreachable(f"{what}: cannot reach {self.url}: {_describe(error)}") from None
