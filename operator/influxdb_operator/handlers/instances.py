@@ -100,8 +100,11 @@ async def _refresh_dependent(
     meta = obj["metadata"]
     if meta.get("deletionTimestamp"):
         return  # its deletion handler owns it now
+    lock = outcomes.lock(meta["uid"])
+    if lock.locked():
+        return  # a handler is at work on it and will write its status; next period then
     started = time.monotonic()
-    async with outcomes.lock(meta["uid"]):
+    async with lock:
         try:
             if blocked is not None:
                 raise blocked
