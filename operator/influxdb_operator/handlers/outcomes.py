@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import kopf
 
@@ -24,6 +25,8 @@ from . import indexes
 from .blocked import Blocked
 
 Event = tuple[str, str, str]  # type, reason, message
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,6 +125,28 @@ def settled(obj: dict[str, Any]) -> bool:
     )
 
 
+T = TypeVar("T")
+
+
+async def _guarded(
+    kind: str, obj: dict[str, Any], patch: kopf.Patch, retry: int, work: Callable[[dict[str, Any]], Awaitable[T]]
+) -> T:
+    """`work(obj)`, or, when it cannot finish, a condition, an event and a
+    retry with backoff. Unexpected errors are shown too, not only logged."""
+    try:
+        return await work(obj)
+    except Blocked as blocked:
+        problem = blocked
+    except Exception as error:
+        logger.exception("%s %s/%s: unexpected error", kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+        problem = Blocked("ReconcileError", f"unexpected {type(error).__name__}: {str(error)[:300]}")
+    status, events = failure(obj["status"], problem, generation=obj["metadata"]["generation"])
+    _write(patch, status)
+    emit(obj, events, kind=kind)
+    metrics.reconciles.labels(kind, "blocked" if problem.reason != "ReconcileError" else "error").inc()
+    raise kopf.TemporaryError(problem.message, delay=backoff(retry))
+
+
 async def run_handler(
     kind: str,
     body: kopf.Body,
@@ -136,20 +161,13 @@ async def run_handler(
     obj = indexes.snapshot(body)
     if reason == "resume" and settled(obj):
         return
-    generation = obj["metadata"]["generation"]
     started = time.monotonic()
     async with lock(obj["metadata"]["uid"]):
         try:
-            result = await work(obj)
-        except Blocked as blocked:
-            status, events = failure(obj["status"], blocked, generation=generation)
-            _write(patch, status)
-            emit(obj, events, kind=kind)
-            metrics.reconciles.labels(kind, "blocked").inc()
-            raise kopf.TemporaryError(blocked.message, delay=backoff(retry)) from None
+            result = await _guarded(kind, obj, patch, retry, work)
         finally:
             metrics.reconcile_seconds.labels(kind).observe(time.monotonic() - started)
-    status, events = success(obj["status"], result, generation=generation)
+    status, events = success(obj["status"], result, generation=obj["metadata"]["generation"])
     _write(patch, status)
     emit(obj, events, kind=kind)
     metrics.reconciles.labels(kind, "success").inc()
@@ -165,12 +183,5 @@ async def run_deletion(
     """Run a deletion for a kopf handler; blocked means the finalizer stays."""
     obj = indexes.snapshot(body)
     async with lock(obj["metadata"]["uid"]):
-        try:
-            await work(obj)
-        except Blocked as blocked:
-            status, events = failure(obj["status"], blocked, generation=obj["metadata"]["generation"])
-            _write(patch, status)
-            emit(obj, events, kind=kind)
-            metrics.reconciles.labels(kind, "blocked").inc()
-            raise kopf.TemporaryError(blocked.message, delay=backoff(retry)) from None
+        await _guarded(kind, obj, patch, retry, work)
     metrics.reconciles.labels(kind, "deleted").inc()
