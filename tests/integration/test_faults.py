@@ -16,6 +16,7 @@ from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
 from support.proxy import HoldingProxy
+from support.scenario import Setup
 
 
 @pytest.fixture
@@ -112,42 +113,12 @@ def test_operator_killed_between_create_and_record_makes_exactly_one(
 ) -> None:
     edge = sandbox.edge
     unique = fault_namespace
-    edge_bucket, cloud_bucket = f"crash-{unique}", f"crash-cloud-{unique}"
-    edge.create_bucket(edge_bucket)
-    sandbox.cloud.create_bucket(cloud_bucket)
     name = f"crash-{unique}"
     ns = kubectl.in_namespace(fault_namespace)
     with HoldingProxy(edge.url).running() as proxy:
-        ns.apply(
-            manifests.secret("edge-token", fault_namespace, edge.token),
-            manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
-            manifests.instance("edge", fault_namespace, url=proxy.url, org=edge.org, secret="edge-token"),
-            manifests.remote(
-                "cloud",
-                fault_namespace,
-                instance="edge",
-                url=sandbox.cloud.url,
-                org_id=sandbox.cloud.orgID,
-                secret="cloud-token",
-                name=f"crash-{unique}",
-            ),
-        )
-        eventually(
-            lambda: condition(ns.get("remoteconnection", "cloud"), "Ready").get("status") == "True",
-            timeout=60,
-            what="remote ready",
-        )
+        setup = Setup.create(sandbox, ns, unique, edge_url=proxy.url)
         proxy.hold.set()
-        ns.apply(
-            manifests.replication(
-                name,
-                fault_namespace,
-                instance="edge",
-                local_bucket=edge_bucket,
-                connection="cloud",
-                remote_bucket=cloud_bucket,
-            )
-        )
+        ns.apply(setup.replication(name))
         assert proxy.held.wait(60), "the operator never sent the create"
         # InfluxDB has made it; the operator has not heard back. Kill it now.
         own_operator.kill()

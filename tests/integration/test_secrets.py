@@ -14,10 +14,12 @@ from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
 
-def _write_token(server: influx.Influx, description: str) -> dict[str, Any]:
-    """A token that may write (and read) the server's buckets, nothing more."""
+def _token(server: influx.Influx, description: str, grants: list[tuple[str, str]]) -> dict[str, Any]:
+    """A token with exactly `grants` ((action, resource type) pairs) in the server's org."""
     permissions = [
-        {"action": action, "resource": {"type": "buckets", "orgID": server.orgID}} for action in ("read", "write")
+        {"action": action, "resource": {"type": kind, "orgID": server.orgID}}
+        | ({"resource": {"type": kind, "id": server.orgID}} if kind == "orgs" else {})
+        for action, kind in grants
     ]
     status, body = server.request(
         "POST",
@@ -26,25 +28,17 @@ def _write_token(server: influx.Influx, description: str) -> dict[str, Any]:
     )
     assert status == 201, body
     return dict(body)
+
+
+def _write_token(server: influx.Influx, description: str) -> dict[str, Any]:
+    """What a remote token needs: write (and read) on the remote's buckets."""
+    return _token(server, description, [("read", "buckets"), ("write", "buckets")])
 
 
 def _replication_token(server: influx.Influx, description: str) -> dict[str, Any]:
-    """A token with just what the operator needs on the edge."""
-    permissions = [
-        {"action": action, "resource": {"type": kind, "orgID": server.orgID}}
-        for kind in ("replications", "remotes")
-        for action in ("read", "write")
-    ] + [
-        {"action": "read", "resource": {"type": "buckets", "orgID": server.orgID}},
-        {"action": "read", "resource": {"type": "orgs", "id": server.orgID}},
-    ]
-    status, body = server.request(
-        "POST",
-        "/api/v2/authorizations",
-        {"orgID": server.orgID, "description": description, "permissions": permissions},
-    )
-    assert status == 201, body
-    return dict(body)
+    """What the operator needs on the edge, and nothing more."""
+    grants = [(a, k) for k in ("replications", "remotes") for a in ("read", "write")]
+    return _token(server, description, [*grants, ("read", "buckets"), ("read", "orgs")])
 
 
 def _code(setup: Setup, name: str, code: int) -> dict[str, Any]:

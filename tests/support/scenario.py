@@ -22,9 +22,12 @@ class Setup:
     cloud_bucket: str
 
     @classmethod
-    def create(cls, sandbox: sandbox_module.Sandbox, kubectl: Kubectl, unique: str) -> Setup:
+    def create(
+        cls, sandbox: sandbox_module.Sandbox, kubectl: Kubectl, unique: str, *, edge_url: str | None = None
+    ) -> Setup:
         """Fresh buckets on both servers, the token Secrets, an InfluxDBInstance
-        "edge" and a RemoteConnection "cloud", in `kubectl`'s namespace; Ready."""
+        "edge" (at `edge_url`, e.g. a proxy, else the edge server) and a
+        RemoteConnection "cloud", in `kubectl`'s namespace; Ready."""
         namespace = kubectl.namespace
         assert namespace is not None
         edge, cloud = sandbox.edge, sandbox.cloud
@@ -34,7 +37,7 @@ class Setup:
         kubectl.apply(
             manifests.secret("edge-token", namespace, edge.token),
             manifests.secret("cloud-token", namespace, cloud.token),
-            manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token"),
+            manifests.instance("edge", namespace, url=edge_url or edge.url, org=edge.org, secret="edge-token"),
             manifests.remote(
                 "cloud",
                 namespace,
