@@ -100,6 +100,10 @@ async def _refresh_dependent(
     meta = obj["metadata"]
     if meta.get("deletionTimestamp"):
         return  # its deletion handler owns it now
+    if snapshot is not None and not outcomes.recorded_id(meta["uid"], obj["status"]):
+        # Never created yet: its handler owns it, retrying with backoff. Looking
+        # it up here every period would poll InfluxDB once per such object.
+        return
     lock = outcomes.lock(meta["uid"])
     if lock.locked():
         return  # a handler is at work on it and will write its status; next period then
