@@ -132,8 +132,16 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
     token = kubectl("create", "token", fullname, f"--namespace={release_namespace}", "--duration=1h").strip()
     as_operator = Kubectl(sandbox.kube.kubeconfig_for_token(token, tmp_path / "operator-kubeconfig"))
 
+    # RBAC takes effect once the authorizer's cache has the new bindings.
+    eventually(
+        lambda: (
+            as_operator("auth", "can-i", "list", "secrets", f"--namespace={watched}", check=False).strip() == "yes"
+            and as_operator("auth", "can-i", "list", "customresourcedefinitions", check=False).strip() == "yes"
+        ),
+        timeout=30,
+        what="the chart's bindings in effect",
+    )
     # Least privilege: Secrets in the watched namespace only.
-    assert as_operator("auth", "can-i", "list", "secrets", f"--namespace={watched}").strip() == "yes"
     assert as_operator("auth", "can-i", "get", "secrets", "--namespace=default", check=False).strip() == "no"
     with pytest.raises(KubectlError, match=r"[Ff]orbidden"):
         as_operator("get", "secrets", "--namespace=default")
