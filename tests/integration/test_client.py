@@ -118,8 +118,9 @@ async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandb
     async with InfluxClient(edge.url, SecretStr(bad_token)) as unauthorized:
         with pytest.raises(errors.Unauthorized) as denied:
             await unauthorized.list_replications(edge.orgID)
-        assert bad_token not in str(denied.value)
-        assert bad_token not in repr(denied.value)
+        # Computed outside the assert, so that a failure cannot print the token.
+        shown = bad_token in str(denied.value) or bad_token in repr(denied.value)
+        assert not shown
         assert (await unauthorized.health()).status == "pass"  # /health needs no token
 
     closed = f"http://127.0.0.1:{processes.free_port()}"
@@ -127,7 +128,8 @@ async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandb
         with pytest.raises(errors.Unreachable) as unreachable:
             await nowhere.list_remotes(edge.orgID)
         assert closed in str(unreachable.value)
-        assert edge.token not in str(unreachable.value)
+        shown = edge.token in str(unreachable.value)
+        assert not shown
 
 
 async def test_empty_lists_come_back_empty(sandbox: sandbox_module.Sandbox, unique: str) -> None:

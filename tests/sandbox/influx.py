@@ -30,7 +30,7 @@ class Influx:
     url: str
     org: str
     orgID: str  # noqa: N815 - a sandbox.json key
-    token: str
+    token: str = field(repr=False)  # never in test output
     bucket: str
     bucketID: str  # noqa: N815 - a sandbox.json key
     ca: Path | None = field(default=None, repr=False)

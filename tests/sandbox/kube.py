@@ -15,7 +15,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,8 @@ class Kube:
     url: str
     kubeconfig: Path
     ca_file: Path
-    admin_token: str
-    unprivileged_token: str
+    admin_token: str = field(repr=False)  # tokens never in test output
+    unprivileged_token: str = field(repr=False)
 
     def kubeconfig_for_token(self, token: str, path: Path) -> Path:
         """A kubeconfig that authenticates with `token` (e.g. a ServiceAccount's)."""
