@@ -126,3 +126,14 @@ def test_orphan_policy_leaves_the_remote_in_influxdb(setup: Setup, sandbox: sand
     assert status == 200
     assert body["name"] == f"kept-{setup.unique}"
     assert sandbox.edge.request("DELETE", f"/api/v2/remotes/{remote_id}")[0] == 204
+
+
+def test_deletion_still_cleans_up_after_the_token_secret_is_gone(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    """Deleting a namespace removes its Secrets and resources together; the
+    finalizers must not be left without a token."""
+    name = f"tokenless-{setup.unique}"
+    setup.kubectl.apply(setup.replication(name))
+    replication_id = setup.ready("replication", name)["status"]["id"]
+    setup.kubectl("delete", "secret", "edge-token")
+    setup.kubectl("delete", "replication", name, "--timeout=60s")
+    assert sandbox.edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 404

@@ -77,14 +77,22 @@ _retired: list[tuple[float, InfluxClient]] = []
 _RETIRE_AFTER = 300.0
 
 
-async def client(world: indexes.World, inst: Instance) -> InfluxClient:
-    token = secret_value(world, inst.namespace, inst.spec.token_secret_ref, purpose="InfluxDB token")
-    tls = inst.spec.tls or v1alpha1.TLSConfig()
-    ca = (
-        secret_value(world, inst.namespace, tls.ca_secret_ref, purpose="TLS CA bundle").get_secret_value()
-        if tls.ca_secret_ref
-        else None
-    )
+async def client(world: indexes.World, inst: Instance, *, deleting: bool = False) -> InfluxClient:
+    """The instance's client. `deleting`: when a namespace is deleted, its Secrets
+    may go before the resources whose finalizers need them; the last client
+    this process made for the instance still knows the token, so use it."""
+    try:
+        token = secret_value(world, inst.namespace, inst.spec.token_secret_ref, purpose="InfluxDB token")
+        tls = inst.spec.tls or v1alpha1.TLSConfig()
+        ca = (
+            secret_value(world, inst.namespace, tls.ca_secret_ref, purpose="TLS CA bundle").get_secret_value()
+            if tls.ca_secret_ref
+            else None
+        )
+    except Blocked:
+        if deleting and inst.uid in _cache:
+            return _cache[inst.uid][1]
+        raise
     key = hashlib.sha256(
         f"{inst.spec.url}\0{token.get_secret_value()}\0{tls.insecure_skip_verify}\0{ca}".encode()
     ).hexdigest()

@@ -40,7 +40,7 @@ async def delete_external(
         # Nothing is left to reach InfluxDB with; waiting would block forever.
         outcomes.emit(obj, [("Warning", "Orphaned", f"{blocked.message}; nothing deleted in InfluxDB")], kind=kind)
         return
-    client = await clients.client(world, inst)
+    client = await clients.client(world, inst, deleting=True)
     if recorded is None and status.get("createPending") and inst.org_id:
         # A create of ours may have landed before its ID was stored.
         found = await find(client, inst.org_id, name)
