@@ -44,3 +44,11 @@ def test_backoff_grows_to_the_cap() -> None:
     assert delays[0] == 2
     assert delays == sorted(delays)
     assert max(delays) == 60
+
+
+def test_waiting_for_a_dependency_that_is_starting_makes_no_events() -> None:
+    patch, events = outcomes.failure({}, Blocked("InstanceNotReady", "instance starting"), generation=1)
+    assert patch
+    assert events == []
+    result = outcomes.Result(fields={}, conditions=[Condition("Ready", "True", "Available", "ok")])
+    assert outcomes.success(_apply({}, patch), result, generation=1)[1] == []

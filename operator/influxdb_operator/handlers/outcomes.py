@@ -28,6 +28,11 @@ Event = tuple[str, str, str]  # type, reason, message
 
 logger = logging.getLogger(__name__)
 
+# Reasons that only mean "a dependency created with me is still starting", as
+# when a whole directory is applied at once: shown in the condition, but not
+# worth a Warning (nor a Recovered) event.
+WAITING = frozenset({"InstanceNotReady", "RemoteConnectionNotReady"})
+
 
 @dataclass
 class Result:
@@ -74,7 +79,7 @@ def success(old: dict[str, Any], result: Result, *, generation: int | None) -> t
     patch = conditions.status_patch(old, new)
     events = list(result.events)
     before = conditions.get(old.get("conditions") or [], conditions.READY)
-    if before is not None and before.get("status") == "False":
+    if before is not None and before.get("status") == "False" and before.get("reason") not in WAITING:
         events.append(("Normal", "Recovered", f"ready again after {before.get('reason')}"))
     return patch, events
 
@@ -89,7 +94,9 @@ def failure(old: dict[str, Any], blocked: Blocked, *, generation: int | None) ->
     patch = conditions.status_patch(old, new)
     before = conditions.get(old.get("conditions") or [], conditions.READY) or {}
     changed = (before.get("reason"), before.get("message")) != (blocked.reason, blocked.message)
-    return patch, [("Warning", blocked.reason, blocked.message)] if changed else []
+    if not changed or blocked.reason in WAITING:
+        return patch, []
+    return patch, [("Warning", blocked.reason, blocked.message)]
 
 
 def emit(obj: dict[str, Any], events: list[Event], *, kind: str) -> None:
