@@ -183,7 +183,8 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
         assert edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 404
         for kind, obj in (("remoteconnection", "cloud"), ("influxdbinstance", "edge")):
             setup.kubectl("delete", kind, obj, "--timeout=60s")
-        forbidden = [line for line in process.tail(100000).splitlines() if "403" in line or "Forbidden" in line]
+        log_lines = process.tail(100000).splitlines()
+        forbidden = [line for line in log_lines if "status=403" in line or "'reason': 'Forbidden'" in line]
         assert forbidden == [], forbidden[:5]
     finally:
         process.stop()
