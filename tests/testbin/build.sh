@@ -4,8 +4,9 @@
 # modules beside this script (their go.mod/go.sum are the single source of
 # the versions).
 #
-# Results are cached by version under $TESTBIN_CACHE (default
-# ~/.cache/influxdb-replication-operator/testbin/<tool>-<version>/). A tool is
+# Results are cached by version (and a hash of the build arguments) under
+# $TESTBIN_CACHE (default ~/.cache/influxdb-replication-operator/testbin/
+# <tool>-<version>-<recipe>/). A tool is
 # built into a temporary directory and renamed into place only when complete,
 # so an interrupted build is never taken for a good one. A second run finds
 # every version present and builds nothing. The stable entry point is
@@ -21,16 +22,21 @@ flock 9
 # Leftovers of interrupted runs: never used, so just cleared.
 rm -rf "$cache"/.building-* "$cache"/bin.tmp
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+declare -A built  # tool -> its directory in the cache
 
 # The version a wrapper module pins for a module path.
 pinned() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
 
 # build TOOL VERSION MODULE_DIR -- go build args...
-# Builds $cache/TOOL-VERSION/TOOL unless it is already there.
+# Builds $cache/TOOL-VERSION-RECIPE/TOOL unless it is already there; RECIPE
+# hashes the build arguments, so changed flags or tags mean a new build.
 build() {
 	local tool=$1 version=$2 dir=$3
 	shift 4
-	local final="$cache/$tool-$version"
+	local recipe
+	recipe=$(printf '%s\n' "$@" | sha256sum | cut -c1-8)
+	local final="$cache/$tool-$version-$recipe"
+	built[$tool]=$final
 	if [[ -x "$final/$tool" ]]; then
 		echo "testbin: $tool $version cached"
 		return
@@ -74,7 +80,7 @@ build pkg-config "$shim" influxd -- github.com/influxdata/pkg-config
 command -v pkg-config >/dev/null || { echo "testbin: a system pkg-config must be on PATH for libflux" >&2; exit 1; }
 influx_commit=$(cd "$here/influxd" && go mod download -json "github.com/influxdata/influxdb/v2@$influx" |
 	sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
-PKG_CONFIG="$cache/pkg-config-$shim/pkg-config" RUSTUP_TOOLCHAIN=stable \
+PKG_CONFIG="${built[pkg-config]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 	RUSTC_WRAPPER="$here/rustc-cap-lints" \
 	build influxd "$influx" influxd -- -tags sqlite_foreign_keys,sqlite_json \
 	-ldflags "-X main.version=${influx#v} -X main.commit=${influx_commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
@@ -83,8 +89,9 @@ PKG_CONFIG="$cache/pkg-config-$shim/pkg-config" RUSTUP_TOOLCHAIN=stable \
 # Point bin/ at exactly these versions: a symlink to a fresh directory of
 # links, replaced by one rename so readers never see a half-made bin/.
 links=$(mktemp -d "$cache/.bin-XXXXXX")
-for pair in kube-apiserver:$k8s kubectl:$k8s etcd:$etcd helm:$helm influxd:$influx; do
-	ln -s "../${pair%%:*}-${pair#*:}/${pair%%:*}" "$links/${pair%%:*}"
+chmod 755 "$links"
+for tool in kube-apiserver kubectl etcd helm influxd; do
+	ln -s "../$(basename "${built[$tool]}")/$tool" "$links/$tool"
 done
 [[ -L "$cache/bin" || ! -e "$cache/bin" ]] || rm -rf "$cache/bin"
 ln -s "$(basename "$links")" "$cache/bin.tmp"
