@@ -150,3 +150,11 @@ def test_make_bench_prints_its_figures() -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     for figure in ("all Ready after", "InfluxDB API calls per period", "Kubernetes writes per period"):
         assert figure in done.stdout
+
+
+def test_make_help_lists_the_targets_the_readme_names() -> None:
+    done = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    for target in ("demo", "test", "testbin", "sandbox", "run", "lint", "typecheck", "crds", "manifests", "bench"):
+        assert f"  {target} " in done.stdout, target
