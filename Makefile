@@ -27,7 +27,7 @@ sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd unt
 demo: $(PY) testbin ## the whole story on a fresh machine: sandbox, CRDs, examples, operator, data flowing
 	$(PY) -m demo $(DEMO_ARGS)
 
-run: $(PY) ## run the operator against $$KUBECONFIG in the foreground
+run: $(PY) ## run the operator against $KUBECONFIG in the foreground
 	$(PY) -m influxdb_operator --verbose
 
 test: $(PY) testbin ## lint, type checks and the whole test suite on the real sandbox
