@@ -1,18 +1,15 @@
 """Fixtures shared by every suite: the sandbox (started once per session, only
-when a test asks for it), kubectl, and per-test namespaces and buckets."""
+when a test asks for it), kubectl, and per-test names and namespaces."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import sandbox as sandbox_module
 from support.kubectl import Kubectl
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +31,8 @@ def unique() -> str:
 
 @pytest.fixture
 def namespace(kubectl: Kubectl, unique: str) -> str:
-    """A fresh namespace. (Nothing deletes it for good: there is no namespace
-    controller in the sandbox, so the tests clean up what they create.)"""
+    """A fresh namespace, watched by the shared operator (`t-*`). It is not
+    deleted afterwards: with no namespace controller it would never go away."""
     name = f"t-{unique}"
     kubectl("create", "namespace", name)
     return name
