@@ -113,6 +113,12 @@ IMMUTABLE = [
     ("replication", replication(), {"localBucket": {"name": "other"}}, "localBucket is immutable"),
     ("remoteconnection", remote(), {"instanceRef": {"name": "other"}}, "instanceRef is immutable"),
     ("influxdbinstance", instance(), {"org": "other-org"}, "org is immutable"),
+    (
+        "influxdbinstance",
+        without(instance(orgID=ID), "spec", "org"),
+        {"orgID": "fedcba9876543210"},
+        "orgID is immutable",
+    ),
 ]
 
 
