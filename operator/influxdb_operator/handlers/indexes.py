@@ -46,8 +46,10 @@ def remotes(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
-def remotes_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[Key, Obj]:
-    return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
+def remotes_by_instance(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+    # Names only: the one snapshot per remote lives in `remotes`, so a status
+    # the refresh records there is what replications resolve against.
+    return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): name}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
@@ -98,7 +100,7 @@ class World:
 
     instances: kopf.Index[Key, Obj]
     remotes: kopf.Index[Key, Obj]
-    remotes_by_instance: kopf.Index[Key, Obj]
+    remotes_by_instance: kopf.Index[Key, str]
     replications_by_instance: kopf.Index[Key, Obj]
     replications_by_connection: kopf.Index[Key, str]
     secrets: kopf.Index[Key, dict[str, str]]

@@ -149,7 +149,8 @@ async def refresh_once(world: indexes.World, key: indexes.Key) -> None:
             f"InfluxDBInstance {meta['name']}: {instance_blocked.message}",
         )
     # Remotes first: a recreated remote's new ID is what replications need.
-    work = [(remotes.KIND, remotes.PLURAL, _sync_remote, o) for o in world.all(world.remotes_by_instance, key)]
+    remote_objs = [world.one(world.remotes, (key[0], n)) for n in world.all(world.remotes_by_instance, key)]
+    work = [(remotes.KIND, remotes.PLURAL, _sync_remote, o) for o in remote_objs if o is not None]
     work += [
         (replications.KIND, replications.PLURAL, _sync_replication, o)
         for o in world.all(world.replications_by_instance, key)
@@ -215,7 +216,7 @@ async def delete(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) 
 
     async def _delete(obj: dict[str, Any]) -> None:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-        users = [f"RemoteConnection {o['metadata']['name']}" for o in world.all(world.remotes_by_instance, key)]
+        users = [f"RemoteConnection {n}" for n in world.all(world.remotes_by_instance, key)]
         users += [f"Replication {o['metadata']['name']}" for o in world.all(world.replications_by_instance, key)]
         if users:
             raise Blocked("InUse", f"still used by {', '.join(sorted(users))}; deletion waits until they are gone")
