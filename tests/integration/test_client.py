@@ -47,18 +47,17 @@ async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandb
         changed = await client.update_remote(remote.id, models.RemoteUpdate(description="patched"))
         assert changed.description == "patched"
 
-        replication = await client.create_replication(
-            models.ReplicationCreate(
-                orgID=edge.orgID,
-                name=f"client-{unique}",
-                remoteID=remote.id,
-                localBucketID=edge.bucketID,
-                remoteBucketName=cloud.bucket,
-                maxQueueSizeBytes=67108860,
-                maxAgeSeconds=604800,
-                dropNonRetryableData=False,
-            )
+        request = models.ReplicationCreate(
+            orgID=edge.orgID,
+            name=f"client-{unique}",
+            remoteID=remote.id,
+            localBucketID=edge.bucketID,
+            remoteBucketName=cloud.bucket,
+            maxQueueSizeBytes=67108860,
+            maxAgeSeconds=604800,
+            dropNonRetryableData=False,
         )
+        replication = await client.create_replication(request)
         assert replication.remoteBucketName == cloud.bucket
         assert replication.remoteBucketID is None
         fetched = await client.get_replication(replication.id)
@@ -72,18 +71,7 @@ async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandb
 
         # A duplicate name: InfluxDB answers 500, not 409.
         with pytest.raises(errors.ServerError):
-            await client.create_replication(
-                models.ReplicationCreate(
-                    orgID=edge.orgID,
-                    name=f"client-{unique}",
-                    remoteID=remote.id,
-                    localBucketID=edge.bucketID,
-                    remoteBucketName=cloud.bucket,
-                    maxQueueSizeBytes=67108860,
-                    maxAgeSeconds=604800,
-                    dropNonRetryableData=False,
-                )
-            )
+            await client.create_replication(request)
         # A remote in use cannot be deleted (500 too).
         with pytest.raises(errors.ServerError):
             await client.delete_remote(remote.id)
