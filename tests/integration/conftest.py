@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 import sandbox as sandbox_module
+from sandbox import influx
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess, running
-from support.scenario import Setup
+from support.scenario import ScratchInfluxd, Setup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,3 +38,21 @@ def setup(
     sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
 ) -> Setup:
     return Setup.create(sandbox, kubectl.in_namespace(namespace), unique)
+
+
+@pytest.fixture
+def scratch_influxd(tmp_path: Path) -> Iterator[ScratchInfluxd]:
+    """`start(name, tls=False)`: an influxd of the test's own (to stop, restart
+    or serve TLS), onboarded with org `<name>-org` and bucket `metrics`; every
+    one started is stopped after the test."""
+    started: list[influx.Server] = []
+
+    def start(name: str, *, tls: bool = False) -> tuple[influx.Server, influx.Influx]:
+        server = influx.Server(tmp_path / name, name, tls=tls)
+        started.append(server)
+        server.start()
+        return server, server.onboard(org=f"{name}-org", bucket="metrics")
+
+    yield start
+    for server in started:
+        server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
@@ -15,24 +16,15 @@ NS = "admission"
 ID = "0123456789abcdef"
 
 
-def replication(**spec: Any) -> dict[str, Any]:
-    doc = manifests.replication(
-        "r", NS, instance="edge", local_bucket="metrics", connection="cloud", remote_bucket="metrics"
-    )
-    doc["spec"].update(spec)
-    return doc
-
-
-def remote(**spec: Any) -> dict[str, Any]:
-    doc = manifests.remote("c", NS, instance="edge", url="http://cloud:8086", org_id=ID, secret="cloud-token")
-    doc["spec"].update(spec)
-    return doc
-
-
-def instance(**spec: Any) -> dict[str, Any]:
-    doc = manifests.instance("edge", NS, url="http://edge:8086", org="edge-org", secret="edge-token")
-    doc["spec"].update(spec)
-    return doc
+replication = functools.partial(
+    manifests.replication, "r", NS, instance="edge", local_bucket="metrics", connection="cloud", remote_bucket="metrics"
+)
+remote = functools.partial(
+    manifests.remote, "c", NS, instance="edge", url="http://cloud:8086", org_id=ID, secret="cloud-token"
+)
+instance = functools.partial(
+    manifests.instance, "edge", NS, url="http://edge:8086", org="edge-org", secret="edge-token"
+)
 
 
 def without(doc: dict[str, Any], *path: str) -> dict[str, Any]:

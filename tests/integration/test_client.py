@@ -3,6 +3,8 @@ error typed from InfluxDB's own answers."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from pydantic import SecretStr
 
@@ -33,7 +35,7 @@ async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandb
         assert bucket.id == edge.bucketID
         assert await client.find_bucket(edge.orgID, f"missing-{unique}") is None
 
-        remote = await client.create_remote(
+        remote = await client.remotes.create(
             models.RemoteCreate(
                 orgID=edge.orgID,
                 name=f"client-{unique}",
@@ -43,8 +45,8 @@ async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandb
                 allowInsecureTLS=False,
             )
         )
-        assert [r.id for r in await client.list_remotes(edge.orgID, name=f"client-{unique}")] == [remote.id]
-        changed = await client.update_remote(remote.id, models.RemoteUpdate(description="patched"))
+        assert [r.id for r in await client.remotes.list(edge.orgID, name=f"client-{unique}")] == [remote.id]
+        changed = await client.remotes.update(remote.id, models.RemoteUpdate(description="patched"))
         assert changed.description == "patched"
 
         request = models.ReplicationCreate(
@@ -57,37 +59,38 @@ async def test_replication_and_remote_calls(client: InfluxClient, sandbox: sandb
             maxAgeSeconds=604800,
             dropNonRetryableData=False,
         )
-        replication = await client.create_replication(request)
+        replication = await client.replications.create(request)
         assert replication.remoteBucketName == cloud.bucket
         assert replication.remoteBucketID is None
-        fetched = await client.get_replication(replication.id)
+        fetched = await client.replications.get(replication.id)
         assert fetched is not None
         assert fetched.maxAgeSeconds == 604800
-        listed = await client.list_replications(edge.orgID, name=f"client-{unique}")
+        listed = await client.replications.list(edge.orgID, name=f"client-{unique}")
         assert [r.id for r in listed] == [replication.id]
-        updated = await client.update_replication(replication.id, models.ReplicationUpdate(maxQueueSizeBytes=40000000))
+        updated = await client.replications.update(
+            replication.id, models.ReplicationSettings(maxQueueSizeBytes=40000000)
+        )
         assert updated.maxQueueSizeBytes == 40000000
-        await client.validate_replication(replication.id)  # the remote really accepts an empty write
 
         # A duplicate name: InfluxDB answers 500, not 409.
         with pytest.raises(errors.ServerError):
-            await client.create_replication(request)
+            await client.replications.create(request)
         # A remote in use cannot be deleted (500 too).
         with pytest.raises(errors.ServerError):
-            await client.delete_remote(remote.id)
+            await client.remotes.delete(remote.id)
 
-        assert await client.delete_replication(replication.id) is True
-        assert await client.delete_replication(replication.id) is False  # already gone is not an error
-        assert await client.get_replication(replication.id) is None
-        assert await client.delete_remote(remote.id) is True
-        assert await client.get_remote(remote.id) is None
+        assert await client.replications.delete(replication.id) is True
+        assert await client.replications.delete(replication.id) is False  # already gone is not an error
+        assert await client.replications.get(replication.id) is None
+        assert await client.remotes.delete(remote.id) is True
+        assert await client.remotes.get(remote.id) is None
 
 
 async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandbox) -> None:
     edge = sandbox.edge
     async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
         with pytest.raises(errors.BadRequest) as small_queue:
-            await client.create_replication(
+            await client.replications.create(
                 models.ReplicationCreate(
                     orgID=edge.orgID,
                     name="too-small",
@@ -105,7 +108,7 @@ async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandb
     bad_token = "definitely-not-a-valid-token-1234567890"
     async with InfluxClient(edge.url, SecretStr(bad_token)) as unauthorized:
         with pytest.raises(errors.Unauthorized) as denied:
-            await unauthorized.list_replications(edge.orgID)
+            await unauthorized.replications.list(edge.orgID)
         # Computed outside the assert, so that a failure cannot print the token.
         shown = bad_token in str(denied.value) or bad_token in repr(denied.value)
         assert not shown
@@ -114,7 +117,7 @@ async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandb
     closed = f"http://127.0.0.1:{processes.free_port()}"
     async with InfluxClient(closed, SecretStr(edge.token)) as nowhere:
         with pytest.raises(errors.Unreachable) as unreachable:
-            await nowhere.list_remotes(edge.orgID)
+            await nowhere.remotes.list(edge.orgID)
         assert closed in str(unreachable.value)
         shown = edge.token in str(unreachable.value)
         assert not shown
@@ -125,8 +128,8 @@ async def test_empty_lists_come_back_empty(sandbox: sandbox_module.Sandbox, uniq
     status, org = edge.request("POST", "/api/v2/orgs", {"name": f"empty-{unique}"})
     assert status == 201
     async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
-        assert await client.list_replications(org["id"]) == []
-        assert await client.list_remotes(org["id"]) == []
+        assert await client.replications.list(org["id"]) == []
+        assert await client.remotes.list(org["id"]) == []
 
 
 def test_secret_fields_never_print() -> None:
@@ -136,3 +139,16 @@ def test_secret_fields_never_print() -> None:
     assert "s3cr3t" not in repr(body)
     assert "s3cr3t" not in str(body)
     assert body.wire()["remoteAPIToken"] == "s3cr3t"
+
+
+async def test_a_server_that_never_answers_is_a_timeout_not_unreachable() -> None:
+    # The kernel completes the connection to a listening socket; nobody answers.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        async with InfluxClient(url, SecretStr("t0ken-never-shown"), timeout=0.5) as client:
+            with pytest.raises(errors.TimedOut) as timed_out:
+                await client.replications.list("0" * 16)
+    assert "no answer" in timed_out.value.message
+    assert "t0ken-never-shown" not in str(timed_out.value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sandbox as sandbox_module
-from support.kubectl import condition, eventually
+from support.kubectl import eventually
 from support.scenario import Setup
 
 
@@ -36,24 +36,12 @@ def test_remote_in_use_waits_for_its_replications(setup: Setup, sandbox: sandbox
     remote_id = setup.ready("remoteconnection", "cloud")["status"]["id"]
 
     setup.kubectl("delete", "remoteconnection", "cloud", "--wait=false")
-    blocked = eventually(
-        lambda: (
-            (r := setup.kubectl.get("remoteconnection", "cloud"))
-            and condition(r, "Ready").get("reason") == "InUse"
-            and condition(r, "Ready")
-        ),
-        timeout=30,
-        what="RemoteConnection waits with reason InUse",
-    )
+    blocked = setup.kubectl.wait_reason("remoteconnection", "cloud", "InUse", timeout=30)
     assert all(name in blocked["message"] for name in users)
     assert sandbox.edge.request("GET", f"/api/v2/remotes/{remote_id}")[0] == 200
     # The instance, too, refuses to go while anything uses it.
     setup.kubectl("delete", "influxdbinstance", "edge", "--wait=false")
-    eventually(
-        lambda: condition(setup.kubectl.get("influxdbinstance", "edge"), "Ready").get("reason") == "InUse",
-        timeout=30,
-        what="instance waits with reason InUse",
-    )
+    setup.kubectl.wait_reason("influxdbinstance", "edge", "InUse", timeout=30)
 
     for name in users:
         setup.kubectl("delete", "replication", name, "--timeout=60s")
@@ -83,17 +71,10 @@ def test_name_conflict_is_reported_not_duplicated_then_adopted_on_request(
     )
     assert status == 201, existing
     setup.kubectl.apply(setup.replication(name, description="managed now"))
-    ready = eventually(
-        lambda: (
-            condition(setup.kubectl.get("replication", name), "Ready").get("reason") == "NameConflict"
-            and condition(setup.kubectl.get("replication", name), "Ready")
-        ),
-        timeout=30,
-        what="NameConflict",
-    )
+    ready = setup.kubectl.wait_reason("replication", name, "NameConflict", timeout=30)
     assert existing["id"] in ready["message"]
     assert "adoptExisting" in ready["message"]
-    listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+    listed = edge.replications(name=name)
     assert [r["id"] for r in listed] == [existing["id"]]
     assert edge.request("GET", f"/api/v2/replications/{existing['id']}")[1].get("description", "") == ""
 

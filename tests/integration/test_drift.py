@@ -4,7 +4,7 @@ are put back within one refresh period."""
 from __future__ import annotations
 
 import sandbox as sandbox_module
-from support.kubectl import condition, eventually
+from support.kubectl import eventually
 from support.scenario import Setup
 
 PERIOD = 2  # the test instances' resyncPeriod, in seconds
@@ -45,7 +45,7 @@ def test_out_of_band_delete_of_a_replication_is_recreated_once(setup: Setup, san
     assert edge.request("DELETE", f"/api/v2/replications/{old_id}")[0] == 204
 
     def recreated() -> str | None:
-        listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"] or []
+        listed = edge.replications(name=name)
         return listed[0]["id"] if len(listed) == 1 and listed[0]["id"] != old_id else None
 
     new_id = eventually(recreated, timeout=WITHIN, what="replication recreated")
@@ -55,7 +55,7 @@ def test_out_of_band_delete_of_a_replication_is_recreated_once(setup: Setup, san
         what="new ID recorded",
     )
     assert status["localBucketID"] == setup.edge_bucket_id
-    listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+    listed = edge.replications(name=name)
     assert [r["id"] for r in listed] == [new_id]  # exactly one, never two
     assert "Recreated" in [e["reason"] for e in setup.kubectl.events(name)]
 
@@ -103,26 +103,12 @@ def test_deleted_local_bucket_is_reported_then_the_stream_comes_back(
     assert edge.request("DELETE", f"/api/v2/buckets/{setup.edge_bucket_id}")[0] == 204
     assert edge.request("GET", f"/api/v2/replications/{old_id}")[0] == 404
 
-    blocked = eventually(
-        lambda: (
-            (c := condition(setup.kubectl.get("replication", name), "Ready")).get("reason") == "BucketNotFound" and c
-        ),
-        timeout=WITHIN,
-        what="BucketNotFound",
-    )
+    blocked = setup.kubectl.wait_reason("replication", name, "BucketNotFound", timeout=WITHIN)
     assert setup.edge_bucket in blocked["message"]
 
     new_bucket_id = edge.create_bucket(setup.edge_bucket)
-    status = eventually(
-        lambda: (
-            (r := setup.kubectl.get("replication", name))
-            and condition(r, "Ready").get("status") == "True"
-            and r["status"]
-        ),
-        timeout=WITHIN,
-        what="replication recreated on the new bucket",
-    )
+    status = setup.kubectl.wait_ready("replication", name, timeout=WITHIN)["status"]
     assert status["id"] != old_id
     assert status["localBucketID"] == new_bucket_id
-    listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+    listed = edge.replications(name=name)
     assert [r["id"] for r in listed] == [status["id"]]

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 import sandbox as sandbox_module
-from sandbox import influx
 from support import manifests
-from support.kubectl import Kubectl, condition, eventually
+from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess
 from support.proxy import HoldingProxy
-from support.scenario import Setup
+from support.scenario import ScratchInfluxd, Setup
 
 
 @pytest.fixture
@@ -41,71 +40,47 @@ def test_unreachable_instance_is_not_ready_and_recovers(
     kubectl: Kubectl,
     fault_namespace: str,
     own_operator: OperatorProcess,
-    tmp_path: Path,
+    scratch_influxd: ScratchInfluxd,
 ) -> None:
-    server = influx.Server(tmp_path / "flaky", "flaky")
+    server, flaky = scratch_influxd("flaky")
+    ns = kubectl.in_namespace(fault_namespace)
+    ns.apply(
+        manifests.secret("flaky-token", fault_namespace, flaky.token),
+        manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
+        manifests.instance("flaky", fault_namespace, url=flaky.url, org=flaky.org, secret="flaky-token"),
+        manifests.remote(
+            "cloud",
+            fault_namespace,
+            instance="flaky",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+        ),
+        manifests.replication(
+            "stream",
+            fault_namespace,
+            instance="flaky",
+            local_bucket="metrics",
+            connection="cloud",
+            remote_bucket="metrics",
+        ),
+    )
+    ns.wait_ready("replication", "stream")
+
+    server.stop()
+    instance_ready = ns.wait_reason("influxdbinstance", "flaky", "Unreachable", timeout=30)
+    assert instance_ready["status"] == "False"
+    assert flaky.url in instance_ready["message"]
+    replication_ready = ns.wait_reason("replication", "stream", "InstanceUnreachable", timeout=30)
+    assert replication_ready["status"] == "False"
+    assert own_operator.proc is not None
+    assert own_operator.proc.poll() is None  # no crash
+
     server.start()
-    try:
-        flaky = server.onboard(org="flaky-org", bucket="metrics")
-        ns = kubectl.in_namespace(fault_namespace)
-        ns.apply(
-            manifests.secret("flaky-token", fault_namespace, flaky.token),
-            manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
-            manifests.instance("flaky", fault_namespace, url=flaky.url, org=flaky.org, secret="flaky-token"),
-            manifests.remote(
-                "cloud",
-                fault_namespace,
-                instance="flaky",
-                url=sandbox.cloud.url,
-                org_id=sandbox.cloud.orgID,
-                secret="cloud-token",
-            ),
-            manifests.replication(
-                "stream",
-                fault_namespace,
-                instance="flaky",
-                local_bucket="metrics",
-                connection="cloud",
-                remote_bucket="metrics",
-            ),
-        )
-        eventually(
-            lambda: condition(ns.get("replication", "stream"), "Ready").get("status") == "True",
-            timeout=60,
-            what="replication ready",
-        )
-
-        server.stop()
-        instance_ready = eventually(
-            lambda: (c := condition(ns.get("influxdbinstance", "flaky"), "Ready")).get("reason") == "Unreachable" and c,
-            timeout=30,
-            what="instance Unreachable",
-        )
-        assert instance_ready["status"] == "False"
-        assert flaky.url in instance_ready["message"]
-        replication_ready = eventually(
-            lambda: (
-                (c := condition(ns.get("replication", "stream"), "Ready")).get("reason") == "InstanceUnreachable" and c
-            ),
-            timeout=30,
-            what="replication InstanceUnreachable",
-        )
-        assert replication_ready["status"] == "False"
-        assert own_operator.proc is not None
-        assert own_operator.proc.poll() is None  # no crash
-
-        server.start()
-        for kind, name in (("influxdbinstance", "flaky"), ("replication", "stream")):
-            eventually(
-                lambda kind=kind, name=name: condition(ns.get(kind, name), "Ready").get("status") == "True",  # type: ignore[misc]
-                timeout=60,
-                what=f"{kind} recovered",
-            )
-        for name in ("stream", "cloud", "flaky"):
-            kind = {"stream": "replication", "cloud": "remoteconnection", "flaky": "influxdbinstance"}[name]
-            ns("delete", kind, name, "--timeout=60s")
-    finally:
-        server.stop()
+    ns.wait_ready("influxdbinstance", "flaky")
+    ns.wait_ready("replication", "stream")
+    for kind, name in (("replication", "stream"), ("remoteconnection", "cloud"), ("influxdbinstance", "flaky")):
+        ns("delete", kind, name, "--timeout=60s")
 
 
 def test_operator_killed_between_create_and_record_makes_exactly_one(
@@ -122,7 +97,7 @@ def test_operator_killed_between_create_and_record_makes_exactly_one(
         assert proxy.held.wait(60), "the operator never sent the create"
         # InfluxDB has made it; the operator has not heard back. Kill it now.
         own_operator.kill()
-        listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+        listed = edge.replications(name=name)
         assert len(listed) == 1
         created_id = listed[0]["id"]
         status = ns.get("replication", name)["status"]  # type: ignore[index]
@@ -131,14 +106,10 @@ def test_operator_killed_between_create_and_record_makes_exactly_one(
 
         proxy.release()
         own_operator.start()
-        resource = eventually(
-            lambda: (r := ns.get("replication", name)) and condition(r, "Ready").get("status") == "True" and r,
-            timeout=60,
-            what="replication ready after restart",
-        )
+        resource = ns.wait_ready("replication", name)
         assert resource["status"]["id"] == created_id
         assert resource["status"].get("createPending") is None
-        listed = edge.request("GET", f"/api/v2/replications?orgID={edge.orgID}&name={name}")[1]["replications"]
+        listed = edge.replications(name=name)
         assert [r["id"] for r in listed] == [created_id]
         assert "Adopted" in [e["reason"] for e in ns.events(name)]
         ns("delete", "replication", name, "--timeout=60s")
@@ -146,39 +117,20 @@ def test_operator_killed_between_create_and_record_makes_exactly_one(
 
 
 def test_tls_instance_verified_with_a_ca_from_a_secret(
-    sandbox: sandbox_module.Sandbox,
-    kubectl: Kubectl,
-    fault_namespace: str,
-    own_operator: OperatorProcess,
-    tmp_path: Path,
+    kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
 ) -> None:
-    server = influx.Server(tmp_path / "tls", "tls", tls=True)
-    server.start()
-    try:
-        secure = server.onboard(org="tls-org", bucket="metrics")
-        assert secure.url.startswith("https://")
-        assert server.ca is not None
-        ns = kubectl.in_namespace(fault_namespace)
-        instance = manifests.instance("secure", fault_namespace, url=secure.url, org=secure.org, secret="tls-token")
-        ns.apply(manifests.secret("tls-token", fault_namespace, secure.token), instance)
-        # Not trusted by the system roots: a clear TLS failure, no crash.
-        untrusted = eventually(
-            lambda: (
-                (c := condition(ns.get("influxdbinstance", "secure"), "Ready")).get("reason") == "Unreachable" and c
-            ),
-            timeout=30,
-            what="TLS failure reported",
-        )
-        assert "TLS" in untrusted["message"] or "certificate" in untrusted["message"]
+    server, secure = scratch_influxd("tls", tls=True)
+    assert secure.url.startswith("https://")
+    assert server.ca is not None
+    ns = kubectl.in_namespace(fault_namespace)
+    instance = manifests.instance("secure", fault_namespace, url=secure.url, org=secure.org, secret="tls-token")
+    ns.apply(manifests.secret("tls-token", fault_namespace, secure.token), instance)
+    # Not trusted by the system roots: a clear TLS failure, no crash.
+    untrusted = ns.wait_reason("influxdbinstance", "secure", "Unreachable", timeout=30)
+    assert "TLS" in untrusted["message"] or "certificate" in untrusted["message"]
 
-        ns("create", "secret", "generic", "tls-ca", f"--from-file=ca.crt={server.ca}")
-        instance["spec"]["tls"] = {"caSecretRef": {"name": "tls-ca", "key": "ca.crt"}}
-        ns.apply(instance)
-        eventually(
-            lambda: condition(ns.get("influxdbinstance", "secure"), "Ready").get("status") == "True",
-            timeout=30,
-            what="instance Ready over verified TLS",
-        )
-        ns("delete", "influxdbinstance", "secure", "--timeout=60s")
-    finally:
-        server.stop()
+    ns("create", "secret", "generic", "tls-ca", f"--from-file=ca.crt={server.ca}")
+    instance["spec"]["tls"] = {"caSecretRef": {"name": "tls-ca", "key": "ca.crt"}}
+    ns.apply(instance)
+    ns.wait_ready("influxdbinstance", "secure", timeout=30)
+    ns("delete", "influxdbinstance", "secure", "--timeout=60s")

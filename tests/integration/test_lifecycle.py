@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import sandbox as sandbox_module
-from sandbox import influx
 from support.kubectl import condition, eventually
 from support.scenario import Setup
 
@@ -46,10 +45,9 @@ def test_replication_carries_points_to_the_cloud_and_reports_status(
     replication_id = status["id"]
 
     # InfluxDB holds exactly one replication of that name, as declared.
-    code, listed = sandbox.edge.request("GET", f"/api/v2/replications?orgID={sandbox.edge.orgID}&name={name}")
-    assert code == 200
-    assert [r["id"] for r in listed["replications"]] == [replication_id]
-    seen = listed["replications"][0]
+    listed = sandbox.edge.replications(name=name)
+    assert [r["id"] for r in listed] == [replication_id]
+    seen = listed[0]
     assert seen["localBucketID"] == setup.edge_bucket_id
     assert seen["RemoteBucketName"] == setup.cloud_bucket
     assert seen["maxQueueSizeBytes"] == 67108860
@@ -58,7 +56,7 @@ def test_replication_carries_points_to_the_cloud_and_reports_status(
 
     now = time.time_ns()
     sandbox.edge.write(setup.edge_bucket, "\n".join(f"temp,room=r{i} value={i} {now + i}" for i in range(25)))
-    influx.wait_for(lambda: sandbox.cloud.count(setup.cloud_bucket, "temp") == 25, timeout=30)
+    eventually(lambda: sandbox.cloud.count(setup.cloud_bucket, "temp") == 25, timeout=30)
 
     # The refresh mirrors the remote's answer onto the resource.
     replication = eventually(

@@ -7,17 +7,11 @@ from typing import Any
 
 import sandbox as sandbox_module
 from support import manifests
-from support.kubectl import Kubectl, condition, eventually
-from support.scenario import Setup
+from support.kubectl import Kubectl
 
 
 def _blocked(kubectl: Kubectl, kind: str, name: str, reason: str) -> dict[str, Any]:
-    obj = eventually(
-        lambda: (o := kubectl.get(kind, name)) and condition(o, "Ready").get("reason") == reason and o,
-        timeout=30,
-        what=f"{kind}/{name} Ready=False {reason}",
-    )
-    ready = condition(obj, "Ready")
+    ready = kubectl.wait_reason(kind, name, reason, timeout=30)
     assert ready["status"] == "False"
     assert reason in [e["reason"] for e in kubectl.events(name) if e["type"] == "Warning"]
     return ready
@@ -36,11 +30,7 @@ def test_missing_secret_then_missing_key_then_recovery(
     assert "'token'" in ready["message"]
 
     ns.apply(manifests.secret("edge-token", namespace, sandbox.edge.token))
-    eventually(
-        lambda: condition(ns.get("influxdbinstance", "edge"), "Ready").get("status") == "True",
-        timeout=30,
-        what="instance recovered",
-    )
+    ns.wait_ready("influxdbinstance", "edge", timeout=30)
     assert "Recovered" in [e["reason"] for e in ns.events("edge")]
 
 
@@ -81,9 +71,8 @@ def test_missing_instance_bucket_and_remote_then_recovery(
     assert edge_bucket in ready["message"]
 
     sandbox.edge.create_bucket(edge_bucket)
-    Setup(ns, namespace, unique, edge_bucket, "", cloud_bucket).ready("replication", name, timeout=60)
-    listed = sandbox.edge.request("GET", f"/api/v2/replications?orgID={sandbox.edge.orgID}&name={name}")[1]
-    assert len(listed["replications"]) == 1
+    ns.wait_ready("replication", name)
+    assert len(sandbox.edge.replications(name=name)) == 1
 
 
 def test_org_by_id_or_unknown_name(
@@ -101,9 +90,5 @@ def test_org_by_id_or_unknown_name(
     )
     ready = _blocked(ns, "influxdbinstance", "unknown-org", "OrgNotFound")
     assert "'no-such-org'" in ready["message"]
-    instance = eventually(
-        lambda: (o := ns.get("influxdbinstance", "by-id")) and condition(o, "Ready").get("status") == "True" and o,
-        timeout=30,
-        what="instance by orgID ready",
-    )
+    instance = ns.wait_ready("influxdbinstance", "by-id", timeout=30)
     assert instance["status"]["orgID"] == edge.orgID

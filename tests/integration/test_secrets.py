@@ -80,7 +80,7 @@ def test_remote_token_rotation(setup: Setup, sandbox: sandbox_module.Sandbox, op
         edge.write(setup.edge_bucket, "\n".join(f"{measurement},n={i} v={i} {now + i}" for i in range(5)))
 
     write("before")
-    influx.wait_for(lambda: cloud.count(setup.cloud_bucket, "before") == 5, timeout=30)
+    eventually(lambda: cloud.count(setup.cloud_bucket, "before") == 5, timeout=30)
     _code(setup, name, 204)
 
     # The cloud's admin issues a new token, the Secret is updated, the old token revoked.
@@ -93,7 +93,7 @@ def test_remote_token_rotation(setup: Setup, sandbox: sandbox_module.Sandbox, op
     )
     assert cloud.request("DELETE", f"/api/v2/authorizations/{first['id']}")[0] == 204
     write("after")
-    influx.wait_for(lambda: cloud.count(setup.cloud_bucket, "after") == 5, timeout=30)
+    eventually(lambda: cloud.count(setup.cloud_bucket, "after") == 5, timeout=30)
     _code(setup, name, 204)
     assert "TokenRotated" in [e["reason"] for e in setup.kubectl.events("rotating")]
 

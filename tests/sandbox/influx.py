@@ -11,7 +11,6 @@ import json
 import secrets
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,6 +33,14 @@ class Influx:
     bucket: str
     bucketID: str  # noqa: N815 - a sandbox.json key
     ca: Path | None = field(default=None, repr=False)
+
+    def replications(self, *, name: str | None = None) -> list[dict[str, Any]]:
+        """The org's replications (of that name), straight from the API."""
+        query = urllib.parse.urlencode({"orgID": self.orgID} | ({"name": name} if name is not None else {}))
+        status, body = self.request("GET", f"/api/v2/replications?{query}")
+        if status != 200:
+            raise RuntimeError(f"listing replications failed: {status} {body}")
+        return list(body.get("replications") or [])
 
     def as_json(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if k != "ca"}
@@ -181,15 +188,3 @@ def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[Influ
         yield process.onboard(org=org, bucket=bucket)
     finally:
         process.stop()
-
-
-def wait_for(predicate: Any, *, timeout: float, interval: float = 0.5) -> Any:
-    """Poll until `predicate()` is truthy; return its value or raise TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s (last value: {value!r})")
-        time.sleep(interval)

@@ -53,6 +53,26 @@ class Kubectl:
     def exists(self, kind: str, name: str) -> bool:
         return self.get(kind, name) is not None
 
+    def wait_ready(self, kind: str, name: str, *, timeout: float = 60) -> dict[str, Any]:
+        """The object once its Ready condition is True."""
+        return dict(
+            eventually(
+                lambda: (o := self.get(kind, name)) and condition(o, "Ready").get("status") == "True" and o,
+                timeout=timeout,
+                what=f"{kind}/{name} Ready",
+            )
+        )
+
+    def wait_reason(self, kind: str, name: str, reason: str, *, timeout: float = 60) -> dict[str, Any]:
+        """The Ready condition once it carries `reason`."""
+        return dict(
+            eventually(
+                lambda: (c := condition(self.get(kind, name), "Ready")).get("reason") == reason and c,
+                timeout=timeout,
+                what=f"{kind}/{name} {reason}",
+            )
+        )
+
     def events(self, name: str) -> list[dict[str, Any]]:
         out = self("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
         return list(json.loads(out)["items"])

@@ -1,4 +1,5 @@
-"""The custom resources as tests write them: plain dicts, like YAML would be."""
+"""The custom resources as tests write them: plain dicts, like YAML would be.
+Keyword arguments beyond the essentials go into (and override) the spec."""
 
 from __future__ import annotations
 
@@ -16,12 +17,20 @@ def secret(name: str, namespace: str, token: str, *, key: str = "token") -> dict
     }
 
 
-def instance(name: str, namespace: str, *, url: str, org: str, secret: str, resync: str = "2s") -> dict[str, Any]:
+def instance(
+    name: str, namespace: str, /, *, url: str, org: str, secret: str, resync: str = "2s", **spec: Any
+) -> dict[str, Any]:
     return {
         "apiVersion": API,
         "kind": "InfluxDBInstance",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"url": url, "org": org, "tokenSecretRef": {"name": secret, "key": "token"}, "resyncPeriod": resync},
+        "spec": {
+            "url": url,
+            "org": org,
+            "tokenSecretRef": {"name": secret, "key": "token"},
+            "resyncPeriod": resync,
+            **spec,
+        },
     }
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sandbox as sandbox_module
+from sandbox import influx
 from support import manifests
-from support.kubectl import Kubectl, condition, eventually
+from support.kubectl import Kubectl
+
+# The `scratch_influxd` fixture: start(name, tls=False) -> (server, onboarded).
+ScratchInfluxd = Callable[..., tuple[influx.Server, influx.Influx]]
 
 
 @dataclass
@@ -54,15 +59,7 @@ class Setup:
         return setup
 
     def ready(self, kind: str, name: str, timeout: float = 60) -> dict[str, Any]:
-        return dict(
-            eventually(
-                lambda: (
-                    (obj := self.kubectl.get(kind, name)) and condition(obj, "Ready").get("status") == "True" and obj
-                ),
-                timeout=timeout,
-                what=f"{kind}/{name} Ready",
-            )
-        )
+        return self.kubectl.wait_ready(kind, name, timeout=timeout)
 
     def replication(self, name: str, /, **spec: Any) -> dict[str, Any]:
         return manifests.replication(

@@ -9,8 +9,9 @@ import pytest
 from influxdb_operator.api import v1alpha1
 from influxdb_operator.influx import models
 from influxdb_operator.reconcile import replications
+from influxdb_operator.reconcile.drift import correction, drift
 
-RESOLVED = replications.Resolved(org_id="0" * 16, local_bucket_id="1" * 16, remote_id="2" * 16)
+ORG_ID, LOCAL_BUCKET_ID, REMOTE_ID = "0" * 16, "1" * 16, "2" * 16
 
 
 def spec(**overrides: Any) -> v1alpha1.ReplicationSpec:
@@ -27,11 +28,11 @@ def spec(**overrides: Any) -> v1alpha1.ReplicationSpec:
 def observed(**overrides: Any) -> models.Replication:
     raw: dict[str, Any] = {
         "id": "3" * 16,
-        "orgID": RESOLVED.org_id,
+        "orgID": ORG_ID,
         "name": "r",
         "description": "",
-        "remoteID": RESOLVED.remote_id,
-        "localBucketID": RESOLVED.local_bucket_id,
+        "remoteID": REMOTE_ID,
+        "localBucketID": LOCAL_BUCKET_ID,
         "remoteBucketID": None,
         "RemoteBucketName": "metrics",
         "maxQueueSizeBytes": v1alpha1.DEFAULT_QUEUE_BYTES,
@@ -46,14 +47,15 @@ def observed(**overrides: Any) -> models.Replication:
 
 
 def test_defaults_match_influxdb() -> None:
-    want = replications.desired(spec(), name="r", resolved=RESOLVED)
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
     assert want.maxQueueSizeBytes == 67108860
     assert want.maxAgeSeconds == 604800
     assert want.dropNonRetryableData is False
 
 
 def test_create_body_omits_unset_remote_bucket_id() -> None:
-    body = replications.desired(spec(), name="r", resolved=RESOLVED).wire()
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
+    body = replications.create_body(want, org_id=ORG_ID, local_bucket_id=LOCAL_BUCKET_ID).wire()
     assert "remoteBucketID" not in body
     assert body["remoteBucketName"] == "metrics"
 
@@ -66,8 +68,8 @@ def test_get_answer_with_capital_r_and_null_parses() -> None:
 
 
 def test_matching_observation_has_no_drift() -> None:
-    want = replications.desired(spec(), name="r", resolved=RESOLVED)
-    assert replications.drift(want, observed()) == {}
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
+    assert drift(want, observed()) == {}
 
 
 @pytest.mark.parametrize(
@@ -81,15 +83,31 @@ def test_matching_observation_has_no_drift() -> None:
     ],
 )
 def test_each_patchable_field_drifts_and_is_corrected(field: str, value: Any, spec_field: str, spec_value: Any) -> None:
-    want = replications.desired(spec(**{spec_field: spec_value}), name="r", resolved=RESOLVED)
-    differing = replications.drift(want, observed(**{field: value}))
+    want = replications.desired(spec(**{spec_field: spec_value}), name="r", remote_id=REMOTE_ID)
+    differing = drift(want, observed(**{field: value}))
     assert differing == {field: (value, spec_value)}
-    assert replications.correction(want, differing).wire() == {field: spec_value}
+    assert correction(want, differing).wire() == {field: spec_value}
+
+
+def test_drift_covers_every_patchable_field() -> None:
+    """A field added to the PATCH model is compared and corrected, or this fails:
+    `desired` must set it, and a changed observation of it must show as drift."""
+    for field in models.ReplicationSettings.model_fields:
+        assert field in models.Replication.model_fields, f"the GET model lacks {field}"
+        remote_bucket = {"id": "4" * 16} if field == "remoteBucketID" else {"name": "metrics"}
+        want = replications.desired(spec(remoteBucket=remote_bucket), name="r", remote_id=REMOTE_ID)
+        wanted = getattr(want, field)
+        assert wanted is not None, f"desired() does not set {field}"
+        other: Any = not wanted if isinstance(wanted, bool) else wanted + 1 if isinstance(wanted, int) else "x"
+        wire_key = "RemoteBucketName" if field == "remoteBucketName" else field  # as GET spells it
+        differing = drift(want, observed(**{wire_key: other}))
+        assert set(differing) == {field}
+        assert correction(want, differing).wire() == {field: wanted}
 
 
 def test_remote_bucket_by_id_compares_the_id() -> None:
-    want = replications.desired(spec(remoteBucket={"id": "4" * 16}), name="r", resolved=RESOLVED)
-    assert replications.drift(want, observed(remoteBucketID="5" * 16)) == {"remoteBucketID": ("5" * 16, "4" * 16)}
+    want = replications.desired(spec(remoteBucket={"id": "4" * 16}), name="r", remote_id=REMOTE_ID)
+    assert drift(want, observed(remoteBucketID="5" * 16)) == {"remoteBucketID": ("5" * 16, "4" * 16)}
 
 
 def test_health_reports_remote_errors() -> None:

@@ -192,28 +192,30 @@ def crd(kind: Kind) -> dict[str, Any]:
                 "shortNames": list(kind.short_names),
                 "categories": [v1alpha1.CATEGORY],
             },
-            "versions": [
-                {
-                    "name": v1alpha1.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": list(kind.columns),
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": spec_schema,
-                                "status": status_schema,
-                            },
-                        }
-                    },
-                }
-            ],
+            "versions": [_version(kind, spec_schema, status_schema)],
+        },
+    }
+
+
+def _version(kind: Kind, spec_schema: dict[str, Any], status_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": v1alpha1.VERSION,
+        "served": True,
+        "storage": True,
+        "subresources": {"status": {}},
+        "additionalPrinterColumns": list(kind.columns),
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "required": ["spec"],
+                "properties": {
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "metadata": {"type": "object"},
+                    "spec": spec_schema,
+                    "status": status_schema,
+                },
+            }
         },
     }
 

@@ -108,16 +108,28 @@ class InfluxDBInstanceSpec(_Model):
     )
 
 
-class RemoteConnectionSpec(_Model):
-    """A remote InfluxDB that this instance replicates to (`/api/v2/remotes`)."""
+class ManagedSpec(_Model):
+    """What every kind backed by an InfluxDB object of an instance has."""
 
     instance_ref: LocalObjectReference = Field(
-        description="The InfluxDBInstance that holds the remote.", json_schema_extra=_immutable("instanceRef")
+        description="The InfluxDBInstance that holds the object.", json_schema_extra=_immutable("instanceRef")
     )
     name: str | None = Field(
         default=None, min_length=1, max_length=_NAME_LEN, description="Name in InfluxDB; defaults to metadata.name."
     )
     description: str | None = Field(default=None, max_length=1024)
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE, description="Delete the InfluxDB object with this resource, or Orphan it."
+    )
+    adopt_existing: bool = Field(
+        default=False,
+        description="Take over an existing InfluxDB object of the same name instead of reporting NameConflict.",
+    )
+
+
+class RemoteConnectionSpec(ManagedSpec):
+    """A remote InfluxDB that this instance replicates to (`/api/v2/remotes`)."""
+
     remote_url: HTTPURL = Field(alias="remoteURL", description="Base URL of the remote InfluxDB.")
     remote_org_id: InfluxID | None = Field(
         default=None, alias="remoteOrgID", description="Organization ID on the remote."
@@ -125,13 +137,6 @@ class RemoteConnectionSpec(_Model):
     remote_token_secret_ref: SecretKeySelector = Field(description="Token with write access to the remote buckets.")
     allow_insecure_tls: bool = Field(
         default=False, alias="allowInsecureTLS", description="Skip TLS verification of the remote."
-    )
-    deletion_policy: DeletionPolicy = Field(
-        default=DeletionPolicy.DELETE, description="Delete the InfluxDB object with this resource, or Orphan it."
-    )
-    adopt_existing: bool = Field(
-        default=False,
-        description="Take over an existing remote of the same name instead of reporting NameConflict.",
     )
 
 
@@ -149,16 +154,9 @@ class RemoteReference(_Model):
     id: InfluxID | None = Field(default=None, description="The ID of a remote not managed here.")
 
 
-class ReplicationSpec(_Model):
+class ReplicationSpec(ManagedSpec):
     """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
 
-    instance_ref: LocalObjectReference = Field(
-        description="The InfluxDBInstance that holds the local bucket.", json_schema_extra=_immutable("instanceRef")
-    )
-    name: str | None = Field(
-        default=None, min_length=1, max_length=_NAME_LEN, description="Name in InfluxDB; defaults to metadata.name."
-    )
-    description: str | None = Field(default=None, max_length=1024)
     local_bucket: BucketReference = Field(
         description="The bucket to replicate. Immutable: InfluxDB cannot move a queue to another bucket.",
         json_schema_extra=_immutable("localBucket"),
@@ -187,10 +185,6 @@ class ReplicationSpec(_Model):
         default=DeletionPolicy.DELETE,
         description="Delete the InfluxDB replication (and its queue) with this resource, or Orphan it.",
     )
-    adopt_existing: bool = Field(
-        default=False,
-        description="Take over an existing replication of the same name instead of reporting NameConflict.",
-    )
 
 
 # --- status ------------------------------------------------------------------
@@ -205,7 +199,12 @@ class Condition(_Model):
     observed_generation: int | None = None
 
 
-class _Status(_Model):
+class Status(_Model):
+    """What every kind's status holds. Unknown keys are refused: status is
+    written only through these models, so nothing the CRD lacks is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
@@ -220,18 +219,18 @@ class _Status(_Model):
     )
 
 
-class InfluxDBInstanceStatus(_Status):
+class InfluxDBInstanceStatus(Status):
     version: str | None = None
     org_id: str | None = Field(default=None, alias="orgID")
 
 
-class RemoteConnectionStatus(_Status):
+class RemoteConnectionStatus(Status):
     token_fingerprint: str | None = Field(
         default=None, description="A salted hash of the token last sent, to tell when the Secret changed."
     )
 
 
-class ReplicationStatus(_Status):
+class ReplicationStatus(Status):
     local_bucket_id: str | None = Field(default=None, alias="localBucketID")
     remote_id: str | None = Field(default=None, alias="remoteID")
     remote_bucket_id: str | None = Field(default=None, alias="remoteBucketID")

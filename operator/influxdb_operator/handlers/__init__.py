@@ -1,5 +1,5 @@
-"""kopf handlers: wiring, status and events. Importing this registers them."""
+"""kopf handlers: wiring only. Importing this registers them."""
 
-from . import indexes, instances, lifecycle, remotes, replications
+from . import indexes, instances, lifecycle, resources
 
-__all__ = ["indexes", "instances", "lifecycle", "remotes", "replications"]
+__all__ = ["indexes", "instances", "lifecycle", "resources"]

@@ -2,22 +2,19 @@
 
 References (instanceRef, connectionRef, Secrets) are resolved from here, and
 the per-instance refresh finds its dependents here: no Kubernetes reads per
-object. kopf fills every index before the first handler runs.
+object. kopf fills every index before the first handler runs, and hands each
+to the handlers that name it as a parameter (the function names below).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from ..api import v1alpha1
-
-Key = tuple[str, str]
-Obj = dict[str, Any]
+from ..managed.world import Dependents, Key, Obj, Refs
 
 
 def snapshot(body: kopf.Body) -> Obj:
@@ -94,27 +91,15 @@ def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: An
     return {(namespace or "", ref["name"]): name} if ref else {}
 
 
-@dataclass(frozen=True)
-class World:
-    """All indexes, as handed to a handler in its kwargs."""
+# kopf passes each index to every handler as a keyword argument named after
+# its function above; these pick out the ones the managed layer reads.
 
-    instances: kopf.Index[Key, Obj]
-    remotes: kopf.Index[Key, Obj]
-    remotes_by_instance: kopf.Index[Key, str]
-    replications_by_instance: kopf.Index[Key, Obj]
-    replications_by_connection: kopf.Index[Key, str]
-    secrets: kopf.Index[Key, dict[str, str]]
-    instances_by_secret: kopf.Index[Key, str]
-    remotes_by_secret: kopf.Index[Key, str]
 
-    @classmethod
-    def of(cls, kwargs: dict[str, Any]) -> World:
-        return cls(**{name: kwargs[name] for name in cls.__dataclass_fields__})
+def refs(kwargs: dict[str, Any]) -> Refs:
+    return Refs(kwargs["instances"], kwargs["remotes"], kwargs["secrets"])
 
-    def one(self, index: kopf.Index[Key, Any], key: Key) -> Any | None:
-        store = index.get(key)
-        return next(iter(store), None) if store is not None else None
 
-    def all(self, index: kopf.Index[Key, Any], key: Key) -> Iterable[Any]:
-        store = index.get(key)
-        return list(store) if store is not None else []
+def dependents(kwargs: dict[str, Any]) -> Dependents:
+    return Dependents(
+        kwargs["remotes_by_instance"], kwargs["replications_by_instance"], kwargs["replications_by_connection"]
+    )

@@ -1,5 +1,5 @@
-"""Operator start-up and clean-up: kopf settings, the Kubernetes client,
-the metrics endpoint."""
+"""Operator start-up and clean-up: kopf settings, the operator's `Runtime`
+(kept in kopf's memo, which every handler receives), the metrics endpoint."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ from typing import Any
 import kopf
 import prometheus_client
 
+from .. import config
 from ..api import v1alpha1
-from . import clients, kube
+from ..managed.runtime import Runtime
+from . import kube
+
+
+def runtime(memo: kopf.Memo) -> Runtime:
+    """The operator's state, set up at start-up."""
+    rt = memo.runtime
+    assert isinstance(rt, Runtime)
+    return rt
 
 
 @kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Progress and diff-base live in annotations of our own group, so the
     # status subresource holds only fields the CRD schema declares.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=v1alpha1.GROUP)
@@ -29,7 +38,7 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10]
-    kube.configure()
+    memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events)
     port = os.environ.get("INFLUXDB_OPERATOR_METRICS_PORT")
     if port:
         # All interfaces: in a pod, Prometheus scrapes the pod IP.
@@ -38,5 +47,5 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 
 @kopf.on.cleanup()
-async def close(**_: Any) -> None:
-    await clients.close_all()
+async def close(memo: kopf.Memo, **_: Any) -> None:
+    await runtime(memo).clients.close()

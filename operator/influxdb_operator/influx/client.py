@@ -7,12 +7,11 @@ answers leave as the client's own errors (`errors.py`); the token lives in a
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter
@@ -21,14 +20,13 @@ from . import errors, models
 
 # Plain calls answer in milliseconds; anything slower is a sick server.
 DEFAULT_TIMEOUT = 30.0
-# `?validate=true` and `/validate` make InfluxDB write to the remote, which
-# it allows up to two minutes; give it that plus a margin.
-VALIDATE_TIMEOUT = 150.0
 
 # Called once per request as (endpoint, method, status or error class name, seconds).
 CallObserver = Callable[[str, str, str, float], None]
 
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=models.Wire)
+U = TypeVar("U", bound=models.Wire)
 
 
 class InfluxClient:
@@ -49,6 +47,12 @@ class InfluxClient:
         self._observer = observer
         self._session = session
         self._owns_session = session is None
+        self.replications: Collection[models.Replication, models.ReplicationCreate, models.ReplicationSettings] = (
+            Collection(self, "/api/v2/replications", "replications", models.Replication)
+        )
+        self.remotes: Collection[models.Remote, models.RemoteCreate, models.RemoteUpdate] = Collection(
+            self, "/api/v2/remotes", "remotes", models.Remote
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -71,7 +75,6 @@ class InfluxClient:
         endpoint: str,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        timeout: float | None = None,
         auth: bool = True,
     ) -> Any:
         if self._session is None:
@@ -88,34 +91,30 @@ class InfluxClient:
                 json=json,
                 headers=headers,
                 ssl=self._ssl,
-                timeout=aiohttp.ClientTimeout(total=timeout or self._timeout),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
             ) as response:
                 outcome = str(response.status)
-                body: Any = None
-                if response.content_length != 0:
-                    text = await response.text()
-                    try:
-                        body = await response.json(content_type=None) if text else None
-                    except ValueError:
-                        body = text
+                body = await _read(response)
                 if response.status >= 300:
                     raise errors.from_response(response.status, body, what=what)
                 return body
-        except aiohttp.ClientSSLError as error:
-            outcome = "tls"
-            # aiohttp's text names the host and the verification failure only.
-            raise errors.Unreachable(f"{what}: TLS failure talking to {self.url}: {_describe(error)}") from None
-        except (aiohttp.ClientError, OSError) as error:
-            outcome = "unreachable"
-            raise errors.Unreachable(f"{what}: cannot reach {self.url}: {_describe(error)}") from None
-        except TimeoutError:
-            outcome = "timeout"
-            raise errors.Unreachable(
-                f"{what}: no answer from {self.url} within {timeout or self._timeout:.0f}s"
-            ) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            outcome, failure = self._failure(error, what)
+            # Not chained when the cause may hold the request's headers, and so the token.
+            raise failure from (error if _safe_cause(error) else None)
         finally:
             if self._observer is not None:
                 self._observer(endpoint, method, outcome, time.monotonic() - started)
+
+    def _failure(self, error: BaseException, what: str) -> tuple[str, errors.InfluxError]:
+        """(the metrics outcome, the client's error) for a call that got no answer."""
+        if isinstance(error, TimeoutError):  # before OSError, its base; aiohttp's timeouts are ones too
+            return "timeout", errors.TimedOut(f"{what}: no answer from {self.url} within {self._timeout:.0f}s")
+        if isinstance(error, aiohttp.ClientSSLError):
+            return "tls", errors.Unreachable(f"{what}: TLS failure talking to {self.url}: {_describe(error)}")
+        if _safe_cause(error):
+            return "unreachable", errors.Unreachable(f"{what}: cannot reach {self.url}: {_describe(error)}")
+        return "unreachable", errors.Unreachable(f"{what}: failed talking to {self.url}: {type(error).__name__}")
 
     # --- server ------------------------------------------------------------
 
@@ -159,80 +158,39 @@ class InfluxClient:
             return None
         return models.Bucket.model_validate(body)
 
-    # --- replications ------------------------------------------------------
 
-    async def list_replications(self, org_id: str, *, name: str | None = None) -> list[models.Replication]:
+class Collection(Generic[M, C, U]):
+    """One kind of org-scoped object (`/api/v2/replications`, `/api/v2/remotes`):
+    the same five calls, and InfluxDB's same answers, for each."""
+
+    def __init__(self, client: InfluxClient, path: str, key: str, model: type[M]) -> None:
+        self._client, self._path, self._key, self._model = client, path, key, model
+
+    async def list(self, org_id: str, *, name: str | None = None) -> list[M]:
         params = {"orgID": org_id} | ({"name": name} if name is not None else {})
-        body = await self._call("GET", "/api/v2/replications", endpoint="/api/v2/replications", params=params)
-        return _parse_list(body, "replications", models.Replication)
+        body = await self._client._call("GET", self._path, endpoint=self._path, params=params)
+        return _parse_list(body, self._key, self._model)
 
-    async def get_replication(self, replication_id: str) -> models.Replication | None:
+    async def get(self, object_id: str) -> M | None:
         try:
-            body = await self._call(
-                "GET", f"/api/v2/replications/{replication_id}", endpoint="/api/v2/replications/{id}"
-            )
+            body = await self._client._call("GET", f"{self._path}/{object_id}", endpoint=f"{self._path}/{{id}}")
         except errors.NotFound:
             return None
-        return models.Replication.model_validate(body)
+        return self._model.model_validate(body)
 
-    async def create_replication(self, request: models.ReplicationCreate) -> models.Replication:
-        body = await self._call("POST", "/api/v2/replications", endpoint="/api/v2/replications", json=request.wire())
-        return models.Replication.model_validate(body)
+    async def create(self, request: C) -> M:
+        body = await self._client._call("POST", self._path, endpoint=self._path, json=request.wire())
+        return self._model.model_validate(body)
 
-    async def update_replication(self, replication_id: str, request: models.ReplicationUpdate) -> models.Replication:
-        body = await self._call(
-            "PATCH",
-            f"/api/v2/replications/{replication_id}",
-            endpoint="/api/v2/replications/{id}",
-            json=request.wire(),
-        )
-        return models.Replication.model_validate(body)
+    async def update(self, object_id: str, request: U) -> M:
+        path = f"{self._path}/{object_id}"
+        body = await self._client._call("PATCH", path, endpoint=f"{self._path}/{{id}}", json=request.wire())
+        return self._model.model_validate(body)
 
-    async def delete_replication(self, replication_id: str) -> bool:
+    async def delete(self, object_id: str) -> bool:
         """True if deleted now, False if it was already gone."""
         try:
-            await self._call("DELETE", f"/api/v2/replications/{replication_id}", endpoint="/api/v2/replications/{id}")
-        except errors.NotFound:
-            return False
-        return True
-
-    async def validate_replication(self, replication_id: str) -> None:
-        """Have InfluxDB write an empty batch to the remote; raises if it fails."""
-        await self._call(
-            "POST",
-            f"/api/v2/replications/{replication_id}/validate",
-            endpoint="/api/v2/replications/{id}/validate",
-            timeout=VALIDATE_TIMEOUT,
-        )
-
-    # --- remotes -----------------------------------------------------------
-
-    async def list_remotes(self, org_id: str, *, name: str | None = None) -> list[models.Remote]:
-        params = {"orgID": org_id} | ({"name": name} if name is not None else {})
-        body = await self._call("GET", "/api/v2/remotes", endpoint="/api/v2/remotes", params=params)
-        return _parse_list(body, "remotes", models.Remote)
-
-    async def get_remote(self, remote_id: str) -> models.Remote | None:
-        try:
-            body = await self._call("GET", f"/api/v2/remotes/{remote_id}", endpoint="/api/v2/remotes/{id}")
-        except errors.NotFound:
-            return None
-        return models.Remote.model_validate(body)
-
-    async def create_remote(self, request: models.RemoteCreate) -> models.Remote:
-        body = await self._call("POST", "/api/v2/remotes", endpoint="/api/v2/remotes", json=request.wire())
-        return models.Remote.model_validate(body)
-
-    async def update_remote(self, remote_id: str, request: models.RemoteUpdate) -> models.Remote:
-        body = await self._call(
-            "PATCH", f"/api/v2/remotes/{remote_id}", endpoint="/api/v2/remotes/{id}", json=request.wire()
-        )
-        return models.Remote.model_validate(body)
-
-    async def delete_remote(self, remote_id: str) -> bool:
-        """True if deleted now, False if it was already gone."""
-        try:
-            await self._call("DELETE", f"/api/v2/remotes/{remote_id}", endpoint="/api/v2/remotes/{id}")
+            await self._client._call("DELETE", f"{self._path}/{object_id}", endpoint=f"{self._path}/{{id}}")
         except errors.NotFound:
             return False
         return True
@@ -244,8 +202,23 @@ def _parse_list(body: Any, key: str, model: type[M]) -> list[M]:
     return TypeAdapter(list[model]).validate_python(items or [])  # type: ignore[valid-type]
 
 
+async def _read(response: aiohttp.ClientResponse) -> Any:
+    """The decoded JSON body, else its text, else None."""
+    if response.content_length == 0:
+        return None
+    text = await response.text()
+    try:
+        return await response.json(content_type=None) if text else None
+    except ValueError:
+        return text
+
+
+def _safe_cause(error: BaseException) -> bool:
+    """Connection errors and timeouts carry the host and the OS error only;
+    other aiohttp errors (ClientResponseError) hold the request's headers."""
+    return isinstance(error, TimeoutError | OSError | aiohttp.ClientConnectionError)
+
+
 def _describe(error: BaseException) -> str:
     # aiohttp's messages name the host and the OS error, never headers.
-    if isinstance(error, asyncio.TimeoutError):
-        return "timed out"
     return str(error) or error.__class__.__name__

@@ -19,7 +19,11 @@ class InfluxError(Exception):
 
 
 class Unreachable(InfluxError):
-    """No HTTP answer at all: refused, reset, DNS, TLS or a timeout."""
+    """No HTTP answer at all: refused, reset, DNS, TLS or a timeout (`TimedOut`)."""
+
+
+class TimedOut(Unreachable):
+    """Connected (or trying to), but no answer within the call's timeout."""
 
 
 class APIError(InfluxError):

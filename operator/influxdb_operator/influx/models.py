@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
-class _Wire(BaseModel):
+class Wire(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     def wire(self) -> dict[str, Any]:
@@ -25,11 +25,16 @@ class _Wire(BaseModel):
         return body
 
 
-class Replication(_Wire):
+def _none_is_empty(value: object) -> object:
+    # InfluxDB omits an empty description; the spec's absent one is "".
+    return value or ""
+
+
+class Replication(Wire):
     id: str
     orgID: str
     name: str
-    description: str | None = None
+    description: str = ""
     remoteID: str
     localBucketID: str
     remoteBucketID: str | None = None
@@ -44,26 +49,18 @@ class Replication(_Wire):
     latestResponseCode: int | None = None
     latestErrorMessage: str | None = None
 
+    _description = field_validator("description", mode="before")(_none_is_empty)
+
     @field_validator("remoteBucketID", "remoteBucketName", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
 
 
-class ReplicationCreate(_Wire):
-    orgID: str
-    name: str
-    description: str | None = None
-    remoteID: str
-    localBucketID: str
-    remoteBucketID: str | None = None
-    remoteBucketName: str | None = None
-    maxQueueSizeBytes: int
-    maxAgeSeconds: int
-    dropNonRetryableData: bool
+class ReplicationSettings(Wire):
+    """What a PATCH can change: the desired state drift is computed over, and
+    the PATCH body. Unset (None) fields are neither compared nor sent."""
 
-
-class ReplicationUpdate(_Wire):
     name: str | None = None
     description: str | None = None
     remoteID: str | None = None
@@ -74,47 +71,56 @@ class ReplicationUpdate(_Wire):
     dropNonRetryableData: bool | None = None
 
 
-class Remote(_Wire):
+class ReplicationCreate(ReplicationSettings):
+    """The settings plus what only a create can set."""
+
+    orgID: str
+    localBucketID: str
+
+
+class Remote(Wire):
     id: str
     orgID: str
     name: str
-    description: str | None = None
+    description: str = ""
     remoteURL: str
     remoteOrgID: str | None = None
     allowInsecureTLS: bool = False
 
-
-class RemoteCreate(_Wire):
-    orgID: str
-    name: str
-    description: str | None = None
-    remoteURL: str
-    remoteAPIToken: SecretStr
-    remoteOrgID: str | None = None
-    allowInsecureTLS: bool
+    _description = field_validator("description", mode="before")(_none_is_empty)
 
 
-class RemoteUpdate(_Wire):
+class RemoteSettings(Wire):
+    """What a PATCH can change and a GET shows (the token is write-only)."""
+
     name: str | None = None
     description: str | None = None
     remoteURL: str | None = None
-    remoteAPIToken: SecretStr | None = None
     remoteOrgID: str | None = None
     allowInsecureTLS: bool | None = None
 
 
-class Bucket(_Wire):
+class RemoteUpdate(RemoteSettings):
+    remoteAPIToken: SecretStr | None = None
+
+
+class RemoteCreate(RemoteSettings):
+    orgID: str
+    remoteAPIToken: SecretStr
+
+
+class Bucket(Wire):
     id: str
     orgID: str
     name: str
 
 
-class Organization(_Wire):
+class Organization(Wire):
     id: str
     name: str
 
 
-class Health(_Wire):
+class Health(Wire):
     status: str
     version: str | None = None
     message: str | None = None

@@ -11,6 +11,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .reasons import Reason
+
 READY, SYNCED, HEALTHY = "Ready", "Synced", "Healthy"
 
 Status = Literal["True", "False", "Unknown"]
@@ -20,7 +22,7 @@ Status = Literal["True", "False", "Unknown"]
 class Condition:
     type: str
     status: Status
-    reason: str
+    reason: Reason
     message: str = ""
 
 

@@ -1,0 +1,84 @@
+"""kopf handlers of every kind, wired the same way: the reconcile of the
+kinds backed by one InfluxDB object each (RemoteConnection, Replication),
+and every kind's deletion. The per-instance refresh is in `instances`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import kopf
+
+from ..api import v1alpha1
+from ..managed import instances as managed_instances
+from ..managed import remotes as managed_remotes
+from ..managed import replications as managed_replications
+from ..managed import resource
+from ..managed.finish import settle, settled
+from ..managed.runtime import Runtime
+from ..managed.world import Dependents, Obj, Refs
+from ..reconcile.outcome import Result
+from . import indexes
+from .lifecycle import runtime
+
+Sync = Callable[[Runtime, Refs, Obj, None], Awaitable[Result]]
+Delete = Callable[[Runtime, Refs, Dependents, Obj], Awaitable[None]]
+
+
+def _into(patch: kopf.Patch) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def write(status: dict[str, Any]) -> None:
+        for key, value in status.items():
+            patch.status[key] = value
+
+    return write
+
+
+def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
+    group, version, plural = v1alpha1.GROUP, v1alpha1.VERSION, kind.plural
+
+    @kopf.on.resume(group, version, plural, id="reconcile")
+    @kopf.on.create(group, version, plural, id="reconcile")
+    @kopf.on.update(group, version, plural, field="spec", id="reconcile")
+    async def reconcile(
+        body: kopf.Body,
+        patch: kopf.Patch,
+        retry: int,
+        reason: str,
+        memo: kopf.Memo,
+        **kwargs: Any,
+    ) -> None:
+        rt, obj = runtime(memo), indexes.snapshot(body)
+        if reason == "resume" and settled(obj):
+            return  # the refresh sees it in its listing: no per-object call on restart
+        refs = indexes.refs(kwargs)
+        async with rt.lock(obj):
+            problem = await settle(rt, kind.kind, kind.status, obj, lambda: sync(rt, refs, obj, None), _into(patch))
+        if problem is not None:
+            raise kopf.TemporaryError(problem.message, delay=rt.backoff(retry))
+
+
+def on_delete(kind: str, plural: str, model: type[v1alpha1.Status], delete: Delete) -> None:
+    @kopf.on.delete(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="delete")
+    async def delete_handler(
+        body: kopf.Body,
+        patch: kopf.Patch,
+        retry: int,
+        memo: kopf.Memo,
+        **kwargs: Any,
+    ) -> None:
+        rt, obj = runtime(memo), indexes.snapshot(body)
+        refs, deps = indexes.refs(kwargs), indexes.dependents(kwargs)
+        async with rt.lock(obj):
+            problem = await settle(rt, kind, model, obj, lambda: delete(rt, refs, deps, obj), _into(patch))
+        if problem is not None:
+            raise kopf.TemporaryError(problem.message, delay=rt.backoff(retry))
+        rt.forget(obj["metadata"]["uid"])
+
+
+for managed_kind, sync, delete in (
+    (managed_remotes.KIND, managed_remotes.sync, managed_remotes.delete),
+    (managed_replications.KIND, managed_replications.sync, managed_replications.delete),
+):
+    on_reconcile(managed_kind, sync)
+    on_delete(managed_kind.kind, managed_kind.plural, managed_kind.status, delete)
+on_delete(managed_instances.KIND, managed_instances.PLURAL, v1alpha1.InfluxDBInstanceStatus, managed_instances.delete)

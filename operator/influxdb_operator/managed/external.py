@@ -1,0 +1,166 @@
+"""The contract every managed InfluxDB object meets, and the one driver that
+runs it - in the spirit of crossplane-runtime's managed reconciler.
+
+A kind gives an `External`: how to find its object (by ID, by name), create
+it, compare it with the spec (pure `drift`) and correct it. `sync` does the
+rest, the same for every kind: observe by the recorded ID (from the
+refresh's listing when there is one), else by name; guard creates with the
+create-pending marker; adopt, report a conflict, recreate what was deleted
+out of band, and PATCH drift back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from ..influx.client import Collection
+from ..reconcile import plan
+from ..reconcile.drift import Drift
+from ..reconcile.outcome import Blocked, Event
+from ..reconcile.reasons import Action, Reason
+
+
+class HasID(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+H = TypeVar("H", bound=HasID)
+
+
+@dataclass(frozen=True)
+class Endpoints(Generic[H]):
+    """A kind's lookups and delete, bound to one org: all deletion needs."""
+
+    get: Callable[[str], Awaitable[H | None]]
+    find: Callable[[str], Awaitable[list[H]]]  # by name
+    delete: Callable[[str], Awaitable[bool]]  # False: it was already gone
+
+    @staticmethod
+    def of(collection: Collection[Any, Any, Any], org_id: str) -> Endpoints[Any]:
+        return Endpoints(collection.get, lambda name: collection.list(org_id, name=name), collection.delete)
+
+
+class External(Protocol[H]):
+    noun: ClassVar[str]
+    # Fields InfluxDB never shows (drift entries only this side can know of),
+    # with the Event that announces a change of them.
+    write_only: ClassVar[Mapping[str, tuple[Action, str]]]
+
+    @property
+    def endpoints(self) -> Endpoints[H]: ...
+
+    async def create(self) -> H: ...
+
+    async def check_adoptable(self, have: H) -> None:
+        """Raise `Blocked` if `have` cannot become this resource's object."""
+
+    def drift(self, have: H, *, adopted: bool) -> Drift: ...
+
+    async def update(self, have: H, differing: Drift) -> H: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """The resource, as far as the driver needs it."""
+
+    name: str  # in InfluxDB
+    recorded_id: str | None
+    create_pending: bool
+    adopt_existing: bool
+    spec_changed: bool  # a new generation: changes are "Updated", not "DriftCorrected"
+
+
+@dataclass(frozen=True)
+class Synced(Generic[H]):
+    have: H
+    events: list[Event]
+
+
+async def observe(ext: External[H], target: Target, seen: Mapping[str, H] | None) -> tuple[H | None, H | None]:
+    """(the object with the recorded ID, else one with the name, else neither).
+
+    A listing (`seen`) answers only for presence: absence there may be stale
+    (a create may have landed since) and acting on it could duplicate, so it
+    is confirmed with a direct lookup."""
+    recorded = target.recorded_id
+    if seen is not None and recorded and recorded in seen:
+        return seen[recorded], None
+    by_id = await ext.endpoints.get(recorded) if recorded else None
+    if by_id is not None:
+        return by_id, None
+    same_name = await ext.endpoints.find(target.name)
+    return None, (same_name[0] if same_name else None)
+
+
+async def sync(
+    ext: External[H],
+    target: Target,
+    *,
+    seen: Mapping[str, H] | None,
+    mark_pending: Callable[[], Awaitable[None]],
+    record: Callable[[str], None],
+) -> Synced[H]:
+    """Make InfluxDB hold what `ext` wants. `mark_pending` must durably record
+    the create-pending marker before it returns; `record` keeps a new ID."""
+    by_id, by_name = await observe(ext, target, seen)
+    differing = ext.drift(by_id, adopted=False) if by_id is not None else {}
+    decision = plan.plan(
+        recorded_id=target.recorded_id,
+        by_id=by_id,
+        by_name=by_name,
+        create_pending=target.create_pending,
+        adopt_existing=target.adopt_existing,
+        up_to_date=not differing,
+    )
+    if decision.verb is plan.Verb.CONFLICT:
+        assert by_name is not None
+        raise _conflict(ext, target, by_name.id)
+    if decision.verb is plan.Verb.CREATE:
+        # Recorded before the POST: if this process dies before the ID is
+        # stored, the next one adopts the object of this name as its own.
+        await mark_pending()
+        have = await ext.create()
+        record(have.id)
+        return Synced(have, [_created(ext, target, have.id, recreated=decision.recreate)])
+    assert decision.existing is not None
+    have, events = decision.existing, []
+    adopted = decision.verb is plan.Verb.ADOPT
+    if adopted:
+        await ext.check_adoptable(have)
+        record(have.id)
+        events.append(Event("Normal", Action.ADOPTED, f"adopted existing {ext.noun} {target.name!r} with ID {have.id}"))
+        differing = ext.drift(have, adopted=True)
+    if differing:
+        have = await ext.update(have, differing)
+        events += _changes(ext, target, have.id, differing, adopted=adopted)
+    return Synced(have, events)
+
+
+def _conflict(ext: External[H], target: Target, influx_id: str) -> Blocked:
+    return Blocked(
+        Reason.NAME_CONFLICT,
+        f"a {ext.noun} named {target.name!r} (ID {influx_id}) already exists in InfluxDB and is not known to "
+        "be this resource's; set spec.adoptExisting: true to take it over, or set spec.name to another name",
+    )
+
+
+def _created(ext: External[H], target: Target, influx_id: str, *, recreated: bool) -> Event:
+    verb = Action.RECREATED if recreated else Action.CREATED
+    detail = " (it had been deleted outside Kubernetes)" if recreated else ""
+    return Event("Normal", verb, f"{verb.lower()} {ext.noun} {target.name!r} with ID {influx_id}{detail}")
+
+
+def _changes(ext: External[H], target: Target, influx_id: str, differing: Drift, *, adopted: bool) -> list[Event]:
+    shown = sorted(f for f in differing if f not in ext.write_only)
+    events = []
+    if shown:
+        action = Action.UPDATED if target.spec_changed else Action.DRIFT_CORRECTED
+        events.append(Event("Normal", action, f"set {', '.join(shown)} of {ext.noun} {influx_id}"))
+    if not adopted:  # adopting always sends them; that is no change worth an Event
+        for name, (action, what) in ext.write_only.items():
+            if name in differing:
+                events.append(Event("Normal", action, f"{what} to {ext.noun} {influx_id}"))
+    return events

@@ -1,0 +1,75 @@
+"""InfluxDBInstance: the server checked, its org resolved, and everything
+of that org listed once, for the refresh to reconcile its dependents from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..api import v1alpha1
+from ..influx import errors, models
+from ..influx.client import InfluxClient
+from ..reconcile.outcome import Blocked, Result, from_influx, ready
+from ..reconcile.reasons import Reason
+from . import clients
+from .runtime import Runtime
+from .world import Dependents, Obj, Refs
+
+KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every replication and remote of an org, by ID: one call each."""
+
+    replications: dict[str, models.Replication]
+    remotes: dict[str, models.Remote]
+
+    @classmethod
+    async def take(cls, client: InfluxClient, org_id: str) -> Listing:
+        remotes = await client.remotes.list(org_id)
+        replications = await client.replications.list(org_id)
+        return cls({r.id: r for r in replications}, {r.id: r for r in remotes})
+
+
+async def _org_id(client: InfluxClient, inst: clients.Instance, resolved: str | None) -> str:
+    if inst.spec.org_id is not None:
+        if resolved != inst.spec.org_id and await client.get_org(inst.spec.org_id) is None:
+            raise Blocked(Reason.ORG_NOT_FOUND, f"no organization with ID {inst.spec.org_id} on {inst.spec.url}")
+        return inst.spec.org_id
+    if resolved is not None:
+        return resolved
+    org = await client.find_org(inst.spec.org or "")
+    if org is None:
+        raise Blocked(Reason.ORG_NOT_FOUND, f"no organization named {inst.spec.org!r} on {inst.spec.url}")
+    return org.id
+
+
+async def sync(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Result, Listing]:
+    """Health, org (looked up once per generation: a new URL may be a new
+    server, but not every period), and the org's listing."""
+    meta, status = obj["metadata"], obj["status"]
+    inst = clients.instance(refs, meta["namespace"], meta["name"], need_org=False)
+    client = await rt.clients.get(refs, inst)
+    resolved = status.get("orgID") if status.get("observedGeneration") == meta["generation"] else None
+    try:
+        health = await client.health()
+        org_id = await _org_id(client, inst, resolved)
+        listing = await Listing.take(client, org_id)
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"InfluxDB at {inst.spec.url}") from error
+    result = Result(
+        status=v1alpha1.InfluxDBInstanceStatus(orgID=org_id, version=health.version),
+        conditions=ready(f"InfluxDB {health.version or ''} is up and the token works"),
+    )
+    return result, listing
+
+
+async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
+    """Waits while anything uses the instance; InfluxDB itself is left alone."""
+    meta = obj["metadata"]
+    remote_objs, replication_objs = deps.of_instance(refs, (meta["namespace"], meta["name"]))
+    users = [f"RemoteConnection {o['metadata']['name']}" for o in remote_objs]
+    users += [f"Replication {o['metadata']['name']}" for o in replication_objs]
+    if users:
+        raise Blocked(Reason.IN_USE, f"still used by {', '.join(sorted(users))}; deletion waits until they are gone")
+    await rt.clients.forget(meta["uid"])

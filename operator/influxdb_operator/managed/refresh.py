@@ -1,0 +1,128 @@
+"""The per-instance refresh: each period, `/health`, then one listing of the
+org's replications and one of its remotes, and from those alone every
+dependent's status refreshed and its drift corrected. InfluxDB calls per
+period stay O(1) in the number of objects; Kubernetes writes happen only
+for changes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from .. import metrics
+from ..api import v1alpha1
+from ..reconcile.outcome import Blocked, Result
+from ..reconcile.reasons import of_instance
+from . import instances, remotes, replications, resource
+from .finish import settle
+from .instances import Listing
+from .runtime import Runtime
+from .world import Dependents, Key, Obj, Refs, one
+
+logger = logging.getLogger(__name__)
+
+Sync = Callable[[Obj], Awaitable[Result]]
+
+
+class Stopped(Protocol):
+    """kopf's DaemonStopped, as far as the loop needs it."""
+
+    def __bool__(self) -> bool: ...
+    def wait(self) -> Awaitable[Any]: ...
+
+
+def _writer(rt: Runtime, plural: str, obj: Obj) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    meta = obj["metadata"]
+    return lambda patch: rt.write_status(plural, meta["namespace"], meta["name"], patch)
+
+
+async def _dependent(rt: Runtime, kind: resource.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
+    if obj["metadata"].get("deletionTimestamp"):
+        return  # its deletion handler owns it now
+    lock = rt.lock(obj)
+    if lock.locked():
+        return  # a handler is at work on it and will write its status; next period then
+    async with lock:
+        await settle(rt, kind.kind, kind.status, obj, work, _writer(rt, kind.plural, obj))
+
+
+async def _instance(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Blocked | None, Listing | None]:
+    listing: Listing | None = None
+
+    async def work() -> Result:
+        nonlocal listing
+        result, listing = await instances.sync(rt, refs, obj)
+        return result
+
+    async with rt.lock(obj):
+        model = v1alpha1.InfluxDBInstanceStatus
+        problem = await settle(rt, instances.KIND, model, obj, work, _writer(rt, instances.PLURAL, obj))
+    return problem, listing
+
+
+async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> None:
+    obj = one(refs.instances, key)
+    if obj is None or obj["metadata"].get("deletionTimestamp"):
+        return
+    problem, listing = await _instance(rt, refs, obj)
+    remote_objs, replication_objs = deps.of_instance(refs, key)
+    # Remotes first: a recreated remote's new ID is what replications need.
+    kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
+        (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing.remotes if listing else None)),
+        (
+            replications.KIND,
+            replication_objs,
+            lambda o: replications.sync(rt, refs, o, listing.replications if listing else None),
+        ),
+    ]
+    for kind, objs, sync in kinds:
+        for dependent in objs:
+            if problem is None and not rt.recorded_id(dependent):
+                # Never created yet: its handler owns it, retrying with backoff. Looking
+                # it up here every period would poll InfluxDB once per such object.
+                continue
+            try:
+                await _dependent(
+                    rt,
+                    kind,
+                    dependent,
+                    functools.partial(_blocked, key, problem) if problem else functools.partial(sync, dependent),
+                )
+            except Exception:
+                # One object's failure to write its status (e.g. it was deleted
+                # meanwhile) must not starve the others of their refresh.
+                meta = dependent["metadata"]
+                logger.exception("refresh of %s %s/%s failed", kind.kind, meta["namespace"], meta["name"])
+                metrics.reconciles.labels(kind.kind, "error").inc()
+
+
+async def _blocked(key: Key, problem: Blocked) -> Result:
+    """What a dependent reports while its instance is blocked."""
+    raise Blocked(of_instance(problem.reason), f"InfluxDBInstance {key[1]}: {problem.message}")
+
+
+async def run(rt: Runtime, refs: Refs, deps: Dependents, key: Key, stopped: Stopped) -> None:
+    """Refresh every period, or sooner when woken (spec or Secret change),
+    until stopped."""
+    wakeup = rt.wakeup(key)
+    try:
+        while not stopped:
+            wakeup.clear()
+            try:
+                await refresh_once(rt, refs, deps, key)
+            except Exception:
+                # A bug must not end the refresh for good.
+                logger.exception("refresh of InfluxDBInstance %s/%s failed", *key)
+            obj = one(refs.instances, key)
+            period = v1alpha1.parse_duration(obj["spec"].get("resyncPeriod", "30s")) if obj else 30.0
+            waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopped.wait())]
+            try:
+                await asyncio.wait(waits, timeout=max(1.0, period), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+    finally:
+        rt.stop_waking(key)

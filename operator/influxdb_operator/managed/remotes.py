@@ -1,0 +1,105 @@
+"""RemoteConnection: its token, its `External`, and its sync."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import SecretStr
+
+from ..api import v1alpha1
+from ..influx import errors, models
+from ..reconcile import remotes
+from ..reconcile.drift import Drift, correction, drift
+from ..reconcile.outcome import Blocked, Result, from_influx, ready
+from ..reconcile.reasons import Action, Reason
+from . import clients, resource
+from .external import Endpoints
+from .runtime import Runtime
+from .world import Dependents, Obj, Refs, every
+
+TOKEN = "remoteAPIToken"  # noqa: S105 - the name of a field
+
+
+KIND = resource.Kind(
+    "RemoteConnection",
+    "remoteconnections",
+    v1alpha1.RemoteConnectionSpec,
+    v1alpha1.RemoteConnectionStatus,
+    "remote",
+    lambda client: client.remotes,
+)
+
+
+@dataclass(frozen=True)
+class RemoteExternal:
+    noun: ClassVar[str] = "remote"
+    # InfluxDB never shows the token: a changed fingerprint stands for its drift.
+    write_only: ClassVar[Mapping[str, tuple[Action, str]]] = {
+        TOKEN: (Action.TOKEN_ROTATED, "sent the new token from the Secret")
+    }
+
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
+    want: models.RemoteSettings
+    token: SecretStr
+    token_changed: bool
+
+    @property
+    def endpoints(self) -> Endpoints[models.Remote]:
+        return Endpoints.of(self.res.client.remotes, self.res.org_id)
+
+    async def create(self) -> models.Remote:
+        body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
+        return await self.res.client.remotes.create(body)
+
+    async def check_adoptable(self, have: models.Remote) -> None:
+        return None  # any remote can be pointed where the spec says
+
+    def drift(self, have: models.Remote, *, adopted: bool) -> Drift:
+        differing = drift(self.want, have)
+        if self.token_changed or adopted:  # an adopted remote's token is unknown
+            differing[TOKEN] = (None, "(from the Secret)")
+        return differing
+
+    async def update(self, have: models.Remote, differing: Drift) -> models.Remote:
+        observable = {name: pair for name, pair in differing.items() if name != TOKEN}
+        body = remotes.update_body(correction(self.want, observable), token=self.token if TOKEN in differing else None)
+        return await self.res.client.remotes.update(have.id, body)
+
+
+async def sync(rt: Runtime, refs: Refs, obj: Obj, seen: Mapping[str, models.Remote] | None) -> Result:
+    """Make InfluxDB hold the remote `obj` declares, with the Secret's current token."""
+    res = await resource.resolve(rt, refs, obj, KIND)
+    token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
+    fingerprint = remotes.fingerprint(token, salt=obj["metadata"]["uid"])
+    changed = obj["status"].get("tokenFingerprint") != fingerprint
+    ext = RemoteExternal(res, remotes.desired(res.spec, name=res.name), token, changed)
+    synced = await resource.run(rt, KIND, res, ext, seen)
+    return Result(
+        status=v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint),
+        conditions=ready(f"remote {synced.have.id} matches the spec"),
+        events=synced.events,
+        synced=bool(synced.events),
+    )
+
+
+async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
+    """Waits while Replications use the remote: InfluxDB would refuse anyway."""
+    meta = obj["metadata"]
+    name = obj["spec"].get("name") or meta["name"]
+    users = sorted(every(deps.replications_by_connection, (meta["namespace"], meta["name"])))
+    if users:
+        raise Blocked(
+            Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"
+        )
+    try:
+        await resource.delete(rt, refs, obj, KIND)
+    except errors.ServerError as error:
+        # InfluxDB refuses (500) to delete a remote that replications use.
+        raise Blocked(
+            Reason.IN_USE,
+            f"InfluxDB refused to delete remote {name!r}; replications not managed here may use it ({error.message})",
+        ) from error
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"deleting remote {name!r}") from error

@@ -1,0 +1,70 @@
+"""The operator process's own state, in one object handed to where it is used.
+
+One operator process acts at a time (a single replica, replaced with the
+Recreate strategy), so this memory is the only one there is: IDs recorded
+ahead of the watch, one lock per object so handlers and the refresh never
+work on one object at once, wake-ups of the per-instance refresh, and the
+InfluxDB clients. The two ways out to Kubernetes (status writes and Events)
+are passed in, so this layer needs no kopf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..reconcile.outcome import Event
+from .clients import ClientCache
+from .world import Key, Obj
+
+# (plural, namespace, name, merge patch of the status)
+StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
+# (the object, its kind, the events): posted in the background
+EventPoster = Callable[[Obj, str, Sequence[Event]], None]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    write_status: StatusWriter
+    post_events: EventPoster
+    clients: ClientCache = field(default_factory=ClientCache)
+    _ids: dict[str, str] = field(default_factory=dict)
+    _locks: collections.defaultdict[str, asyncio.Lock] = field(
+        default_factory=lambda: collections.defaultdict(asyncio.Lock)
+    )
+    _wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
+
+    def recorded_id(self, obj: Obj) -> str | None:
+        """The InfluxDB ID this process recorded (fresher than any watch event), else the status's."""
+        return self._ids.get(obj["metadata"]["uid"]) or obj["status"].get("id")
+
+    def record(self, obj: Obj, influx_id: str) -> None:
+        self._ids[obj["metadata"]["uid"]] = influx_id
+
+    def lock(self, obj: Obj) -> asyncio.Lock:
+        return self._locks[obj["metadata"]["uid"]]
+
+    def forget(self, uid: str) -> None:
+        self._locks.pop(uid, None)
+        self._ids.pop(uid, None)
+
+    def backoff(self, retry: int) -> float:
+        """Exponential, from 2 s up to the configured cap."""
+        return float(min(self.settings.max_backoff, 2 * 2 ** min(retry, 10)))
+
+    def wakeup(self, key: Key) -> asyncio.Event:
+        """The event a refresh loop waits on; created on first use."""
+        return self._wakeups.setdefault(key, asyncio.Event())
+
+    def wake(self, key: Key) -> None:
+        """Refresh this instance now rather than at the end of its period."""
+        event = self._wakeups.get(key)
+        if event is not None:
+            event.set()
+
+    def stop_waking(self, key: Key) -> None:
+        self._wakeups.pop(key, None)

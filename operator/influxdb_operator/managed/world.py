@@ -1,0 +1,56 @@
+"""What the operator sees of Kubernetes: plain snapshots of the watched
+objects, held in indexes that kopf keeps current.
+
+References (instanceRef, connectionRef, Secrets) resolve from here, so no
+Kubernetes read happens per object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+Key = tuple[str, str]  # namespace, name
+Obj = dict[str, Any]  # {"metadata": {...}, "spec": {...}, "status": {...}}
+# A kopf index: key -> the values of every object that yielded that key.
+Index = Mapping[Key, Collection[Any]]
+
+V = TypeVar("V")
+
+
+def one(index: Mapping[Key, Collection[V]], key: Key) -> V | None:
+    store = index.get(key)
+    return next(iter(store), None) if store is not None else None
+
+
+def every(index: Mapping[Key, Collection[V]], key: Key) -> list[V]:
+    store = index.get(key)
+    return list(store) if store is not None else []
+
+
+@dataclass(frozen=True)
+class Refs:
+    """The indexes references resolve against."""
+
+    instances: Mapping[Key, Collection[Obj]]
+    remotes: Mapping[Key, Collection[Obj]]
+    secrets: Mapping[Key, Collection[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """Who uses an instance or a remote connection."""
+
+    remotes_by_instance: Mapping[Key, Collection[str]]
+    replications_by_instance: Mapping[Key, Collection[Obj]]
+    replications_by_connection: Mapping[Key, Collection[str]]
+
+    def of_instance(self, refs: Refs, key: Key) -> tuple[list[Obj], list[Obj]]:
+        """(remotes, replications) of the instance `key`, remotes from their one snapshot."""
+        remotes = [one(refs.remotes, (key[0], name)) for name in every(self.remotes_by_instance, key)]
+        return [r for r in remotes if r is not None], every(self.replications_by_instance, key)
+
+
+def names(objs: Iterable[Obj]) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in objs)

@@ -1,0 +1,97 @@
+"""How a reconcile ends, whoever ran it (a handler or the refresh).
+
+A reconcile returns a `Result` or raises `Blocked`; `finish` turns either
+into the minimal status patch (built through the kind's status model, so
+only keys the CRD declares are written) and the Events to post. Events
+follow changes of the Ready condition, not retries, so a resource stuck on
+one problem does not flood its namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from ..api import v1alpha1
+from ..influx import errors
+from . import conditions
+from .reasons import WAITING, Action, Reason
+
+
+class Event(NamedTuple):
+    type: Literal["Normal", "Warning"]
+    reason: Reason | Action
+    message: str
+
+
+class Blocked(Exception):
+    """A reconcile cannot finish for a reason the user can act on."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def from_influx(error: errors.InfluxError, *, doing: str) -> Blocked:
+    """`error` in words fit for a condition (the client's messages hold no token)."""
+    if isinstance(error, errors.TimedOut):
+        return Blocked(Reason.TIMEOUT, f"{doing}: {error.message}")
+    if isinstance(error, errors.Unreachable):
+        return Blocked(Reason.UNREACHABLE, f"{doing}: {error.message}")
+    if isinstance(error, errors.Unauthorized):
+        return Blocked(Reason.UNAUTHORIZED, f"{doing}: the token was rejected or lacks permission ({error.message})")
+    if isinstance(error, errors.BadRequest | errors.Unprocessable):
+        return Blocked(Reason.REJECTED, f"{doing}: InfluxDB rejected the request ({error.message})")
+    return Blocked(Reason.INFLUXDB_ERROR, f"{doing}: {error.message}")
+
+
+@dataclass
+class Result:
+    # The kind's status fields this reconcile sets; only fields given
+    # explicitly (None included, to clear one) are written.
+    status: v1alpha1.Status
+    conditions: list[conditions.Condition]
+    events: list[Event] = field(default_factory=list)
+    # InfluxDB was changed (or first found matching): stamps lastSyncTime.
+    synced: bool = False
+
+
+def ready(message: str, *extra: conditions.Condition) -> list[conditions.Condition]:
+    """The conditions of a reconcile that left InfluxDB matching the spec."""
+    return [
+        conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message),
+        conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, ""),
+        *extra,
+    ]
+
+
+def finish(
+    model: type[v1alpha1.Status], old: dict[str, Any], outcome: Result | Blocked, *, generation: int | None
+) -> tuple[dict[str, Any], list[Event]]:
+    """The status patch (empty when nothing changed) and the Events for `outcome`."""
+    before = conditions.get(old.get("conditions") or [], conditions.READY) or {}
+    events: list[Event] = []
+    if isinstance(outcome, Blocked):
+        updates = [
+            conditions.Condition(conditions.READY, "False", outcome.reason, outcome.message),
+            conditions.Condition(conditions.SYNCED, "False", outcome.reason, outcome.message),
+        ]
+        new: dict[str, Any] = {}
+        changed = (before.get("reason"), before.get("message")) != (outcome.reason, outcome.message)
+        if changed and outcome.reason not in WAITING:
+            events.append(Event("Warning", outcome.reason, outcome.message))
+    else:
+        updates = outcome.conditions
+        new = outcome.status.model_dump(by_alias=True, exclude_unset=True)
+        new["observedGeneration"] = generation
+        if outcome.synced or not old.get("lastSyncTime"):
+            new["lastSyncTime"] = conditions.now()
+        events += outcome.events
+        if before.get("status") == "False" and before.get("reason") not in WAITING:
+            events.append(Event("Normal", Action.RECOVERED, f"ready again after {before.get('reason')}"))
+    new["conditions"] = conditions.apply(old.get("conditions") or [], updates, generation=generation)
+    # Through the model, which forbids unknown keys: a key the CRD does not
+    # declare fails here, in tests, rather than being pruned by Kubernetes.
+    new = model.model_validate(new).model_dump(by_alias=True, exclude_unset=True)
+    return conditions.status_patch(old, new), events

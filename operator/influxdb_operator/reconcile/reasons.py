@@ -1,0 +1,128 @@
+"""Every reason the operator writes into a condition or an Event, in one place.
+
+`Reason` is what a condition says (and a Warning Event, when a Ready
+condition turns False); `Action` is what a Normal Event says the operator did.
+The README's tables are generated from `MEANINGS` (`make docs`), and a test
+fails if one is missing or the README is stale.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    # Ready / Synced, True
+    AVAILABLE = "Available"
+    RECONCILE_SUCCESS = "ReconcileSuccess"
+    # references and Secrets
+    SECRET_NOT_FOUND = "SecretNotFound"
+    SECRET_KEY_NOT_FOUND = "SecretKeyNotFound"
+    SECRET_KEY_EMPTY = "SecretKeyEmpty"
+    SECRET_INVALID = "SecretInvalid"
+    INSTANCE_NOT_FOUND = "InstanceNotFound"
+    INSTANCE_NOT_READY = "InstanceNotReady"
+    INSTANCE_UNREACHABLE = "InstanceUnreachable"
+    INSTANCE_UNAUTHORIZED = "InstanceUnauthorized"
+    INSTANCE_FAILING = "InstanceFailing"
+    REMOTE_CONNECTION_NOT_FOUND = "RemoteConnectionNotFound"
+    REMOTE_CONNECTION_NOT_READY = "RemoteConnectionNotReady"
+    REMOTE_CONNECTION_MISMATCH = "RemoteConnectionMismatch"
+    ORG_NOT_FOUND = "OrgNotFound"
+    BUCKET_NOT_FOUND = "BucketNotFound"
+    # InfluxDB's answers
+    UNREACHABLE = "Unreachable"
+    TIMEOUT = "Timeout"
+    UNAUTHORIZED = "Unauthorized"
+    REJECTED = "Rejected"
+    INFLUXDB_ERROR = "InfluxDBError"
+    NAME_CONFLICT = "NameConflict"
+    IN_USE = "InUse"
+    RECONCILE_ERROR = "ReconcileError"
+    # Healthy (Replication, from the data plane)
+    REPLICATING = "Replicating"
+    NO_WRITES_YET = "NoWritesYet"
+    REMOTE_ERROR = "RemoteError"
+    QUEUE_NEARLY_FULL = "QueueNearlyFull"
+    BACKLOG_GROWING = "BacklogGrowing"
+
+
+class Action(StrEnum):
+    """Reasons of Normal Events: what the operator did."""
+
+    CREATED = "Created"
+    RECREATED = "Recreated"
+    ADOPTED = "Adopted"
+    UPDATED = "Updated"
+    DRIFT_CORRECTED = "DriftCorrected"
+    TOKEN_ROTATED = "TokenRotated"
+    DELETED = "Deleted"
+    ORPHANED = "Orphaned"
+    RECOVERED = "Recovered"
+
+
+MEANINGS: dict[Reason | Action, str] = {
+    Reason.AVAILABLE: "the InfluxDB object matches the spec (for an instance: the server is up, the token works)",
+    Reason.RECONCILE_SUCCESS: "the last reconcile finished",
+    Reason.SECRET_NOT_FOUND: "a referenced Secret does not exist",
+    Reason.SECRET_KEY_NOT_FOUND: "the referenced key is not in the Secret",
+    Reason.SECRET_KEY_EMPTY: "the referenced key of the Secret is empty",
+    Reason.SECRET_INVALID: "the Secret's value is not text, or not a PEM CA bundle",
+    Reason.INSTANCE_NOT_FOUND: "the InfluxDBInstance in `instanceRef` does not exist",
+    Reason.INSTANCE_NOT_READY: "the InfluxDBInstance has not resolved its org yet (it is starting; no Event)",
+    Reason.INSTANCE_UNREACHABLE: "the InfluxDBInstance's server cannot be reached",
+    Reason.INSTANCE_UNAUTHORIZED: "the InfluxDBInstance's token is rejected",
+    Reason.INSTANCE_FAILING: "the InfluxDBInstance is not Ready for another reason; its own condition says which",
+    Reason.REMOTE_CONNECTION_NOT_FOUND: "the RemoteConnection in `remote.connectionRef` does not exist",
+    Reason.REMOTE_CONNECTION_NOT_READY: "the RemoteConnection has no InfluxDB ID yet (it is starting; no Event)",
+    Reason.REMOTE_CONNECTION_MISMATCH: "the RemoteConnection belongs to another InfluxDBInstance",
+    Reason.ORG_NOT_FOUND: "the instance's `org` or `orgID` does not exist on the server",
+    Reason.BUCKET_NOT_FOUND: "the local bucket does not exist",
+    Reason.UNREACHABLE: "InfluxDB could not be reached (refused, DNS, TLS)",
+    Reason.TIMEOUT: "InfluxDB accepted the connection but did not answer in time",
+    Reason.UNAUTHORIZED: "InfluxDB rejected the token, or it lacks a permission",
+    Reason.REJECTED: "InfluxDB refused the request as invalid (400/422)",
+    Reason.INFLUXDB_ERROR: "InfluxDB answered with another error",
+    Reason.NAME_CONFLICT: "an InfluxDB object of the same name exists and is not provably this resource's",
+    Reason.IN_USE: "deletion waits: other resources (or InfluxDB objects) still use this one",
+    Reason.RECONCILE_ERROR: "an unexpected error in the operator; retried with backoff",
+    Reason.REPLICATING: "the remote's last answer was a success",
+    Reason.NO_WRITES_YET: "nothing has been replicated yet",
+    Reason.REMOTE_ERROR: "the remote's last answer was an error",
+    Reason.QUEUE_NEARLY_FULL: "the queue is at 80% or more of `maxQueueSizeBytes`",
+    Reason.BACKLOG_GROWING: "bytes still to sync grew by more than 1 MiB between two refreshes",
+    Action.CREATED: "the InfluxDB object was created",
+    Action.RECREATED: "the InfluxDB object had been deleted outside Kubernetes and was created again",
+    Action.ADOPTED: "an existing InfluxDB object of the declared name was taken over",
+    Action.UPDATED: "InfluxDB was changed to match a new spec",
+    Action.DRIFT_CORRECTED: "a change made outside Kubernetes was set back to the spec",
+    Action.TOKEN_ROTATED: "the Secret's new remote token was sent to InfluxDB",
+    Action.DELETED: "the InfluxDB object was deleted with the resource",
+    Action.ORPHANED: "the InfluxDB object was left in place (`deletionPolicy: Orphan`, or no instance to reach)",
+    Action.RECOVERED: "the resource is Ready again after a problem",
+}
+
+# Reasons that only mean "a dependency applied together with me is still
+# starting": shown in the condition, not worth a Warning (nor a Recovered).
+WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY})
+
+# How a dependent names its instance's problem.
+_FOR_DEPENDENTS = {
+    Reason.UNREACHABLE: Reason.INSTANCE_UNREACHABLE,
+    Reason.TIMEOUT: Reason.INSTANCE_UNREACHABLE,
+    Reason.UNAUTHORIZED: Reason.INSTANCE_UNAUTHORIZED,
+}
+
+
+def of_instance(reason: Reason) -> Reason:
+    """The reason a dependent shows while its instance is blocked by `reason`."""
+    return _FOR_DEPENDENTS.get(reason, Reason.INSTANCE_FAILING)
+
+
+def table() -> str:
+    """The Markdown tables of the README's "Reasons" section."""
+    lines = ["| condition reason | meaning |", "|---|---|"]
+    lines += [f"| `{r}` | {MEANINGS[r]} |" for r in Reason]
+    lines += ["", "| event reason (Normal) | meaning |", "|---|---|"]
+    lines += [f"| `{a}` | {MEANINGS[a]} |" for a in Action]
+    return "\n".join(lines) + "\n"

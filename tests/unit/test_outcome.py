@@ -1,0 +1,88 @@
+"""How reconciles end: quiet status patches and Events, only CRD keys written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from influxdb_operator.api import crds, v1alpha1
+from influxdb_operator.config import Settings
+from influxdb_operator.managed.runtime import Runtime
+from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
+from influxdb_operator.reconcile.reasons import Action, Reason
+
+STATUS = v1alpha1.ReplicationStatus
+
+
+def _apply(status: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    return {**status, **patch}
+
+
+def test_a_repeated_failure_writes_and_announces_once() -> None:
+    blocked = Blocked(Reason.SECRET_NOT_FOUND, "Secret ns/x does not exist")
+    patch, events = finish(STATUS, {}, blocked, generation=1)
+    assert [e[:2] for e in events] == [("Warning", "SecretNotFound")]
+    status = _apply({}, patch)
+    assert finish(STATUS, status, blocked, generation=1) == ({}, [])
+    other, events_other = finish(STATUS, status, Blocked(Reason.SECRET_KEY_NOT_FOUND, "no key"), generation=1)
+    assert other
+    assert [e.reason for e in events_other] == [Reason.SECRET_KEY_NOT_FOUND]
+
+
+def test_success_after_failure_recovers_once_and_then_is_silent() -> None:
+    status = _apply({}, finish(STATUS, {}, Blocked(Reason.UNREACHABLE, "down"), generation=2)[0])
+    result = Result(status=STATUS(id="abc"), conditions=ready("ok"))
+    patch, events = finish(STATUS, status, result, generation=2)
+    assert [e.reason for e in events] == [Action.RECOVERED]
+    assert patch["id"] == "abc"
+    assert finish(STATUS, _apply(status, patch), result, generation=2) == ({}, [])
+
+
+def test_waiting_for_a_dependency_that_is_starting_makes_no_events() -> None:
+    patch, events = finish(STATUS, {}, Blocked(Reason.INSTANCE_NOT_READY, "instance starting"), generation=1)
+    assert patch
+    assert events == []
+    result = Result(status=STATUS(), conditions=ready("ok"))
+    assert finish(STATUS, _apply({}, patch), result, generation=1)[1] == []
+
+
+def test_explicit_none_clears_a_field_and_unset_fields_are_left_alone() -> None:
+    old = {"createPending": "r", "remoteID": "2" * 16}
+    patch, _ = finish(STATUS, old, Result(status=STATUS(id="a", create_pending=None), conditions=[]), generation=1)
+    assert patch["createPending"] is None
+    assert "remoteID" not in patch
+
+
+def test_a_status_key_the_crd_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        STATUS.model_validate({"notInTheCRD": 1})
+
+
+@pytest.mark.parametrize("kind", crds.KINDS, ids=lambda k: k.kind)
+def test_every_key_written_is_in_the_crd_schema(kind: crds.Kind) -> None:
+    schema = crds.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+    assert issubclass(kind.status, v1alpha1.Status)
+    every_field = {f: None for f in kind.status.model_fields}
+    full = kind.status.model_validate({})
+    full = full.model_copy(update=every_field)
+    result = Result(status=full, conditions=ready("ok"))
+    patch, _ = finish(kind.status, {}, result, generation=1)
+    failed, _ = finish(kind.status, {}, Blocked(Reason.UNREACHABLE, "down"), generation=1)
+    written = set(patch) | set(failed)
+    assert written <= set(schema["properties"]), written - set(schema["properties"])
+    assert {"conditions", "observedGeneration", "lastSyncTime"} <= written
+    condition_keys = {key for c in patch["conditions"] for key in c}
+    assert condition_keys <= set(schema["properties"]["conditions"]["items"]["properties"])
+
+
+def test_backoff_grows_to_the_cap() -> None:
+    rt = Runtime(Settings(max_backoff=60), write_status=_never, post_events=lambda *_: None)
+    delays = [rt.backoff(retry) for retry in range(12)]
+    assert delays[0] == 2
+    assert delays == sorted(delays)
+    assert max(delays) == 60
+
+
+async def _never(*_: Any) -> None:
+    raise AssertionError("not expected to write")
