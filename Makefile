@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck crds manifests bench clean
+.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ typecheck: $(PY) ## mypy --strict
 CHART := deploy/chart/influxdb-replication-operator
 HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
 MANIFEST_NAMESPACE := influxdb-replication-operator
+
+docs: $(PY) ## regenerate the README's generated sections (the reasons tables)
+	$(PY) -m support.readme
 
 crds: $(PY) ## regenerate crds/ (and the chart's copy) from the pydantic models
 	$(PY) -m influxdb_operator.api.crds crds $(CHART)/files/crds
