@@ -103,24 +103,16 @@ async def sync(
     mark_pending: Callable[[], Awaitable[None]],
     record: Callable[[str], None],
 ) -> Synced[H]:
-    """Make InfluxDB hold what `ext` wants. `mark_pending` must durably record
-    the create-pending marker before it returns; `record` keeps a new ID."""
+    """Make InfluxDB hold what `ext` wants; `mark_pending` stores the marker durably."""
     by_id, by_name = await observe(ext, target, seen)
     differing = ext.drift(by_id, adopted=False) if by_id is not None else {}
-    decision = plan.plan(
-        recorded_id=target.recorded_id,
-        by_id=by_id,
-        by_name=by_name,
-        create_pending=target.create_pending,
-        adopt_existing=target.adopt_existing,
-        up_to_date=not differing,
-    )
+    decision = _decide(target, by_id, by_name, up_to_date=not differing)
     if decision.verb is plan.Verb.CONFLICT:
         assert by_name is not None
         raise _conflict(ext, target, by_name.id)
     if decision.verb is plan.Verb.CREATE:
-        # Recorded before the POST: if this process dies before the ID is
-        # stored, the next one adopts the object of this name as its own.
+        # Marked before the POST: if this process dies before the ID is stored,
+        # the next one adopts the object of this name as its own.
         await mark_pending()
         have = await ext.create()
         record(have.id)
@@ -132,11 +124,22 @@ async def sync(
         await ext.check_adoptable(have)
         record(have.id)
         events.append(Event("Normal", Action.ADOPTED, f"adopted existing {ext.noun} {target.name!r} with ID {have.id}"))
-        differing = ext.drift(have, adopted=True)
+        differing = ext.drift(have, adopted=True)  # what the adopted object holds is not known to be ours
     if differing:
         have = await ext.update(have, differing)
         events += _changes(ext, target, have.id, differing, adopted=adopted)
     return Synced(have, events)
+
+
+def _decide(target: Target, by_id: H | None, by_name: H | None, *, up_to_date: bool) -> plan.Plan[H]:
+    return plan.plan(
+        recorded_id=target.recorded_id,
+        by_id=by_id,
+        by_name=by_name,
+        create_pending=target.create_pending,
+        adopt_existing=target.adopt_existing,
+        up_to_date=up_to_date,
+    )
 
 
 def _conflict(ext: External[H], target: Target, influx_id: str) -> Blocked:
