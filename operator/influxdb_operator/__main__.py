@@ -21,6 +21,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port")
     parser.add_argument("--max-backoff", type=float, default=None, help="longest retry delay in seconds (default 60)")
+    parser.add_argument(
+        "--queue-full-warning",
+        type=float,
+        default=None,
+        help="QueueFillingUp when a queue is forecast full sooner than this many seconds (default 3600)",
+    )
     parser.add_argument("--standalone", action="store_true", help="do not coordinate with other instances (peering)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -32,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["INFLUXDB_OPERATOR_METRICS_PORT"] = str(args.metrics_port)
     if args.max_backoff is not None:
         os.environ["INFLUXDB_OPERATOR_MAX_BACKOFF"] = str(args.max_backoff)
+    if args.queue_full_warning is not None:
+        os.environ["INFLUXDB_OPERATOR_QUEUE_FULL_WARNING"] = str(args.queue_full_warning)
     kopf.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401 - registers the handlers
 

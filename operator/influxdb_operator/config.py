@@ -17,10 +17,14 @@ class Settings:
     # unreachable server, ...). Short enough that a fix is picked up soon,
     # long enough not to hammer a server that is down.
     max_backoff: float
+    # How soon a forecast full queue is worth a QueueFillingUp, unless a
+    # Replication says otherwise (spec.health.queueFullWarning).
+    queue_full_warning: float = 3600.0
 
 
 @functools.cache
 def settings() -> Settings:
     return Settings(
         max_backoff=float(os.environ.get("INFLUXDB_OPERATOR_MAX_BACKOFF", "60")),
+        queue_full_warning=float(os.environ.get("INFLUXDB_OPERATOR_QUEUE_FULL_WARNING", "3600")),
     )

@@ -98,7 +98,7 @@ def test_scale(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path
         print(f"\nbench: {N} replications on one instance (resyncPeriod {PERIOD:.0f}s)")
         print(f"  kubectl apply of all manifests:      {applied:8.1f} s")
         print(f"  all Ready after:                      {ready:8.1f} s  ({N / ready:.1f} replications/s)")
-        print(f"  InfluxDB API calls per period, idle:  {calls_per_period:8.1f}    (design: 3, independent of N)")
+        print(f"  InfluxDB API calls per period, idle:  {calls_per_period:8.1f}    (design: 4, independent of N)")
         print(f"  Kubernetes writes per period, idle:   {writes / window:8.1f}    (design: 0)")
         print(f"  operator RSS:                         {_rss_mib(operator.proc.pid):8.1f} MiB")
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import sandbox as sandbox_module
-from sandbox import influx
+from sandbox import influx, processes
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess, running
 from support.scenario import ScratchInfluxd, Setup
@@ -28,8 +28,10 @@ def operator(
     sandbox: sandbox_module.Sandbox, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     log = tmp_path_factory.mktemp("operator") / "operator.log"
+    port = processes.free_port()
     # Watches only the t-* namespaces: fault tests run operators of their own elsewhere.
-    with running(sandbox.kube.kubeconfig, log, "--namespace=t-*") as process:
+    with running(sandbox.kube.kubeconfig, log, "--namespace=t-*", f"--metrics-port={port}") as process:
+        process.metrics_url = f"http://127.0.0.1:{port}/metrics"
         yield process
 
 

@@ -23,7 +23,9 @@ def test_idle_resources_are_not_written_across_refreshes_and_restarts(
     name = f"quiet-{setup.unique}"
     setup.kubectl.apply(setup.replication(name))
     replication_id = setup.ready("replication", name)["status"]["id"]
-    time.sleep(3 * PERIOD)  # let the first refreshes settle the figures
+    # Let the first refreshes settle the figures: the data-plane trend shows
+    # once its window (three periods) is covered.
+    time.sleep(5 * PERIOD)
     before = _versions(setup, name)
 
     time.sleep(4 * PERIOD)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import signal
 import ssl
 import subprocess
 import urllib.error
@@ -155,7 +156,17 @@ class Server:
     def _context(self) -> ssl.SSLContext | None:
         return ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel, nothing answers."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        self.thaw()  # a frozen process would not hear SIGTERM
         self._stack.close()
         self._proc = None
 

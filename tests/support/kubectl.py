@@ -54,14 +54,19 @@ class Kubectl:
         return self.get(kind, name) is not None
 
     def wait_ready(self, kind: str, name: str, *, timeout: float = 60) -> dict[str, Any]:
-        """The object once its Ready condition is True."""
-        return dict(
-            eventually(
-                lambda: (o := self.get(kind, name)) and condition(o, "Ready").get("status") == "True" and o,
-                timeout=timeout,
-                what=f"{kind}/{name} Ready",
-            )
-        )
+        """The object once its Ready condition is True; a timeout names the last condition seen."""
+        last: dict[str, Any] = {}
+
+        def check() -> dict[str, Any] | None:
+            nonlocal last
+            obj = self.get(kind, name)
+            last = condition(obj, "Ready")
+            return obj if last.get("status") == "True" else None
+
+        try:
+            return dict(eventually(check, timeout=timeout, what=f"{kind}/{name} Ready"))
+        except AssertionError as error:
+            raise AssertionError(f"{kind}/{name} not Ready within {timeout}s; its Ready condition: {last}") from error
 
     def wait_reason(self, kind: str, name: str, reason: str, *, timeout: float = 60) -> dict[str, Any]:
         """The Ready condition once it carries `reason`."""

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,16 @@ class OperatorProcess:
     def __init__(self, kubeconfig: Path, log: Path, *extra: str) -> None:
         self.kubeconfig, self.log, self.extra = kubeconfig, log, extra
         self.proc: subprocess.Popen[bytes] | None = None
+        self.metrics_url: str | None = None  # set where it was started with --metrics-port
+
+    def metric(self, name: str, /, **labels: str) -> float | None:
+        """One sample of the operator's /metrics, or None if absent."""
+        assert self.metrics_url is not None
+        text = urllib.request.urlopen(self.metrics_url, timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        return None
 
     def start(self) -> None:
         env = {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from influxdb_operator.api import crds, v1alpha1
 from influxdb_operator.config import Settings
 from influxdb_operator.managed.runtime import Runtime
+from influxdb_operator.reconcile.conditions import HEALTHY, Condition
 from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
 from influxdb_operator.reconcile.reasons import Action, Reason
 
@@ -86,3 +87,30 @@ def test_backoff_grows_to_the_cap() -> None:
 
 async def _never(*_: Any) -> None:
     raise AssertionError("not expected to write")
+
+
+def test_a_data_plane_alert_is_announced_once_and_its_end_too() -> None:
+    def healthy(reason: Reason, status: Literal["True", "False"] = "False") -> Result:
+        return Result(status=STATUS(), conditions=ready("ok", Condition(HEALTHY, status, reason, "details")))
+
+    status: dict[str, Any] = {}
+    seen = []
+    for reason, state in [
+        (Reason.REPLICATING, "True"),
+        (Reason.STALLED, "False"),
+        (Reason.STALLED, "False"),  # still stalled: no second Warning
+        (Reason.DATA_LOST, "False"),
+        (Reason.REPLICATING, "True"),
+        (Reason.QUEUE_NEARLY_FULL, "False"),  # shown in the condition only
+    ]:
+        patch, events = finish(STATUS, status, healthy(reason, state), generation=1)  # type: ignore[arg-type]
+        status = _apply(status, patch)
+        seen.append([(e.type, e.reason) for e in events])
+    assert seen == [
+        [],
+        [("Warning", Reason.STALLED)],
+        [],
+        [("Warning", Reason.DATA_LOST)],
+        [("Normal", Action.HEALTHY_AGAIN)],
+        [],
+    ]

@@ -112,7 +112,10 @@ def test_remote_bucket_by_id_compares_the_id() -> None:
 
 def test_health_reports_remote_errors() -> None:
     health = replications.health(
-        observed(latestResponseCode=401, latestErrorMessage="unauthorized"), previous_remaining=0
+        observed(latestResponseCode=401, latestErrorMessage="unauthorized"),
+        None,
+        full_warning=3600,
+        previous_remaining=0,
     )
     assert (health.status, health.reason) == ("False", "RemoteError")
     assert "401" in health.message
@@ -120,19 +123,19 @@ def test_health_reports_remote_errors() -> None:
 
 def test_health_reports_a_nearly_full_queue() -> None:
     have = observed(currentQueueSizeBytes=int(0.9 * v1alpha1.DEFAULT_QUEUE_BYTES))
-    assert replications.health(have, previous_remaining=None).reason == "QueueNearlyFull"
+    assert replications.health(have, None, full_warning=3600, previous_remaining=None).reason == "QueueNearlyFull"
 
 
 def test_health_reports_a_growing_backlog() -> None:
     have = observed(remainingBytesToBeSynced=5_000_000)
-    assert replications.health(have, previous_remaining=2_000_000).reason == "BacklogGrowing"
+    assert replications.health(have, None, full_warning=3600, previous_remaining=2_000_000).reason == "BacklogGrowing"
 
 
 def test_small_backlog_growth_is_not_degraded() -> None:
     have = observed(remainingBytesToBeSynced=20_000)
-    assert replications.health(have, previous_remaining=10_000).reason == "Replicating"
+    assert replications.health(have, None, full_warning=3600, previous_remaining=10_000).reason == "Replicating"
 
 
 def test_health_is_good_when_the_remote_accepts() -> None:
-    health = replications.health(observed(), previous_remaining=0)
+    health = replications.health(observed(), None, full_warning=3600, previous_remaining=0)
     assert (health.status, health.reason) == ("True", "Replicating")

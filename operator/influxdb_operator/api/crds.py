@@ -95,6 +95,8 @@ KINDS = (
             _column("Remaining", ".status.remainingBytesToBeSynced", "integer"),
             _column("Last Code", ".status.latestResponseCode", "integer"),
             _column("Ready", _READY),
+            _column("Health", '.status.conditions[?(@.type=="Healthy")].reason'),
+            _column("Full In", ".status.dataPlane.queueFullIn"),
             _column("Synced", _SYNCED, priority=1),
             _column("Reason", _REASON, priority=1),
             _column("Last Error", ".status.latestErrorMessage", priority=1),

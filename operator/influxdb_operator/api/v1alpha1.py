@@ -81,6 +81,10 @@ class TLSConfig(_Model):
     )
 
 
+_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+Duration = Annotated[str, Field(pattern=_DURATION_PATTERN, description="A Go duration, e.g. 90s, 5m, 1h30m.")]
+
+
 class InfluxDBInstanceSpec(_Model):
     """An InfluxDB OSS v2 server and one organization on it."""
 
@@ -103,7 +107,7 @@ class InfluxDBInstanceSpec(_Model):
     tls: TLSConfig | None = None
     resync_period: str = Field(
         default="30s",
-        pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+        pattern=_DURATION_PATTERN,
         description="How often the server is listed to refresh status and correct drift (Go duration, >= 1s).",
     )
 
@@ -154,6 +158,21 @@ class RemoteReference(_Model):
     id: InfluxID | None = Field(default=None, description="The ID of a remote not managed here.")
 
 
+class HealthSpec(_Model):
+    """When the data plane counts as unhealthy."""
+
+    stalled_after: Duration | None = Field(
+        default=None,
+        description="Stalled when a backlog has not shrunk for this long while data arrives "
+        "(default: three resync periods of the instance).",
+    )
+    queue_full_warning: Duration | None = Field(
+        default=None,
+        description="QueueFillingUp when the queue is forecast to be full sooner than this "
+        "(default: the operator's --queue-full-warning, 1h).",
+    )
+
+
 class ReplicationSpec(ManagedSpec):
     """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
 
@@ -185,6 +204,7 @@ class ReplicationSpec(ManagedSpec):
         default=DeletionPolicy.DELETE,
         description="Delete the InfluxDB replication (and its queue) with this resource, or Orphan it.",
     )
+    health: HealthSpec | None = None
 
 
 # --- status ------------------------------------------------------------------
@@ -230,6 +250,21 @@ class RemoteConnectionStatus(Status):
     )
 
 
+class DataPlaneStatus(_Model):
+    """The stream's trend over the stall window, rounded so a steady trend is not rewritten."""
+
+    fill_rate: str | None = Field(default=None, description="Bytes per second arriving in the queue.")
+    drain_rate: str | None = Field(default=None, description="Bytes per second sent to the remote.")
+    queue_full_in: str | None = Field(
+        default=None, description="When the queue is full at the current rate ('never' when not filling)."
+    )
+    backlog_drained_in: str | None = Field(
+        default=None, description="When the backlog is sent at the current rate ('never' when not shrinking)."
+    )
+    dropped_bytes: int = Field(default=0, description="Bytes lost (queue full or non-retryable) since watched.")
+    dropped_points: int = Field(default=0, description="Points refused by a full queue since watched.")
+
+
 class ReplicationStatus(Status):
     local_bucket_id: str | None = Field(default=None, alias="localBucketID")
     remote_id: str | None = Field(default=None, alias="remoteID")
@@ -238,6 +273,7 @@ class ReplicationStatus(Status):
     remaining_bytes_to_be_synced: int | None = None
     latest_response_code: int | None = None
     latest_error_message: str | None = None
+    data_plane: DataPlaneStatus | None = None
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

@@ -7,6 +7,7 @@ answers leave as the client's own errors (`errors.py`); the token lives in a
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -127,6 +128,15 @@ class InfluxClient:
             raise errors.Unreachable(f"InfluxDB at {self.url} is unhealthy: {error.message}") from None
         return models.Health.model_validate(body)
 
+    async def replication_counters(self) -> dict[str, models.QueueCounters] | None:
+        """Per replication ID, influxd's queue counters from `/metrics` (no token
+        needed); None where influxd runs with its metrics disabled."""
+        try:
+            text = await self._call("GET", "/metrics", endpoint="/metrics", auth=False)
+        except errors.NotFound:
+            return None
+        return parse_counters(text if isinstance(text, str) else "")
+
     async def find_org(self, name: str) -> models.Organization | None:
         try:
             body = await self._call("GET", "/api/v2/orgs", endpoint="/api/v2/orgs", params={"org": name})
@@ -200,6 +210,31 @@ def _parse_list(body: Any, key: str, model: type[M]) -> list[M]:
     # An empty list may come back as `{"<key>": null}`.
     items = body.get(key) if isinstance(body, dict) else None
     return TypeAdapter(list[model]).validate_python(items or [])  # type: ignore[valid-type]
+
+
+_COUNTER_FIELDS = {
+    "replications_queue_total_bytes_queued": "bytes_queued",
+    "replications_queue_total_points_queued": "points_queued",
+    "replications_queue_remote_write_bytes_sent": "bytes_sent",
+    "replications_queue_remote_write_bytes_dropped": "bytes_dropped",
+    "replications_queue_bytes_failed_to_queue": "bytes_failed_to_queue",
+    "replications_queue_points_failed_to_queue": "points_failed_to_queue",
+    "replications_queue_remote_write_errors": "write_errors",
+}
+_SAMPLE = re.compile(r'^(replications_queue_\w+)\{[^}]*replicationID="([0-9a-f]+)"[^}]*\} (\S+)$', re.MULTILINE)
+
+
+def parse_counters(text: str) -> dict[str, models.QueueCounters]:
+    """The replication counters of a Prometheus text exposition; only those
+    lines are read, the rest of influxd's metrics (most of it) is skipped."""
+    found: dict[str, dict[str, float]] = {}
+    for match in _SAMPLE.finditer(text):
+        name, replication_id, value = match.groups()
+        field = _COUNTER_FIELDS.get(name)
+        if field is not None:
+            fields = found.setdefault(replication_id, {})
+            fields[field] = fields.get(field, 0.0) + float(value)  # summed over other labels (codes)
+    return {rid: models.QueueCounters.model_validate(fields) for rid, fields in found.items()}
 
 
 async def _read(response: aiohttp.ClientResponse) -> Any:

@@ -124,3 +124,17 @@ class Health(Wire):
     status: str
     version: str | None = None
     message: str | None = None
+
+
+class QueueCounters(BaseModel):
+    """One replication's counters from influxd's `/metrics` (since influxd started)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bytes_queued: float = 0  # replications_queue_total_bytes_queued
+    points_queued: float = 0  # replications_queue_total_points_queued
+    bytes_sent: float = 0  # replications_queue_remote_write_bytes_sent
+    bytes_dropped: float = 0  # replications_queue_remote_write_bytes_dropped: non-retryable, dropped
+    bytes_failed_to_queue: float = 0  # replications_queue_bytes_failed_to_queue: the queue was full
+    points_failed_to_queue: float = 0  # replications_queue_points_failed_to_queue
+    write_errors: float = 0  # replications_queue_remote_write_errors, all codes

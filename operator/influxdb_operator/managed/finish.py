@@ -47,6 +47,8 @@ async def settle(
     if outcome is None:
         metrics.reconciles.labels(kind, "deleted").inc()
         return None
+    instance = (obj.get("spec") or {}).get("instanceRef", {}).get("name", "")
+    metrics.set_ready(kind, meta["namespace"], meta["name"], instance, isinstance(outcome, Result))
     patch, events = finish(model, obj["status"], outcome, generation=meta["generation"])
     if patch:
         await write(patch)

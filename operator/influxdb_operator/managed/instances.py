@@ -3,32 +3,17 @@ of that org listed once, for the refresh to reconcile its dependents from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..api import v1alpha1
-from ..influx import errors, models
+from ..influx import errors
 from ..influx.client import InfluxClient
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import Reason
 from . import clients
+from .listing import Listing
 from .runtime import Runtime
 from .world import Dependents, Obj, Refs
 
 KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
-
-
-@dataclass(frozen=True)
-class Listing:
-    """Every replication and remote of an org, by ID: one call each."""
-
-    replications: dict[str, models.Replication]
-    remotes: dict[str, models.Remote]
-
-    @classmethod
-    async def take(cls, client: InfluxClient, org_id: str) -> Listing:
-        remotes = await client.remotes.list(org_id)
-        replications = await client.replications.list(org_id)
-        return cls({r.id: r for r in replications}, {r.id: r for r in remotes})
 
 
 async def _org_id(client: InfluxClient, inst: clients.Instance, resolved: str | None) -> str:

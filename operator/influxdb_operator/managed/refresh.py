@@ -18,7 +18,7 @@ from ..reconcile.outcome import Blocked, Result
 from ..reconcile.reasons import of_instance
 from . import instances, remotes, replications, resource
 from .finish import settle
-from .instances import Listing
+from .listing import Listing
 from .runtime import Runtime
 from .world import Dependents, Key, Obj, Refs, one
 
@@ -71,12 +71,8 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
     kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
-        (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing.remotes if listing else None)),
-        (
-            replications.KIND,
-            replication_objs,
-            lambda o: replications.sync(rt, refs, o, listing.replications if listing else None),
-        ),
+        (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing)),
+        (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
     ]
     for kind, objs, sync in kinds:
         for dependent in objs:

@@ -16,6 +16,7 @@ from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import Action, Reason
 from . import clients, resource
 from .external import Endpoints
+from .listing import Listing
 from .runtime import Runtime
 from .world import Dependents, Obj, Refs, every
 
@@ -68,14 +69,14 @@ class RemoteExternal:
         return await self.res.client.remotes.update(have.id, body)
 
 
-async def sync(rt: Runtime, refs: Refs, obj: Obj, seen: Mapping[str, models.Remote] | None) -> Result:
+async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
     """Make InfluxDB hold the remote `obj` declares, with the Secret's current token."""
     res = await resource.resolve(rt, refs, obj, KIND)
     token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
     fingerprint = remotes.fingerprint(token, salt=obj["metadata"]["uid"])
     changed = obj["status"].get("tokenFingerprint") != fingerprint
     ext = RemoteExternal(res, remotes.desired(res.spec, name=res.name), token, changed)
-    synced = await resource.run(rt, KIND, res, ext, seen)
+    synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
     return Result(
         status=v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint),
         conditions=ready(f"remote {synced.have.id} matches the spec"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -9,12 +10,13 @@ from typing import ClassVar
 from .. import metrics
 from ..api import v1alpha1
 from ..influx import errors, models
-from ..reconcile import replications
+from ..reconcile import conditions, dataplane, replications
 from ..reconcile.drift import Drift, correction, drift
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
-from ..reconcile.reasons import Action, Reason
+from ..reconcile.reasons import ALERTING, Action, Reason
 from . import resource
 from .external import Endpoints
+from .listing import Listing
 from .runtime import Runtime
 from .world import Dependents, Obj, Refs, one
 
@@ -92,25 +94,113 @@ class ReplicationExternal:
         return await self.res.client.replications.update(have.id, correction(self.want, differing))
 
 
-async def sync(rt: Runtime, refs: Refs, obj: Obj, seen: Mapping[str, models.Replication] | None) -> Result:
-    """Make InfluxDB hold the replication `obj` declares; report what it holds."""
+@dataclass(frozen=True)
+class Thresholds:
+    stalled_after: float  # seconds
+    queue_full_warning: float
+
+
+def thresholds(rt: Runtime, res: resource.Resolved[v1alpha1.ReplicationSpec]) -> Thresholds:
+    health = res.spec.health or v1alpha1.HealthSpec()
+    period = v1alpha1.parse_duration(res.inst.spec.resync_period)
+    return Thresholds(
+        stalled_after=v1alpha1.parse_duration(health.stalled_after) if health.stalled_after else 3 * period,
+        queue_full_warning=(
+            v1alpha1.parse_duration(health.queue_full_warning)
+            if health.queue_full_warning
+            else rt.settings.queue_full_warning
+        ),
+    )
+
+
+def _observe(
+    rt: Runtime, obj: Obj, have: models.Replication, listing: Listing | None, limits: Thresholds
+) -> tuple[dataplane.DataPlane | None, dataplane.Dropped]:
+    """The trend with this refresh's sample added (only the refresh samples:
+    its periods are regular), and what was lost since the last one."""
+    uid = obj["metadata"]["uid"]
+    trend = rt.trends.get(uid)
+    lost = dataplane.Dropped()
+    if listing is not None:
+        if trend is None or trend.horizon != 2 * limits.stalled_after:
+            trend = rt.trends[uid] = _new_trend(obj, 2 * limits.stalled_after)
+        counters = listing.counters.get(have.id, models.QueueCounters()) if listing.counters is not None else None
+        sample = dataplane.Sample(time.monotonic(), have.currentQueueSizeBytes, have.remainingBytesToBeSynced, counters)
+        lost = trend.add(sample)
+    if trend is None or not trend.samples:
+        return None, lost
+    return dataplane.analyse(trend, max_queue_bytes=have.maxQueueSizeBytes, stalled_after=limits.stalled_after), lost
+
+
+def _new_trend(obj: Obj, horizon: float) -> dataplane.Trend:
+    """A trend that goes on counting losses from what status last said (its
+    split by cause is not kept there)."""
+    shown = obj["status"].get("dataPlane") or {}
+    carried = dataplane.Dropped(
+        bytes_queue_full=int(shown.get("droppedBytes") or 0), points_queue_full=int(shown.get("droppedPoints") or 0)
+    )
+    return dataplane.Trend(horizon=horizon, dropped=carried)
+
+
+def _health(
+    obj: Obj, have: models.Replication, dp: dataplane.DataPlane | None, limits: Thresholds
+) -> conditions.Condition:
+    before = conditions.get(obj["status"].get("conditions") or [], conditions.HEALTHY)
+    if dp is not None and not dp.covered:
+        if before is not None and before.get("reason") in ALERTING:
+            # A trend still being rebuilt (after a restart) neither raises nor clears an alert.
+            return conditions.Condition(
+                conditions.HEALTHY, before["status"], Reason(before["reason"]), before["message"]
+            )
+        dp = None
+    previous = obj["status"].get("remainingBytesToBeSynced")
+    return replications.health(have, dp, full_warning=limits.queue_full_warning, previous_remaining=previous)
+
+
+def _export(
+    labels: tuple[str, str, str],
+    have: models.Replication,
+    dp: dataplane.DataPlane | None,
+    lost: dataplane.Dropped,
+    limits: Thresholds,
+) -> None:
+    metrics.set_replication(
+        *labels, queue=have.currentQueueSizeBytes, remaining=have.remainingBytesToBeSynced, code=have.latestResponseCode
+    )
+    metrics.queue_max_bytes.labels(*labels).set(have.maxQueueSizeBytes)
+    metrics.queue_full_warning.labels(*labels).set(limits.queue_full_warning)
+    metrics.dropped_bytes.labels(*labels, "queue_full").inc(lost.bytes_queue_full)
+    metrics.dropped_bytes.labels(*labels, "non_retryable").inc(lost.bytes_non_retryable)
+    metrics.dropped_points.labels(*labels, "queue_full").inc(lost.points_queue_full)
+    if dp is None:
+        return
+    if dp.fill_rate is not None:
+        metrics.fill_rate.labels(*labels).set(dp.fill_rate)
+    if dp.drain_rate is not None:
+        metrics.drain_rate.labels(*labels).set(dp.drain_rate)
+    metrics.queue_full_in.labels(*labels).set(dp.queue_full_in)
+    metrics.backlog_drained_in.labels(*labels).set(dp.backlog_drained_in)
+    metrics.stalled.labels(*labels).set(1 if dp.stalled else 0)
+
+
+async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
+    """Make InfluxDB hold the replication `obj` declares; report what it holds
+    and how its data plane is doing."""
+    meta = obj["metadata"]
+    labels = (meta["namespace"], meta["name"], obj["spec"].get("instanceRef", {}).get("name", ""))
     res = await resource.resolve(rt, refs, obj, KIND)
     want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+    seen = listing.replications if listing else None
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want), seen)
-    have = synced.have
-    meta = obj["metadata"]
-    metrics.set_replication(
-        meta["namespace"],
-        meta["name"],
-        res.spec.instance_ref.name,
-        queue=have.currentQueueSizeBytes,
-        remaining=have.remainingBytesToBeSynced,
-        code=have.latestResponseCode,
-    )
-    health = replications.health(have, previous_remaining=obj["status"].get("remainingBytesToBeSynced"))
+    have, limits = synced.have, thresholds(rt, res)
+    dp, lost = _observe(rt, obj, have, listing, limits)
+    _export(labels, have, dp, lost, limits)
+    # Figures are shown once their window is covered, so a restart does not rewrite them.
+    shown = {"data_plane": replications.data_plane_status(dp)} if dp is not None and dp.covered else {}
+    status = replications.observed(have).model_copy(update={"create_pending": None} | shown)
     return Result(
-        status=replications.observed(have).model_copy(update={"create_pending": None}),
-        conditions=ready(f"replication {have.id} matches the spec", health),
+        status=status,
+        conditions=ready(f"replication {have.id} matches the spec", _health(obj, have, dp, limits)),
         events=synced.events,
         synced=bool(synced.events),
     )

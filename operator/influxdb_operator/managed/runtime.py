@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..reconcile.dataplane import Trend
 from ..reconcile.outcome import Event
 from .clients import ClientCache
 from .world import Key, Obj
@@ -37,6 +38,8 @@ class Runtime:
         default_factory=lambda: collections.defaultdict(asyncio.Lock)
     )
     _wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
+    # Per object UID, the data-plane samples of recent refreshes (replications).
+    trends: dict[str, Trend] = field(default_factory=dict)
 
     def recorded_id(self, obj: Obj) -> str | None:
         """The InfluxDB ID this process recorded (fresher than any watch event), else the status's."""
@@ -51,6 +54,7 @@ class Runtime:
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
         self._ids.pop(uid, None)
+        self.trends.pop(uid, None)
 
     def backoff(self, retry: int) -> float:
         """Exponential, from 2 s up to the configured cap."""

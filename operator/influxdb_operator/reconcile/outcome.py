@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 from ..api import v1alpha1
 from ..influx import errors
 from . import conditions
-from .reasons import WAITING, Action, Reason
+from .reasons import ALERTING, WAITING, Action, Reason
 
 
 class Event(NamedTuple):
@@ -91,7 +91,21 @@ def finish(
         if before.get("status") == "False" and before.get("reason") not in WAITING:
             events.append(Event("Normal", Action.RECOVERED, f"ready again after {before.get('reason')}"))
     new["conditions"] = conditions.apply(old.get("conditions") or [], updates, generation=generation)
+    events += _health_events(old.get("conditions") or [], new["conditions"])
     # Through the model, which forbids unknown keys: a key the CRD does not
     # declare fails here, in tests, rather than being pruned by Kubernetes.
     new = model.model_validate(new).model_dump(by_alias=True, exclude_unset=True)
     return conditions.status_patch(old, new), events
+
+
+def _health_events(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Event]:
+    """Warnings when an alerting data-plane state begins, once; Normal when it ends."""
+    before = conditions.get(old, conditions.HEALTHY) or {}
+    after = conditions.get(new, conditions.HEALTHY) or {}
+    if after.get("reason") == before.get("reason"):
+        return []
+    if after.get("reason") in ALERTING:
+        return [Event("Warning", Reason(after["reason"]), after.get("message", ""))]
+    if before.get("reason") in ALERTING and after.get("status") == "True":
+        return [Event("Normal", Action.HEALTHY_AGAIN, f"{after.get('message', '')} (after {before['reason']})")]
+    return []

@@ -43,6 +43,9 @@ class Reason(StrEnum):
     REPLICATING = "Replicating"
     NO_WRITES_YET = "NoWritesYet"
     REMOTE_ERROR = "RemoteError"
+    DATA_LOST = "DataLost"
+    STALLED = "Stalled"
+    QUEUE_FILLING_UP = "QueueFillingUp"
     QUEUE_NEARLY_FULL = "QueueNearlyFull"
     BACKLOG_GROWING = "BacklogGrowing"
 
@@ -59,6 +62,7 @@ class Action(StrEnum):
     DELETED = "Deleted"
     ORPHANED = "Orphaned"
     RECOVERED = "Recovered"
+    HEALTHY_AGAIN = "HealthyAgain"
 
 
 MEANINGS: dict[Reason | Action, str] = {
@@ -89,6 +93,9 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.REPLICATING: "the remote's last answer was a success",
     Reason.NO_WRITES_YET: "nothing has been replicated yet",
     Reason.REMOTE_ERROR: "the remote's last answer was an error",
+    Reason.DATA_LOST: "data was dropped (a full queue, or non-retryable data) within the stall window",
+    Reason.STALLED: "a backlog has not shrunk for the stall window while data arrives, whatever the last code says",
+    Reason.QUEUE_FILLING_UP: "at the current rate the queue is full sooner than `health.queueFullWarning`",
     Reason.QUEUE_NEARLY_FULL: "the queue is at 80% or more of `maxQueueSizeBytes`",
     Reason.BACKLOG_GROWING: "bytes still to sync grew by more than 1 MiB between two refreshes",
     Action.CREATED: "the InfluxDB object was created",
@@ -100,11 +107,16 @@ MEANINGS: dict[Reason | Action, str] = {
     Action.DELETED: "the InfluxDB object was deleted with the resource",
     Action.ORPHANED: "the InfluxDB object was left in place (`deletionPolicy: Orphan`, or no instance to reach)",
     Action.RECOVERED: "the resource is Ready again after a problem",
+    Action.HEALTHY_AGAIN: "the data plane is healthy again after DataLost, Stalled or QueueFillingUp",
 }
 
 # Reasons that only mean "a dependency applied together with me is still
 # starting": shown in the condition, not worth a Warning (nor a Recovered).
 WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY})
+
+# Healthy reasons announced with a Warning Event when they begin (and a
+# Normal one when they end); the others only show in the condition.
+ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP})
 
 # How a dependent names its instance's problem.
 _FOR_DEPENDENTS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..api import v1alpha1
 from ..influx import models
-from . import conditions
+from . import conditions, dataplane
 from .reasons import Reason
 
 # A queue this full (of its maximum) is about to drop or block writes.
@@ -52,29 +52,72 @@ def observed(have: models.Replication) -> v1alpha1.ReplicationStatus:
     )
 
 
-def health(have: models.Replication, *, previous_remaining: int | None) -> conditions.Condition:
-    """Healthy/Degraded from the data plane: the remote's answers and the queue."""
+def _condition(status: conditions.Status, reason: Reason, message: str) -> conditions.Condition:
+    return conditions.Condition(conditions.HEALTHY, status, reason, message)
+
+
+def _last_answer(have: models.Replication) -> str:
+    detail = f": {have.latestErrorMessage}" if have.latestErrorMessage else ""
+    if have.latestResponseCode == 0:  # influxd's record of a write that got no HTTP answer
+        return f"the remote did not answer{detail}"
+    return f"the remote last answered HTTP {have.latestResponseCode}{detail}"
+
+
+def health(
+    have: models.Replication, dp: dataplane.DataPlane | None, *, full_warning: float, previous_remaining: int | None
+) -> conditions.Condition:
+    """Healthy from the data plane, the most urgent problem first. Figures in
+    messages are rounded, so a steady state keeps the same message."""
     code = have.latestResponseCode
-    if code is not None and not 200 <= code < 300:
-        detail = f": {have.latestErrorMessage}" if have.latestErrorMessage else ""
-        return conditions.Condition(
-            conditions.HEALTHY, "False", Reason.REMOTE_ERROR, f"the remote last answered HTTP {code}{detail}"
+    if dp is not None and dp.losing:
+        lost = dp.dropped
+        return _condition(
+            "False",
+            Reason.DATA_LOST,
+            f"{dataplane.human_bytes(lost.bytes)} lost since watched ({dataplane.human_bytes(lost.bytes_queue_full)} "
+            f"refused by a full queue, {dataplane.human_bytes(lost.bytes_non_retryable)} non-retryable)",
+        )
+    failing = code is not None and not 200 <= code < 300
+    if dp is not None and dp.queue_full_in < full_warning:
+        cause = f" ({_last_answer(have)})" if failing else ""
+        return _condition(
+            "False",
+            Reason.QUEUE_FILLING_UP,
+            f"the queue is full in {dataplane.human_duration(dp.queue_full_in)} at this rate{cause}",
+        )
+    if failing:
+        return _condition("False", Reason.REMOTE_ERROR, _last_answer(have))
+    if dp is not None and dp.stalled:
+        return _condition(
+            "False",
+            Reason.STALLED,
+            f"the backlog has not shrunk for {dataplane.human_duration(dp.window)} while data arrives "
+            f"(last answer HTTP {code})",
         )
     if have.maxQueueSizeBytes and have.currentQueueSizeBytes >= QUEUE_NEARLY_FULL * have.maxQueueSizeBytes:
         used = 100 * have.currentQueueSizeBytes // have.maxQueueSizeBytes
-        return conditions.Condition(
-            conditions.HEALTHY, "False", Reason.QUEUE_NEARLY_FULL, f"the queue is {used}% of maxQueueSizeBytes"
-        )
+        return _condition("False", Reason.QUEUE_NEARLY_FULL, f"the queue is {used}% of maxQueueSizeBytes")
     remaining = have.remainingBytesToBeSynced
     if previous_remaining is not None and remaining > previous_remaining > 0 and remaining > BACKLOG_NOISE_BYTES:
-        return conditions.Condition(
-            conditions.HEALTHY,
+        return _condition(
             "False",
             Reason.BACKLOG_GROWING,
             f"bytes still to sync grew from {previous_remaining} to {have.remainingBytesToBeSynced}",
         )
     if code is None:
-        return conditions.Condition(
-            conditions.HEALTHY, "Unknown", Reason.NO_WRITES_YET, "nothing has been replicated yet"
-        )
-    return conditions.Condition(conditions.HEALTHY, "True", Reason.REPLICATING, f"the remote last answered HTTP {code}")
+        return _condition("Unknown", Reason.NO_WRITES_YET, "nothing has been replicated yet")
+    return _condition("True", Reason.REPLICATING, f"the remote last answered HTTP {code}")
+
+
+def data_plane_status(dp: dataplane.DataPlane) -> v1alpha1.DataPlaneStatus:
+    def rate(value: float | None) -> str | None:
+        return None if value is None else f"{dataplane.human_bytes(value)}/s"
+
+    return v1alpha1.DataPlaneStatus(
+        fill_rate=rate(dp.fill_rate),
+        drain_rate=rate(dp.drain_rate),
+        queue_full_in=dataplane.human_duration(dp.queue_full_in),
+        backlog_drained_in=dataplane.human_duration(dp.backlog_drained_in),
+        dropped_bytes=dp.dropped.bytes,
+        dropped_points=dp.dropped.points_queue_full,
+    )

@@ -1,0 +1,23 @@
+"""What one refresh sees of an org: every replication and remote, listed
+with one call each, and influxd's queue counters from its `/metrics`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..influx import models
+from ..influx.client import InfluxClient
+
+
+@dataclass(frozen=True)
+class Listing:
+    replications: dict[str, models.Replication]  # by ID
+    remotes: dict[str, models.Remote]
+    counters: dict[str, models.QueueCounters] | None  # by replication ID; None: influxd's metrics are off
+
+    @classmethod
+    async def take(cls, client: InfluxClient, org_id: str) -> Listing:
+        remotes = await client.remotes.list(org_id)
+        replications = await client.replications.list(org_id)
+        counters = await client.replication_counters() if replications else None
+        return cls({r.id: r for r in replications}, {r.id: r for r in remotes}, counters)
