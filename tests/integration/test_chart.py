@@ -23,7 +23,13 @@ from support.scenario import Setup
 
 
 def test_helm_lint_is_clean_in_every_mode() -> None:
-    for sets in ([], ["watchNamespaces={a,b}"], ["metrics.serviceMonitor.enabled=true"], ["crds.enabled=false"]):
+    for sets in (
+        [],
+        ["watchNamespaces={a,b}"],
+        ["metrics.serviceMonitor.enabled=true"],
+        ["crds.enabled=false"],
+        ["metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true"],
+    ):
         out = helm("lint", "--strict", str(CHART), *[f"--set={s}" for s in sets])
         assert "0 chart(s) failed" in out
 
