@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from sandbox import binaries
-from support.chart import ROOT, render
+from support.chart import CHART, ROOT, render
 
 ENABLED = ("metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true")
 ALERTS = (
@@ -149,6 +149,15 @@ def test_every_alert_names_its_resource_and_its_runbook(alerts: dict[str, dict[s
         url = alert["annotations"]["runbook_url"]
         assert url.endswith(f"README.md#{name.lower()}"), name
         assert name in headings, f"README.md has no runbook section for {name}"
+
+
+def test_readme_states_each_alerts_defaults() -> None:
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())["metrics"]["prometheusRule"]["alerts"]
+    assert set(defaults) == set(ALERTS)
+    readme = (ROOT / "README.md").read_text()
+    for alert, values in defaults.items():
+        row = rf"^\| \[{alert}\]\(#{alert.lower()}\) \|.* \| {values['for']} \| {values['severity']} \|$"
+        assert re.search(row, readme, re.M), f"README.md's alerts table is stale for {alert}"
 
 
 def test_operator_absent_watches_the_service_monitors_job(rendered: list[dict[str, Any]]) -> None:
