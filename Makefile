@@ -18,7 +18,7 @@ $(PY): pyproject.toml
 
 venv: $(PY) ## create .venv with the operator and its dev tools
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool
 	bash tests/testbin/build.sh
 
 sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd until Ctrl-C

@@ -16,30 +16,20 @@ import yaml
 
 import sandbox as sandbox_module
 from sandbox import binaries, processes
+from support.chart import CHART, RELEASE_NAMESPACE, ROOT, helm, render
 from support.kubectl import Kubectl, KubectlError, eventually
 from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "deploy/chart/influxdb-replication-operator"
-RELEASE_NAMESPACE = "influxdb-replication-operator"
-
-
-def helm(*args: str) -> str:
-    done = subprocess.run([binaries.path("helm"), *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise AssertionError(f"helm {' '.join(args)} failed: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def render(*sets: str, namespace: str = RELEASE_NAMESPACE) -> list[dict[str, Any]]:
-    flags = [f"--set={s}" for s in sets]
-    out = helm("template", "influxdb-replication-operator", str(CHART), f"--namespace={namespace}", *flags)
-    return [d for d in yaml.safe_load_all(out) if d]
-
 
 def test_helm_lint_is_clean_in_every_mode() -> None:
-    for sets in ([], ["watchNamespaces={a,b}"], ["metrics.serviceMonitor.enabled=true"], ["crds.enabled=false"]):
+    for sets in (
+        [],
+        ["watchNamespaces={a,b}"],
+        ["metrics.serviceMonitor.enabled=true"],
+        ["crds.enabled=false"],
+        ["metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true"],
+    ):
         out = helm("lint", "--strict", str(CHART), *[f"--set={s}" for s in sets])
         assert "0 chart(s) failed" in out
 

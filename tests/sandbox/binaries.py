@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm")
+TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm", "promtool")
 
 
 def testbin_dir() -> Path:

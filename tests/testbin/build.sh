@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the real servers the test sandbox runs: kube-apiserver and kubectl,
-# etcd, influxd and helm, each from its Go module, pinned by the wrapper
+# etcd, influxd and helm, and promtool for the chart's alerting rules, each
+# from its Go module, pinned by the wrapper
 # modules beside this script (their go.mod/go.sum are the single source of
 # the versions).
 #
@@ -71,6 +72,16 @@ for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
 done
 build helm "$helm" helm -- -ldflags "$helm_ldflags" helm.sh/helm/v3/cmd/helm
 
+# promtool checks and unit-tests the chart's PrometheusRule. Flags as in
+# Prometheus' own .promu.yml: the netgo tag (builtinassets only matters for
+# the web UI, which promtool does not link) and the version in ldflags, so
+# `promtool --version` names the release (module v0.3XX.Y is release 3.XX.Y).
+promtool=$(pinned promtool github.com/prometheus/prometheus)
+promtool_release=$(echo "$promtool" | sed -E 's/^v0\.([0-9]+)([0-9]{2})\.([0-9]+)$/\1.\2.\3/; s/^([0-9]+)\.0([0-9])\./\1.\2./')
+build promtool "$promtool" promtool -- -tags netgo \
+	-ldflags "-X github.com/prometheus/common/version.Version=$promtool_release -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildDate=19700101-00:00:00" \
+	github.com/prometheus/prometheus/cmd/promtool
+
 # influxd links libflux (Rust) through cgo; the pkg-config shim builds it
 # with cargo. flux pins an old toolchain and denies warnings, hence the
 # overrides. The shim is cached like any other tool.
@@ -90,7 +101,7 @@ PKG_CONFIG="${built[pkg-config]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 # links, replaced by one rename so readers never see a half-made bin/.
 links=$(mktemp -d "$cache/.bin-XXXXXX")
 chmod 755 "$links"
-for tool in kube-apiserver kubectl etcd helm influxd; do
+for tool in kube-apiserver kubectl etcd helm influxd promtool; do
 	ln -s "../$(basename "${built[$tool]}")/$tool" "$links/$tool"
 done
 [[ -L "$cache/bin" || ! -e "$cache/bin" ]] || rm -rf "$cache/bin"

@@ -31,6 +31,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{/* The metrics Service; a ServiceMonitor's targets get it as their `job` label. */}}
+{{- define "influxdb-replication-operator.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "influxdb-replication-operator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* The ServiceAccount the operator runs as. */}}
 {{- define "influxdb-replication-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
