@@ -51,6 +51,9 @@ backlog_drained_in = Gauge(
     "Forecast time until the backlog is sent (0: none, +Inf: not shrinking).",
     _REPLICATION,
 )
+heartbeat_lag = Gauge(
+    "influxdb_replication_heartbeat_lag_seconds", "Age of the newest heartbeat that reached the remote.", _REPLICATION
+)
 stalled = Gauge("influxdb_replication_stalled", "1 while the Replication is reported Stalled.", _REPLICATION)
 ready = Gauge("influxdb_replication_ready", "1 while the Replication is Ready.", _REPLICATION)
 dropped_bytes = Counter(
@@ -72,6 +75,7 @@ _PER_REPLICATION = (
     queue_full_in,
     queue_full_warning,
     backlog_drained_in,
+    heartbeat_lag,
     stalled,
     ready,
 )

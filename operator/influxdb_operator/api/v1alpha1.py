@@ -173,6 +173,27 @@ class HealthSpec(_Model):
     )
 
 
+class HeartbeatSpec(_Model):
+    """A tiny point written into the local bucket every interval: it wakes
+    influxd's queue (a quiet edge otherwise waits out influxd's backoff, up
+    to 15 minutes, after the remote comes back) and, read at the remote,
+    gives the end-to-end lag."""
+
+    interval: Duration = Field(default="30s", description="How often a heartbeat is written.")
+    measurement: str = Field(
+        default="replication_heartbeat",
+        min_length=1,
+        max_length=_NAME_LEN,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Measurement of the heartbeat points (tagged replication=<name in InfluxDB>).",
+    )
+    remote_read_token_secret_ref: SecretKeySelector | None = Field(
+        default=None,
+        description="A token that may read the remote bucket: with it, status.dataPlane.lag shows how old "
+        "the newest heartbeat at the remote is.",
+    )
+
+
 class ReplicationSpec(ManagedSpec):
     """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
 
@@ -205,6 +226,7 @@ class ReplicationSpec(ManagedSpec):
         description="Delete the InfluxDB replication (and its queue) with this resource, or Orphan it.",
     )
     health: HealthSpec | None = None
+    heartbeat: HeartbeatSpec | None = Field(default=None, description="Opt-in heartbeats; off when absent.")
 
 
 # --- status ------------------------------------------------------------------
@@ -261,6 +283,7 @@ class DataPlaneStatus(_Model):
     backlog_drained_in: str | None = Field(
         default=None, description="When the backlog is sent at the current rate ('never' when not shrinking)."
     )
+    lag: str | None = Field(default=None, description="Age of the newest heartbeat that reached the remote.")
     dropped_bytes: int = Field(default=0, description="Bytes lost (queue full or non-retryable) since watched.")
     dropped_points: int = Field(default=0, description="Points refused by a full queue since watched.")
 

@@ -7,10 +7,12 @@ answers leave as the client's own errors (`errors.py`); the token lives in a
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -76,6 +78,7 @@ class InfluxClient:
         endpoint: str,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        data: str | None = None,
         auth: bool = True,
     ) -> Any:
         if self._session is None:
@@ -90,6 +93,7 @@ class InfluxClient:
                 self.url + path,
                 params=params,
                 json=json,
+                data=data,
                 headers=headers,
                 ssl=self._ssl,
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
@@ -136,6 +140,28 @@ class InfluxClient:
         except errors.NotFound:
             return None
         return parse_counters(text if isinstance(text, str) else "")
+
+    async def write(self, org_id: str, bucket_id: str, lines: str) -> None:
+        """Line protocol into a bucket, nanosecond timestamps."""
+        params = {"orgID": org_id, "bucket": bucket_id, "precision": "ns"}
+        await self._call("POST", "/api/v2/write", endpoint="/api/v2/write", params=params, data=lines)
+
+    async def newest(
+        self, org_id: str, bucket: tuple[str, str], measurement: str, tag: tuple[str, str]
+    ) -> datetime | None:
+        """The time of the newest point of `measurement` with `tag` within the
+        last day in a bucket, given as ("bucket", name) or ("bucketID", id)."""
+        flux = (
+            f"from({bucket[0]}: {json.dumps(bucket[1])}) |> range(start: -1d)"
+            f" |> filter(fn: (r) => r._measurement == {json.dumps(measurement)} and r[{json.dumps(tag[0])}] == "
+            f'{json.dumps(tag[1])}) |> group() |> last() |> keep(columns: ["_time"])'
+        )
+        body = {"query": flux, "type": "flux", "dialect": {"header": True, "annotations": []}}
+        text = await self._call("POST", "/api/v2/query", endpoint="/api/v2/query", params={"orgID": org_id}, json=body)
+        rows = [line.split(",") for line in str(text or "").splitlines() if line.strip()]
+        if len(rows) < 2 or "_time" not in rows[0]:
+            return None
+        return datetime.fromisoformat(rows[1][rows[0].index("_time")].strip().replace("Z", "+00:00"))
 
     async def find_org(self, name: str) -> models.Organization | None:
         try:

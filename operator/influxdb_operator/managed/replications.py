@@ -14,7 +14,7 @@ from ..reconcile import conditions, dataplane, replications
 from ..reconcile.drift import Drift, correction, drift
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import ALERTING, Action, Reason
-from . import resource
+from . import heartbeats, resource
 from .external import Endpoints
 from .listing import Listing
 from .runtime import Runtime
@@ -163,6 +163,7 @@ def _export(
     dp: dataplane.DataPlane | None,
     lost: dataplane.Dropped,
     limits: Thresholds,
+    lag: float | None,
 ) -> None:
     metrics.set_replication(
         *labels, queue=have.currentQueueSizeBytes, remaining=have.remainingBytesToBeSynced, code=have.latestResponseCode
@@ -172,6 +173,8 @@ def _export(
     metrics.dropped_bytes.labels(*labels, "queue_full").inc(lost.bytes_queue_full)
     metrics.dropped_bytes.labels(*labels, "non_retryable").inc(lost.bytes_non_retryable)
     metrics.dropped_points.labels(*labels, "queue_full").inc(lost.points_queue_full)
+    if lag is not None:
+        metrics.heartbeat_lag.labels(*labels).set(lag)
     if dp is None:
         return
     if dp.fill_rate is not None:
@@ -194,9 +197,10 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want), seen)
     have, limits = synced.have, thresholds(rt, res)
     dp, lost = _observe(rt, obj, have, listing, limits)
-    _export(labels, have, dp, lost, limits)
+    lag = await heartbeats.beat(rt, refs, res, have, listing) if listing and res.spec.heartbeat else None
+    _export(labels, have, dp, lost, limits, lag)
     # Figures are shown once their window is covered, so a restart does not rewrite them.
-    shown = {"data_plane": replications.data_plane_status(dp)} if dp is not None and dp.covered else {}
+    shown = {"data_plane": replications.data_plane_status(dp, lag)} if dp is not None and dp.covered else {}
     status = replications.observed(have).model_copy(update={"create_pending": None} | shown)
     return Result(
         status=status,

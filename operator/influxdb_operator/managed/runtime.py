@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
 from ..reconcile.outcome import Event
 from .clients import ClientCache
@@ -25,6 +27,14 @@ from .world import Key, Obj
 StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
 # (the object, its kind, the events): posted in the background
 EventPoster = Callable[[Obj, str, Sequence[Event]], None]
+
+
+@dataclass
+class Beats:
+    """A replication's heartbeats: when this process last wrote one, and the lag last measured."""
+
+    sent_at: float = -math.inf  # monotonic
+    lag: float | None = None
 
 
 @dataclass
@@ -40,6 +50,9 @@ class Runtime:
     _wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
     # Per object UID, the data-plane samples of recent refreshes (replications).
     trends: dict[str, Trend] = field(default_factory=dict)
+    beats: dict[str, Beats] = field(default_factory=dict)
+    # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
+    remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
 
     def recorded_id(self, obj: Obj) -> str | None:
         """The InfluxDB ID this process recorded (fresher than any watch event), else the status's."""
@@ -55,6 +68,12 @@ class Runtime:
         self._locks.pop(uid, None)
         self._ids.pop(uid, None)
         self.trends.pop(uid, None)
+        self.beats.pop(uid, None)
+
+    async def close(self) -> None:
+        await self.clients.close()
+        while self.remote_clients:
+            await self.remote_clients.popitem()[1].close()
 
     def backoff(self, retry: int) -> float:
         """Exponential, from 2 s up to the configured cap."""

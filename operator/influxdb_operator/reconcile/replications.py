@@ -109,7 +109,7 @@ def health(
     return _condition("True", Reason.REPLICATING, f"the remote last answered HTTP {code}")
 
 
-def data_plane_status(dp: dataplane.DataPlane) -> v1alpha1.DataPlaneStatus:
+def data_plane_status(dp: dataplane.DataPlane, lag: float | None = None) -> v1alpha1.DataPlaneStatus:
     def rate(value: float | None) -> str | None:
         return None if value is None else f"{dataplane.human_bytes(value)}/s"
 
@@ -118,6 +118,7 @@ def data_plane_status(dp: dataplane.DataPlane) -> v1alpha1.DataPlaneStatus:
         drain_rate=rate(dp.drain_rate),
         queue_full_in=dataplane.human_duration(dp.queue_full_in),
         backlog_drained_in=dataplane.human_duration(dp.backlog_drained_in),
+        lag=None if lag is None else dataplane.human_duration(lag),
         dropped_bytes=dp.dropped.bytes,
         dropped_points=dp.dropped.points_queue_full,
     )
