@@ -21,9 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sandbox import binaries
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("IRO_CACHE", Path.home() / ".cache/influxdb-replication-operator"))
-TESTBIN = Path(os.environ.get("TESTBIN_CACHE", CACHE / "testbin"))
 PYTHON_BASE = "python:3.11-slim-bookworm"
 OPERATOR_REPOSITORY = "influxdb-replication-operator"
 INFLUXDB_REPOSITORY = "influxdb-replication-operator-e2e/influxdb"
@@ -222,10 +223,10 @@ def build_operator() -> str:
 
 def influxd_binary() -> Path:
     """The pinned influxd of the testbin (`make testbin`)."""
-    influxd = TESTBIN / "bin/influxd"
-    if not influxd.exists():
-        raise Unavailable(f"{influxd} is missing: run `make testbin`")
-    return influxd.resolve()
+    try:
+        return Path(binaries.path("influxd"))
+    except FileNotFoundError as missing:
+        raise Unavailable(str(missing)) from None
 
 
 def build_influxdb() -> str:
