@@ -129,7 +129,7 @@ def mutations(calls: dict[tuple[str, str], float]) -> float:
 
 def refreshes(calls: dict[tuple[str, str], float]) -> float:
     """Listings of replications: one per instance refresh."""
-    return sum(n for (endpoint, method), n in calls.items() if method == "GET" and "replications" in endpoint)
+    return sum(n for (endpoint, method), n in calls.items() if (endpoint, method) == ("/api/v2/replications", "GET"))
 
 
 def settled_calls(influx: Influx) -> dict[tuple[str, str], float]:
