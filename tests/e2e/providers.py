@@ -4,7 +4,7 @@ The scenarios are the same everywhere; only making the cluster and getting a
 locally built image onto its node differ. `E2E_CLUSTER` chooses:
 
 - `local`: a single node on this machine from the pinned sources (`make
-  cluster`), provided by `e2e.local_node.start()`;
+  cluster`), provided by `sandbox.cluster.start()`;
 - `kind`: `kind create cluster` in a Docker that can pull kind's node image
   (GitHub's runners).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import secrets
 import shutil
@@ -30,9 +31,12 @@ from e2e.images import Unavailable
 
 __all__ = ["Cluster", "Unavailable", "choice", "kind", "local", "start"]
 
-# The local provider lives in its own module (it builds a whole node); it is
-# imported only when chosen, so kind users need none of its prerequisites.
-LOCAL_MODULE = "e2e.local_node"
+# The local provider lives in its own module (it builds a whole node), imported
+# only when chosen, so kind users need none of its prerequisites. It offers
+# `start(*, directory=None)`, a context manager yielding an object with
+# `kubeconfig` and `load_image(ref)`, and may offer `missing_prerequisites()`
+# (None, or why not) and an `Unavailable` exception.
+LOCAL_MODULES = ("sandbox.cluster", "e2e.local_node")
 
 
 class Cluster(Protocol):
@@ -68,7 +72,7 @@ class LocalCluster:
     """The local node, named for the output."""
 
     node: _LocalNode
-    name: str = "local"
+    name: str = "local node"
 
     @property
     def kubeconfig(self) -> Path:
@@ -87,8 +91,8 @@ class KindCluster:
         subprocess.run(["kind", "load", "docker-image", ref, "--name", self.name], check=True)
 
 
-def _local_module_present() -> bool:
-    return importlib.util.find_spec(LOCAL_MODULE) is not None
+def _local_module() -> str | None:
+    return next((m for m in LOCAL_MODULES if importlib.util.find_spec(m) is not None), None)
 
 
 def choice() -> str:
@@ -98,19 +102,27 @@ def choice() -> str:
         if chosen not in ("local", "kind"):
             raise ValueError(f"E2E_CLUSTER must be local or kind, not {chosen!r}")
         return chosen
-    return "local" if _local_module_present() and sys.platform == "linux" and os.geteuid() == 0 else "kind"
+    return "local" if _local_module() and sys.platform == "linux" and os.geteuid() == 0 else "kind"
 
 
 @contextlib.contextmanager
 def local(workdir: Path) -> Iterator[Cluster]:
     """The single node on this machine (its own module starts and stops it)."""
-    if not _local_module_present():
-        raise Unavailable(f"the local node provider ({LOCAL_MODULE}) is not in this tree")
-    if os.geteuid() != 0:
-        raise Unavailable("the local node needs root (kubelet, containerd, network namespaces)")
-    module = importlib.import_module(LOCAL_MODULE)
+    name = _local_module()
+    if name is None:
+        raise Unavailable(f"no local node provider in this tree (looked for {', '.join(LOCAL_MODULES)})")
+    module = importlib.import_module(name)
+    if hasattr(module, "missing_prerequisites") and (why := module.missing_prerequisites()):
+        raise Unavailable(str(why))
     start = cast(Callable[..., contextlib.AbstractContextManager[_LocalNode]], module.start)
-    with start() as node:
+    theirs: type[Exception] | tuple[()] = getattr(module, "Unavailable", ())
+    try:
+        running = start(directory=workdir) if "directory" in inspect.signature(start).parameters else start()
+        node = running.__enter__()
+    except theirs as why:
+        raise Unavailable(str(why)) from why
+    with contextlib.ExitStack() as stack:
+        stack.push(running)
         yield LocalCluster(node)
 
 
