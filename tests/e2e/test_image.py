@@ -76,6 +76,8 @@ def container(operator_image: str, sandbox: sandbox_module.Sandbox, tmp_path: Pa
             "--user=65532:65532",
             *LOCKED_DOWN,
             "--network=host",
+            # As the chart's emptyDir: the Kubernetes client writes a kubeconfig's CA to a temporary file.
+            "--tmpfs=/tmp:size=16m",
             f"--volume={kubeconfig}:/kubeconfig:ro",
             "--env=KUBECONFIG=/kubeconfig",
             operator_image,
@@ -114,15 +116,16 @@ def test_image_reconciles_as_uid_65532_on_a_read_only_root(
         manifests.secret("edge-token", namespace, edge.token),
         manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token"),
     )
-    eventually(lambda: _healthy(liveness), timeout=60, what="/healthz of the container")
-    ready = eventually(
-        lambda: (
-            condition(kubectl.in_namespace(namespace).get("influxdbinstance", "edge"), "Ready").get("status") == "True"
-        ),
-        timeout=60,
-        what="the InfluxDBInstance Ready",
-    )
-    assert ready
+    instance = kubectl.in_namespace(namespace)
+    try:
+        eventually(lambda: _healthy(liveness), timeout=60, what="/healthz of the container")
+        eventually(
+            lambda: condition(instance.get("influxdbinstance", "edge"), "Ready").get("status") == "True",
+            timeout=60,
+            what="the InfluxDBInstance Ready",
+        )
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\ncontainer log:\n{_logs(name)}") from None
     state = subprocess.run(
         ["docker", "inspect", "--format={{.State.Running}} {{.RestartCount}}", name],
         capture_output=True,
@@ -130,5 +133,9 @@ def test_image_reconciles_as_uid_65532_on_a_read_only_root(
         check=True,
     )
     assert state.stdout.split() == ["true", "0"]
-    logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True, check=True)
-    assert "Traceback" not in logs.stdout + logs.stderr
+    assert "Traceback" not in _logs(name)
+
+
+def _logs(container: str) -> str:
+    logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
+    return logs.stdout + logs.stderr
