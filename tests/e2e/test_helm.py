@@ -24,7 +24,7 @@ from e2e.world import FIGURES, Images, Influx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox import binaries
-from support.kubectl import Kubectl, condition, eventually
+from support.kubectl import Kubectl, KubectlError, condition, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +137,10 @@ def settled_calls(influx: Influx) -> dict[tuple[str, str], float]:
     has seen every resource and would have corrected anything it found wrong."""
 
     def twice() -> dict[tuple[str, str], float] | None:
-        calls = operator_calls(influx)
+        try:
+            calls = operator_calls(influx)
+        except KubectlError:  # a new Pod: its metrics server, or the Service's endpoints, not there yet
+            return None
         return calls if refreshes(calls) >= 2 else None
 
     return eventually(twice, timeout=90, interval=2, what="two refreshes")  # type: ignore[no-any-return]
@@ -263,16 +266,16 @@ def test_pod_killed_mid_burst_converges_without_duplicates(release: Release, kub
         for i in range(BURST)
     ]
     old = operator_pod(kubectl)["metadata"]["name"]
-    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-
-    def some_created() -> int:
-        return sum(1 for name, id_ in replication_ids(kubectl).items() if name.startswith("burst-") and id_)
-
-    created_at_kill = eventually(some_created, timeout=60, interval=0.1, what="the first burst create")
+    # One create at a time, as a client bursting would; halfway through, the Pod goes.
+    half = BURST // 2
+    for doc in docs[:half]:
+        kubectl("create", "-f", "-", input=json.dumps(doc))
+    with_id = sum(1 for name, id_ in replication_ids(kubectl).items() if name.startswith("burst-") and id_)
     kubectl("-n", NAMESPACE, "delete", "pod", old, "--wait=false")
     killed_at = time.monotonic()
-    FIGURES["burst creates done when the pod was killed"] = f"{created_at_kill} of {BURST}"
-    assert created_at_kill < BURST, "the kill came after the burst: nothing was in flight"
+    for doc in docs[half:]:
+        kubectl("create", "-f", "-", input=json.dumps(doc))
+    FIGURES["pod killed after"] = f"{half} of {BURST} creates, {with_id} of them already in InfluxDB"
 
     new = wait_rolled_out(kubectl)
     assert new["metadata"]["name"] != old
