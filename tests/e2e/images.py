@@ -12,6 +12,7 @@ store knows any TLS-intercepting proxy, so the builds never touch the network.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -121,6 +122,7 @@ def _present(ref: str) -> bool:
     return _docker("image", "inspect", ref, check=False, quiet=True).returncode == 0
 
 
+@functools.cache
 def python_base() -> str:
     """The official Python base if it is here or can be pulled, else the Debian stand-in."""
     if _present(PYTHON_BASE) or _docker("pull", "-q", PYTHON_BASE, check=False, quiet=True).returncode == 0:
