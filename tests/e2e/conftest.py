@@ -50,7 +50,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[providers.Clus
 
 
 @pytest.fixture(scope="session")
-def operator_image() -> str:
+def docker_engine() -> Iterator[None]:
+    """A Docker engine for the session; one started for it is stopped after it
+    (E2E_KEEP_DOCKER=1 keeps it), its images kept for the next run."""
+    try:
+        started = images.ensure_docker()
+    except images.Unavailable as why:
+        missing(str(why))
+    yield
+    if started and os.environ.get("E2E_KEEP_DOCKER") != "1":
+        images.stop_docker()
+
+
+@pytest.fixture(scope="session")
+def operator_image(docker_engine: None) -> str:
     """The operator's image, built from this tree's Dockerfile."""
     try:
         ref = images.build_operator()

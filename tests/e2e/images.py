@@ -66,15 +66,15 @@ def _engine_answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
-def ensure_docker() -> None:
-    """Make `docker` reach an engine: the one running, else our own dockerd.
+def ensure_docker() -> bool:
+    """Make `docker` reach an engine: the one running, else our own dockerd; True if started here.
 
-    A dockerd started here is left running, detached, so later builds reuse it
-    and its image store (`python -m e2e.images stop-docker` stops it); its log
-    and pidfile are under the cache directory.
+    A dockerd started here runs detached, its log and pidfile under the cache
+    directory, its images in the default data root, so a later start finds them
+    (`python -m e2e.images stop-docker` stops it).
     """
     if _engine_answers():
-        return
+        return False
     if shutil.which("dockerd") is None:
         if os.geteuid() != 0:
             raise Unavailable("no Docker engine answers and, not being root, cannot install docker.io")
@@ -103,6 +103,7 @@ def ensure_docker() -> None:
         if time.monotonic() > deadline:
             raise Unavailable(f"dockerd did not answer within 60s; see {state / 'dockerd.log'}")
         time.sleep(0.5)
+    return True
 
 
 def stop_docker() -> None:
