@@ -71,7 +71,7 @@ image: $(PY) ## build the operator image with Docker (starts dockerd, makes a st
 	$(PY) -m e2e.images operator
 
 e2e: $(PY) testbin ## the end-to-end suite: images, a cluster (E2E_CLUSTER=local|kind), the Helm chart
-	$(PY) -m pytest tests/e2e -m e2e -s -rs
+	$(PY) -m pytest tests/e2e -s -rs
 
 clean: ## remove the virtualenv and caches (not the testbin cache)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .sandbox build

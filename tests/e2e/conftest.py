@@ -2,8 +2,8 @@
 real cluster (the local node or kind, see providers.py), InfluxDB running as
 Pods from the pinned influxd.
 
-Run it with `make e2e` (`pytest -m e2e`); plain `pytest` leaves it out. Where
-a prerequisite is missing the suite skips, saying which, except with
+`make e2e` runs it alone; `make test` runs it with the rest. Where a
+prerequisite is missing the suite skips, saying which, except with
 E2E_REQUIRED=1 (CI), where that is a failure.
 """
 

@@ -58,30 +58,6 @@ class Cluster(Protocol):
         ...
 
 
-class _LocalNode(Protocol):
-    """What `e2e.local_node.start()` yields."""
-
-    @property
-    def kubeconfig(self) -> Path: ...
-
-    def load_image(self, ref: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class LocalCluster:
-    """The local node, named for the output."""
-
-    node: _LocalNode
-    name: str = "local node"
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.node.kubeconfig
-
-    def load_image(self, ref: str) -> None:
-        self.node.load_image(ref)
-
-
 @dataclass(frozen=True)
 class KindCluster:
     name: str
@@ -114,7 +90,7 @@ def local(workdir: Path) -> Iterator[Cluster]:
     module = importlib.import_module(name)
     if hasattr(module, "missing_prerequisites") and (why := module.missing_prerequisites()):
         raise Unavailable(str(why))
-    start = cast(Callable[..., contextlib.AbstractContextManager[_LocalNode]], module.start)
+    start = cast(Callable[..., contextlib.AbstractContextManager[Cluster]], module.start)
     theirs: type[Exception] | tuple[()] = getattr(module, "Unavailable", ())
     try:
         running = start(directory=workdir) if "directory" in inspect.signature(start).parameters else start()
@@ -123,7 +99,8 @@ def local(workdir: Path) -> Iterator[Cluster]:
         raise Unavailable(str(why)) from why
     with contextlib.ExitStack() as stack:
         stack.push(running)
-        yield LocalCluster(node)
+        # Its own object: a Cluster, and more (import_archive, kubectl) for the node's own tests.
+        yield node
 
 
 @contextlib.contextmanager
