@@ -49,7 +49,9 @@ ENV PATH=/opt/operator/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LOGNAME=influxdb-replication-operator
 # A fixed non-root UID, matching the chart's securityContext; nothing in the
-# image needs to be written, so the root filesystem can be read-only.
+# image needs to be written, so the root filesystem can be read-only. Only /tmp
+# must be writable when a kubeconfig with inline CA data is used (the client
+# writes it to a file): the chart mounts an emptyDir there.
 USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["influxdb-replication-operator"]
