@@ -14,6 +14,7 @@ import string
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,13 @@ def all_ready(kubectl: Kubectl, kind: str) -> bool:
     return bool(items) and all(condition(i, "Ready").get("status") == "True" for i in items)
 
 
+def ready_after_creation(kubectl: Kubectl, kind: str) -> float:
+    """Seconds from the first resource's creation to its Ready condition (the API's resolution: 1s)."""
+    item = json.loads(kubectl("-n", EXAMPLES, "get", kind, "-o", "json"))["items"][0]
+    created = datetime.fromisoformat(item["metadata"]["creationTimestamp"])
+    return (datetime.fromisoformat(condition(item, "Ready")["lastTransitionTime"]) - created).total_seconds()
+
+
 def apply_examples(kubectl: Kubectl, influx: Influx) -> None:
     """deploy/examples/ as written, with in-cluster URLs and the InfluxDB Pods' tokens."""
     cloud_org = json.loads(influx.cloud.api("GET", "/api/v2/orgs?org=cloud-org"))["orgs"][0]["id"]
@@ -237,6 +245,10 @@ def test_examples_with_in_cluster_urls_carry_points_to_the_cloud(
     FIGURES["helm install to first Replication Ready"] = f"{time.monotonic() - release.installed_at:.1f}s"
     for kind in ("influxdbinstances", "remoteconnections"):
         assert all_ready(kubectl, kind), kind
+    FIGURES["examples Ready after creation"] = ", ".join(
+        f"{kind} {ready_after_creation(kubectl, kind):.0f}s"
+        for kind in ("influxdbinstances", "remoteconnections", "replications")
+    )
 
     run = os.urandom(4).hex()
     influx.edge.api("POST", "/api/v2/write?org=edge-org&bucket=metrics&precision=s", f"e2e,run={run} value=42")
