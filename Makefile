@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench clean
+.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench wheels image e2e clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(PY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,20 @@ manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
 	$(PY) -m pytest -p no:cacheprovider tests/bench/bench_scale.py -s -q
 
+# The image's pinned wheels, fetched by the host's pip (which trusts the host's CAs,
+# a TLS-intercepting proxy's included); the Dockerfile then installs only these.
+WHEEL_PLATFORMS := $(foreach p,manylinux2014 manylinux_2_28 manylinux_2_34,--platform $(p)_$(shell uname -m))
+
+wheels: $(PY) ## download the image's dependencies on the host into build/wheels/ (builds behind a TLS proxy)
+	rm -rf build/wheels
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 $(WHEEL_PLATFORMS) \
+	  --dest build/wheels -r requirements.lock 'setuptools>=69'
+
+image: $(PY) ## build the operator image with Docker (starts dockerd, makes a stand-in base if needed)
+	$(PY) -m e2e.images operator
+
+e2e: $(PY) testbin ## the end-to-end suite: images, a cluster (E2E_CLUSTER=local|kind), the Helm chart
+	$(PY) -m pytest tests/e2e -s -rs
+
 clean: ## remove the virtualenv and caches (not the testbin cache)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .sandbox
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .sandbox build

@@ -79,6 +79,9 @@ def test_restricted_security_and_single_replica() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # kopf's identity comes from POD_ID, not from the passwd database (no entry for the UID).
+    pod_id = {"name": "POD_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    assert pod_id in container["env"]
     assert "--metrics-port=9090" in container["args"]
     assert not any(d["kind"] == "ServiceMonitor" for d in render())
     assert any(d["kind"] == "ServiceMonitor" for d in render("metrics.serviceMonitor.enabled=true"))

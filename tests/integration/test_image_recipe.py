@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_dockerfile_steps_build_a_working_operator(tmp_path: Path) -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     # The steps replayed here are the Dockerfile's own.
-    assert "pip install --no-deps -r /src/requirements.lock" in dockerfile
-    assert "pip install --no-deps /src" in dockerfile
+    assert 'pip install --no-deps "$@" -r /wheels/requirements.lock' in dockerfile
+    assert 'pip install --no-deps "$@" /src' in dockerfile
     assert "USER 65532:65532" in dockerfile
     assert 'ENTRYPOINT ["influxdb-replication-operator"]' in dockerfile
 

@@ -1,0 +1,136 @@
+"""Where the end-to-end suite gets its cluster: one interface, two providers.
+
+The scenarios are the same everywhere; only making the cluster and getting a
+locally built image onto its node differ. `E2E_CLUSTER` chooses:
+
+- `local`: a single node on this machine from the pinned sources (`make
+  cluster`), provided by `sandbox.cluster.start()`;
+- `kind`: `kind create cluster` in a Docker that can pull kind's node image
+  (GitHub's runners).
+
+Unset, it is `local` where that provider exists and we are root on Linux, else `kind`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, cast
+
+from e2e.images import Unavailable
+
+__all__ = ["Cluster", "Unavailable", "choice", "kind", "local", "start"]
+
+# The local provider lives in its own module (it builds a whole node), imported
+# only when chosen, so kind users need none of its prerequisites. It offers
+# `start(*, directory=None)`, a context manager yielding an object with
+# `kubeconfig` and `load_image(ref)`, and may offer `missing_prerequisites()`
+# (None, or why not) and an `Unavailable` exception.
+LOCAL_MODULES = ("sandbox.cluster", "e2e.local_node")
+
+
+class Cluster(Protocol):
+    """A running cluster the suite may use as it likes for the session."""
+
+    @property
+    def name(self) -> str:
+        """Shown in the test output."""
+        ...
+
+    @property
+    def kubeconfig(self) -> Path:
+        """Cluster-admin credentials."""
+        ...
+
+    def load_image(self, ref: str) -> None:
+        """Make an image of the local Docker engine runnable on the node under `ref`
+        without a registry (for pods with imagePullPolicy IfNotPresent or Never)."""
+        ...
+
+
+@dataclass(frozen=True)
+class KindCluster:
+    name: str
+    kubeconfig: Path
+
+    def load_image(self, ref: str) -> None:
+        subprocess.run(["kind", "load", "docker-image", ref, "--name", self.name], check=True)
+
+
+def _local_module() -> str | None:
+    return next((m for m in LOCAL_MODULES if importlib.util.find_spec(m) is not None), None)
+
+
+def choice() -> str:
+    """`local` or `kind`, from E2E_CLUSTER or what this machine has."""
+    chosen = os.environ.get("E2E_CLUSTER", "")
+    if chosen:
+        if chosen not in ("local", "kind"):
+            raise ValueError(f"E2E_CLUSTER must be local or kind, not {chosen!r}")
+        return chosen
+    return "local" if _local_module() and sys.platform == "linux" and os.geteuid() == 0 else "kind"
+
+
+@contextlib.contextmanager
+def local(workdir: Path) -> Iterator[Cluster]:
+    """The single node on this machine (its own module starts and stops it)."""
+    name = _local_module()
+    if name is None:
+        raise Unavailable(f"no local node provider in this tree (looked for {', '.join(LOCAL_MODULES)})")
+    module = importlib.import_module(name)
+    if hasattr(module, "missing_prerequisites") and (why := module.missing_prerequisites()):
+        raise Unavailable(str(why))
+    start = cast(Callable[..., contextlib.AbstractContextManager[Cluster]], module.start)
+    theirs: type[Exception] | tuple[()] = getattr(module, "Unavailable", ())
+    try:
+        running = start(directory=workdir) if "directory" in inspect.signature(start).parameters else start()
+        node = running.__enter__()
+    except theirs as why:
+        raise Unavailable(str(why)) from why
+    with contextlib.ExitStack() as stack:
+        stack.push(running)
+        # Its own object: a Cluster, and more (import_archive, kubectl) for the node's own tests.
+        yield node
+
+
+@contextlib.contextmanager
+def kind(workdir: Path) -> Iterator[Cluster]:
+    """A new kind cluster, deleted afterwards unless KIND_KEEP is set.
+
+    KIND_CLUSTER names it; an existing cluster of that name is reused (and kept).
+    """
+    if shutil.which("kind") is None:
+        raise Unavailable("kind is not installed")
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        raise Unavailable("kind needs a Docker engine, and `docker info` fails")
+    name = os.environ.get("KIND_CLUSTER") or f"iro-e2e-{secrets.token_hex(3)}"
+    kubeconfig = workdir / "kubeconfig"
+    existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=True).stdout.split()
+    reuse = name in existing
+    if reuse:
+        subprocess.run(["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)], check=True)
+    else:
+        subprocess.run(
+            ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"],
+            check=True,
+        )
+    try:
+        yield KindCluster(name, kubeconfig)
+    finally:
+        if not reuse and not os.environ.get("KIND_KEEP"):
+            subprocess.run(["kind", "delete", "cluster", "--name", name], check=False)
+
+
+def start(workdir: Path) -> contextlib.AbstractContextManager[Cluster]:
+    """The cluster E2E_CLUSTER (or this machine) chooses; raises Unavailable, saying why, if it cannot be had."""
+    return local(workdir) if choice() == "local" else kind(workdir)

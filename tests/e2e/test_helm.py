@@ -1,0 +1,358 @@
+"""The install path a user takes, on a real cluster: the README's Helm commands,
+the examples with in-cluster URLs, a pod killed mid-burst, an upgrade, an
+uninstall and a reinstall. The tests run in file order on one release; each
+checks InfluxDB itself, not only what the operator reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import string
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e import providers
+from e2e.world import FIGURES, Images, Influx
+from prometheus_client.parser import text_string_to_metric_families
+
+from sandbox import binaries
+from support.kubectl import Kubectl, KubectlError, condition, eventually
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = "influxdb-replication-operator"
+NAMESPACE = "influxdb-replication-operator"
+METRICS_URL = f"http://{RELEASE}-metrics.{NAMESPACE}.svc:9090/metrics"
+EXAMPLES = "demo"
+BURST = 50
+# InfluxDB's live figures of a replication; everything else must stay as it was.
+LIVE_FIELDS = {"currentQueueSizeBytes", "remainingBytesToBeSynced", "latestResponseCode", "latestErrorMessage"}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def readme_commands() -> dict[str, list[list[str]]]:
+    """The README's Helm install block and its upgrade and uninstall commands, as argv lists."""
+    readme = (ROOT / "README.md").read_text()
+    install = re.search(r"### With Helm\n+```sh\n(.*?)```", readme, re.DOTALL)
+    upgrade = re.search(r"\*\*Upgrade:\*\* `([^`]+)`", readme)
+    uninstall = re.search(r"\*\*Uninstall:\*\* `([^`]+)`", readme)
+    assert install, "README: no ```sh block under ### With Helm"
+    assert upgrade, "README: no **Upgrade:** `command`"
+    assert uninstall, "README: no **Uninstall:** `command`"
+    block = install.group(1).replace("\\\n", " ")
+    return {
+        "install": [shlex.split(line) for line in block.splitlines() if line.strip()],
+        "upgrade": [shlex.split(upgrade.group(1))],
+        "uninstall": [shlex.split(uninstall.group(1))],
+    }
+
+
+@dataclass
+class User:
+    """Runs commands as the README writes them: kubectl and helm of the testbin, on the e2e cluster."""
+
+    kubeconfig: Path
+    image: str
+
+    def run(self, argv: list[str], *extra: str) -> str:
+        tool, *args = argv
+        assert tool in ("kubectl", "helm"), f"README command not understood: {argv}"
+        repository, tag = self.image.rsplit(":", 1)
+        # Only the image is parametrised: the README's placeholders become the built image.
+        args = [re.sub(r"^image\.repository=.*", f"image.repository={repository}", a) for a in args]
+        args = [re.sub(r"^image\.tag=.*", f"image.tag={tag}", a) for a in args]
+        done = subprocess.run(
+            [binaries.path(tool), *args, *extra],
+            cwd=ROOT,
+            env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, f"{shlex.join(argv)} failed: {done.stderr}"
+        return done.stdout
+
+
+@dataclass
+class Release:
+    user: User
+    commands: dict[str, list[list[str]]]
+    # Wall clock: the cluster's condition times share it (same host), at 1s resolution.
+    installed_at: datetime
+
+
+def operator_pod(kubectl: Kubectl) -> dict[str, Any]:
+    """The one operator Pod that is not being deleted."""
+    pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-l", f"app.kubernetes.io/name={RELEASE}", "-o", "json"))
+    alive = [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
+    assert len(alive) == 1, [p["metadata"]["name"] for p in pods["items"]]
+    return dict(alive[0])
+
+
+def wait_rolled_out(kubectl: Kubectl) -> dict[str, Any]:
+    kubectl("-n", NAMESPACE, "rollout", "status", f"deploy/{RELEASE}", "--timeout=180s", timeout=200)
+    return eventually(lambda: _ready_pod(kubectl), timeout=60, what="a Ready operator Pod")  # type: ignore[no-any-return]
+
+
+def _ready_pod(kubectl: Kubectl) -> dict[str, Any] | None:
+    try:
+        pod = operator_pod(kubectl)
+    except AssertionError:
+        return None
+    return pod if condition(pod, "Ready").get("status") == "True" else None
+
+
+def operator_calls(influx: Influx) -> dict[tuple[str, str], float]:
+    """influxdb_operator_influxdb_api_calls_total of the running operator, by (endpoint, method)."""
+    calls: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(influx.edge.get(METRICS_URL)):
+        if family.name == "influxdb_operator_influxdb_api_calls":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    key = (sample.labels["endpoint"], sample.labels["method"])
+                    calls[key] = calls.get(key, 0) + sample.value
+    return calls
+
+
+def mutations(calls: dict[tuple[str, str], float]) -> float:
+    return sum(n for (_, method), n in calls.items() if method in MUTATING)
+
+
+def refreshes(calls: dict[tuple[str, str], float]) -> float:
+    """Listings of replications: one per instance refresh."""
+    return sum(n for (endpoint, method), n in calls.items() if (endpoint, method) == ("/api/v2/replications", "GET"))
+
+
+def settled_calls(influx: Influx) -> dict[tuple[str, str], float]:
+    """The new operator's calls once it has refreshed its instance twice: by then it
+    has seen every resource and would have corrected anything it found wrong."""
+
+    def twice() -> dict[tuple[str, str], float] | None:
+        try:
+            calls = operator_calls(influx)
+        except KubectlError:  # a new Pod: its metrics server, or the Service's endpoints, not there yet
+            return None
+        return calls if refreshes(calls) >= 2 else None
+
+    return eventually(twice, timeout=90, interval=2, what="two refreshes")  # type: ignore[no-any-return]
+
+
+def edge_objects(influx: Influx) -> dict[str, dict[str, Any]]:
+    """The edge's remotes and replications by ID, without their live figures."""
+    org = json.loads(influx.edge.api("GET", "/api/v2/orgs?org=edge-org"))["orgs"][0]["id"]
+    objects: dict[str, dict[str, Any]] = {}
+    for kind in ("remotes", "replications"):
+        for item in json.loads(influx.edge.api("GET", f"/api/v2/{kind}?orgID={org}"))[kind]:
+            objects[item["id"]] = {k: v for k, v in item.items() if k not in LIVE_FIELDS}
+    return objects
+
+
+def replication_ids(kubectl: Kubectl) -> dict[str, str | None]:
+    items = json.loads(kubectl("-n", EXAMPLES, "get", "replications", "-o", "json"))["items"]
+    return {i["metadata"]["name"]: (i.get("status") or {}).get("id") for i in items}
+
+
+def all_ready(kubectl: Kubectl, kind: str) -> bool:
+    items = json.loads(kubectl("-n", EXAMPLES, "get", kind, "-o", "json"))["items"]
+    return bool(items) and all(condition(i, "Ready").get("status") == "True" for i in items)
+
+
+def ready_after_creation(kubectl: Kubectl, kind: str) -> float:
+    """Seconds from the first resource's creation to its Ready condition (the API's resolution: 1s)."""
+    item = json.loads(kubectl("-n", EXAMPLES, "get", kind, "-o", "json"))["items"][0]
+    created = datetime.fromisoformat(item["metadata"]["creationTimestamp"])
+    return (datetime.fromisoformat(condition(item, "Ready")["lastTransitionTime"]) - created).total_seconds()
+
+
+def apply_examples(kubectl: Kubectl, influx: Influx) -> None:
+    """deploy/examples/ as written, with in-cluster URLs and the InfluxDB Pods' tokens."""
+    cloud_org = json.loads(influx.cloud.api("GET", "/api/v2/orgs?org=cloud-org"))["orgs"][0]["id"]
+    values = {
+        "EDGE_TOKEN": influx.edge_token,
+        "CLOUD_TOKEN": influx.cloud_token,
+        "EDGE_URL": f"http://edge.{influx.namespace}.svc:8086",
+        "CLOUD_URL": f"http://cloud.{influx.namespace}.svc:8086",
+        "CLOUD_ORG_ID": cloud_org,
+    }
+    examples = sorted((ROOT / "deploy/examples").glob("*.yaml"))
+    kubectl("create", "namespace", EXAMPLES)
+    kubectl(
+        "apply", "-f", "-", input="\n---\n".join(string.Template(p.read_text()).substitute(values) for p in examples)
+    )
+
+
+@pytest.fixture(scope="module")
+def release(cluster: providers.Cluster, built_images: Images, kubectl: Kubectl, influx: Influx) -> Release:
+    """The operator installed with the README's own commands, and the examples applied;
+    the later tests change them."""
+    commands = readme_commands()
+    user = User(cluster.kubeconfig, built_images.operator)
+    installed_at = datetime.now(UTC)
+    started = time.monotonic()
+    for argv in commands["install"]:
+        user.run(argv)
+    FIGURES["helm install to rollout complete"] = f"{time.monotonic() - started:.1f}s"
+    # At once, so that the time to the first Ready Replication is what a user sees.
+    apply_examples(kubectl, influx)
+    FIGURES["helm install to examples applied"] = f"{time.monotonic() - started:.1f}s"
+    return Release(user, commands, installed_at)
+
+
+def test_helm_install_runs_a_ready_probed_pod_in_a_restricted_namespace(
+    release: Release, kubectl: Kubectl, influx: Influx
+) -> None:
+    pod = wait_rolled_out(kubectl)
+    assert [c["restartCount"] for c in pod["status"]["containerStatuses"]] == [0]
+    # The namespace enforces `restricted`, and that admitted the operator's Pod.
+    labels = json.loads(kubectl("get", "namespace", NAMESPACE, "-o", "json"))["metadata"]["labels"]
+    assert labels.get("pod-security.kubernetes.io/enforce") == "restricted"
+    refused = kubectl(
+        "-n", NAMESPACE, "run", "privileged", "--image=busybox", "--privileged", "--dry-run=server", check=False
+    )
+    assert "violates PodSecurity" in refused, refused
+    # The kubelet has really run the liveness probe, and it passed.
+    node, name = pod["spec"]["nodeName"], pod["metadata"]["name"]
+
+    def probed() -> float:
+        text = kubectl("get", "--raw", f"/api/v1/nodes/{node}/proxy/metrics/probes")
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "prober_probe_total"
+            and s.labels.get("pod") == name
+            and s.labels.get("probe_type") == "Liveness"
+            and s.labels.get("result") == "successful"
+        )
+
+    FIGURES["liveness probes passed"] = str(eventually(probed, timeout=90, interval=2, what="a liveness probe"))
+    # /metrics answers through the metrics Service, from another Pod.
+    assert "influxdb_operator_reconciles_total" in influx.edge.get(METRICS_URL)
+
+
+def test_examples_with_in_cluster_urls_carry_points_to_the_cloud(
+    release: Release, kubectl: Kubectl, influx: Influx
+) -> None:
+    eventually(partial(all_ready, kubectl, "replications"), timeout=120, interval=0.2, what="the Replication Ready")
+    (replication,) = json.loads(kubectl("-n", EXAMPLES, "get", "replications", "-o", "json"))["items"]
+    ready_at = datetime.fromisoformat(condition(replication, "Ready")["lastTransitionTime"])
+    FIGURES["helm install to first Replication Ready"] = f"{(ready_at - release.installed_at).total_seconds():.0f}s"
+    for kind in ("influxdbinstances", "remoteconnections"):
+        assert all_ready(kubectl, kind), kind
+    FIGURES["examples Ready after creation"] = ", ".join(
+        f"{kind} {ready_after_creation(kubectl, kind):.0f}s"
+        for kind in ("influxdbinstances", "remoteconnections", "replications")
+    )
+
+    run = os.urandom(4).hex()
+    influx.edge.api("POST", "/api/v2/write?org=edge-org&bucket=metrics&precision=s", f"e2e,run={run} value=42")
+    flux = (
+        'from(bucket: "metrics") |> range(start: -1h)'
+        f' |> filter(fn: (r) => r._measurement == "e2e" and r.run == "{run}")'
+    )
+    query = json.dumps({"query": flux, "type": "flux"})
+
+    def arrived() -> list[str]:
+        rows = [line.split(",") for line in influx.cloud.api("POST", "/api/v2/query?org=cloud-org", query).splitlines()]
+        header = next((r for r in rows if "_value" in r), None)
+        if header is None:
+            return []
+        return [
+            r[header.index("_value")] for r in rows if len(r) == len(header) and r is not header and r[1] != "result"
+        ]
+
+    assert eventually(arrived, timeout=90, interval=1, what="the point at the cloud") == ["42"]
+
+
+def test_pod_killed_mid_burst_converges_without_duplicates(release: Release, kubectl: Kubectl, influx: Influx) -> None:
+    before = set(edge_objects(influx))
+    docs = [
+        {
+            "apiVersion": "influxdb.replication.dev/v1alpha1",
+            "kind": "Replication",
+            "metadata": {"name": f"burst-{i:02}", "namespace": EXAMPLES},
+            "spec": {
+                "instanceRef": {"name": "edge"},
+                "localBucket": {"name": "metrics"},
+                "remote": {"connectionRef": {"name": "cloud"}},
+                "remoteBucket": {"name": "metrics"},
+            },
+        }
+        for i in range(BURST)
+    ]
+    old = operator_pod(kubectl)["metadata"]["name"]
+    # One create at a time, as a client bursting would; halfway through, the Pod goes.
+    half = BURST // 2
+    for doc in docs[:half]:
+        kubectl("create", "-f", "-", input=json.dumps(doc))
+    with_id = sum(1 for name, id_ in replication_ids(kubectl).items() if name.startswith("burst-") and id_)
+    kubectl("-n", NAMESPACE, "delete", "pod", old, "--wait=false")
+    killed_at = time.monotonic()
+    for doc in docs[half:]:
+        kubectl("create", "-f", "-", input=json.dumps(doc))
+    FIGURES["pod killed after"] = f"{half} of {BURST} creates, {with_id} of them already in InfluxDB"
+
+    new = wait_rolled_out(kubectl)
+    assert new["metadata"]["name"] != old
+
+    def converged() -> bool:
+        ids = replication_ids(kubectl)
+        burst = {name: id_ for name, id_ in ids.items() if name.startswith("burst-")}
+        return len(burst) == BURST and all(burst.values()) and all_ready(kubectl, "replications")
+
+    eventually(converged, timeout=180, interval=0.5, what=f"{BURST} burst Replications Ready")
+    FIGURES["pod-kill convergence"] = f"{time.monotonic() - killed_at:.1f}s"
+    ids = {id_ for name, id_ in replication_ids(kubectl).items() if name.startswith("burst-")}
+    created = set(edge_objects(influx)) - before
+    # Exactly one InfluxDB replication per resource: none lost, none duplicated.
+    assert created == ids
+    assert len(created) == BURST
+
+
+def test_helm_upgrade_rolls_the_pod_and_changes_nothing_in_influxdb(
+    release: Release, kubectl: Kubectl, influx: Influx
+) -> None:
+    before = edge_objects(influx)
+    old = operator_pod(kubectl)["metadata"]["uid"]
+    (upgrade,) = release.commands["upgrade"]
+    release.user.run(upgrade, "--set", "verbose=true")
+    new = wait_rolled_out(kubectl)
+    assert new["metadata"]["uid"] != old
+    assert "--verbose" in new["spec"]["containers"][0]["args"]
+    assert [c["restartCount"] for c in new["status"]["containerStatuses"]] == [0]
+    calls = settled_calls(influx)
+    assert mutations(calls) == 0, calls
+    assert edge_objects(influx) == before
+
+
+def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
+    release: Release, kubectl: Kubectl, influx: Influx
+) -> None:
+    before = edge_objects(influx)
+    resources = replication_ids(kubectl)
+    (uninstall,) = release.commands["uninstall"]
+    release.user.run(uninstall)
+    eventually(lambda: not kubectl("-n", NAMESPACE, "get", "pods", "-o", "name"), timeout=120, what="no operator Pod")
+    kubectl("get", "crd", "replications.influxdb.replication.dev", "remoteconnections.influxdb.replication.dev")
+    assert replication_ids(kubectl) == resources
+    assert edge_objects(influx) == before
+
+    (install,) = [argv for argv in release.commands["install"] if argv[:2] == ["helm", "install"]]
+    release.user.run(install)
+    wait_rolled_out(kubectl)
+    calls = settled_calls(influx)
+    assert mutations(calls) == 0, calls
+    assert all_ready(kubectl, "replications")
+    assert replication_ids(kubectl) == resources
+    assert edge_objects(influx) == before
