@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 _PR_SET_PDEATHSIG = 1
 
@@ -27,9 +28,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask for SIGTERM when the parent dies; if `parent` (its pid) is already
+    gone, exit now: the parent-death signal only covers deaths after the call."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    # Once: a second Ctrl-C must not cut the cleanup short (SIGKILL still can).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def foreground() -> None:
+    """For `make sandbox`/`make cluster`: stop the same way on SIGINT and
+    SIGTERM, and when the parent (make, a script) dies.
+
+    Handlers are installed explicitly: a job started with `&` from a script
+    inherits SIGINT as ignored, and Python then keeps ignoring it. Both unwind
+    like Ctrl-C, so every process is stopped, even while still starting.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    die_with_parent(os.getppid())
 
 
 def wait_until(
@@ -67,6 +92,7 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` with output in `log`; on exit stop it (TERM, then KILL)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    parent = os.getpid()
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv,
@@ -75,7 +101,7 @@ def running(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=lambda: die_with_parent(parent),
         )
     try:
         yield proc
