@@ -1,0 +1,209 @@
+"""`make cluster`: the sandbox's control plane plus one real node, so that a
+Deployment gets a Pod, a Service gets traffic and `name.namespace.svc`
+resolves in pods, as on kind, without Docker or an image registry.
+
+The node's addresses and bridges are fixed, so one cluster runs per machine:
+a lock says which, and a state file written before anything is changed says
+what to take back, so the next run cleans up after one that was SIGKILLed.
+Needs root (bridges, iptables, mounts, cgroups).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import binaries, hostnet, kube, node, processes, sandbox_dir
+
+STATE_DIR = Path("/run/influxdb-replication-operator")  # tmpfs: gone with a reboot, like all it describes
+STATE = STATE_DIR / "cluster.json"
+LOCK = STATE_DIR / "cluster.lock"
+CONTROL_PLANE_TOOLS = ("etcd", "kube-apiserver", "kubectl")
+
+
+class Unavailable(RuntimeError):
+    """This machine cannot run the node now; the message says why and what to do."""
+
+
+def missing_prerequisites() -> str | None:
+    """Why the node cannot start here, or None."""
+    if os.geteuid() != 0:
+        return "the local node needs root (bridges, iptables, mounts, cgroups)"
+    missing_tools = []
+    for tool in (*CONTROL_PLANE_TOOLS, *node.NODE_TOOLS):
+        try:
+            binaries.path(tool)
+        except FileNotFoundError:
+            missing_tools.append(tool)
+    if missing_tools:
+        return f"testbin lacks {', '.join(missing_tools)}: run `make testbin-node`"
+    if missing := node.missing_host_commands():
+        return (
+            f"missing {', '.join(missing)}: "
+            "apt-get install containerd runc containernetworking-plugins iptables iproute2"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A running single-node cluster, as the e2e suite's providers describe one."""
+
+    kube: kube.Kube
+    runtime: node.Containerd
+    workdir: Path
+    name: str = "local"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.kube.kubeconfig
+
+    def load_image(self, ref: str) -> None:
+        """Make a locally built Docker image usable by pods (`docker save | ctr import`)."""
+        self.runtime.load_image(ref)
+
+    def import_archive(self, archive: Path) -> None:
+        """Make an image archive (OCI layout or `docker save` output) usable by pods."""
+        self.runtime.import_archive(archive)
+
+    def kubectl(self, *argv: str, input: str | None = None) -> str:
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        result = subprocess.run(
+            [binaries.path("kubectl"), *argv], input=input, env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(argv)}: {result.stderr.strip()}")
+        return result.stdout
+
+
+@contextlib.contextmanager
+def start(*, directory: Path | None = None) -> Iterator[Cluster]:
+    """Start the cluster; on exit, however it comes, take back everything it made."""
+    if reason := missing_prerequisites():
+        raise Unavailable(reason)
+    STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Unavailable(f"another local cluster is running on this machine ({_owner()})") from None
+        clean_leftovers()
+        directory = (directory or sandbox_dir()).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="cluster-", dir=directory))
+        state = {
+            "pid": os.getpid(),
+            "workdir": str(workdir),
+            "kube_proxy": binaries.path("kube-proxy"),
+            "sysctls": hostnet.read_sysctls([*hostnet.SYSCTLS_SET, *hostnet.SYSCTLS_KUBELET_CHANGES]),
+            "host_dirs": node.host_dirs_present(),
+        }
+        _write_state(state)
+        try:
+            yield from _run(workdir)
+        finally:
+            _teardown(state)
+    finally:
+        os.close(lock)
+
+
+def _run(workdir: Path) -> Iterator[Cluster]:
+    hostnet.setup()
+    access = kube.NodeAccess(address=hostnet.NODE_ADDRESS, node_name=node.NODE_NAME)
+    with contextlib.ExitStack() as stack:
+        control_plane = stack.enter_context(kube.control_plane(workdir, node=access))
+        runtime = stack.enter_context(node.containerd(workdir / "containerd"))
+        node.import_node_images(runtime, workdir)
+        stack.enter_context(node.kubelet(workdir / "kubelet", control_plane, runtime))
+        stack.enter_context(node.controller_manager(workdir / "kube-controller-manager", control_plane))
+        stack.enter_context(node.scheduler(workdir / "kube-scheduler", control_plane))
+        stack.enter_context(node.kube_proxy(workdir / "kube-proxy", control_plane))
+        cluster = Cluster(control_plane, runtime, workdir)
+        cluster.kubectl("apply", "--server-side", "-f", "-", input=node.dns_manifests())
+        cluster.kubectl("wait", "--for=condition=Ready", f"node/{node.NODE_NAME}", "--timeout=120s")
+        cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s")
+        # Pods are refused until their namespace's `default` ServiceAccount exists.
+        processes.wait_until(
+            lambda: control_plane.get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
+            what="the default ServiceAccount",
+            timeout=60,
+        )
+        yield cluster
+
+
+def clean_leftovers() -> None:
+    """Take back what a cluster that never stopped (SIGKILL) made. Call with the lock held."""
+    if not STATE.exists():
+        return
+    state = json.loads(STATE.read_text())
+    print(f"cluster: cleaning up after a run that did not stop (pid {state.get('pid')})", file=sys.stderr)
+    _teardown(state)
+
+
+def _teardown(state: dict[str, Any]) -> None:
+    workdir = Path(state["workdir"])
+    errors = node.teardown(workdir)
+    errors += hostnet.teardown(kube_proxy=state.get("kube_proxy"))
+    try:
+        hostnet.write_sysctls(state.get("sysctls", {}))
+    except OSError as error:
+        errors.append(f"sysctls: {error}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    node.remove_host_dirs(state.get("host_dirs", {}))
+    if errors:
+        # Keep the state: the next run tries again.
+        print("cluster: cleanup incomplete:\n  " + "\n  ".join(errors), file=sys.stderr)
+    else:
+        STATE.unlink(missing_ok=True)
+
+
+def _write_state(state: dict[str, Any]) -> None:
+    tmp = STATE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(STATE)
+
+
+def _owner() -> str:
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        return f"pid {json.loads(STATE.read_text())['pid']}"
+    return "pid unknown"
+
+
+def main() -> int:
+    processes.foreground()
+    began = time.monotonic()
+    try:
+        with start() as cluster:
+            print(f"cluster up in {time.monotonic() - began:.1f}s")
+            print(f"  kube-apiserver  {cluster.kube.url}")
+            print(f"  node            {node.NODE_NAME} ({hostnet.NODE_ADDRESS}), pods {hostnet.POD_CIDR}")
+            print(f"  logs            {cluster.workdir / 'logs'}")
+            ctr = " ".join(cluster.runtime.ctr("images", "import", "-"))
+            print(f"  load an image   docker save IMAGE | {ctr}")
+            print(f"  export KUBECONFIG={cluster.kubeconfig}")
+            print("Ctrl-C to stop.", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    except Unavailable as error:
+        print(f"cluster: {error}", file=sys.stderr)
+        return 1
+    print("cluster stopped; its processes, mounts, network namespaces, bridges, iptables rules and files are gone")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
