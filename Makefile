@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck crds manifests bench clean
+.PHONY: help venv testbin testbin-node sandbox cluster demo run test lint typecheck crds manifests bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,8 +21,14 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm
 	bash tests/testbin/build.sh
 
+testbin-node: ## testbin plus the node of `make cluster`: kubelet, controller-manager, scheduler, kube-proxy, CoreDNS, pause
+	bash tests/testbin/build.sh --node
+
 sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd until Ctrl-C
 	$(PY) -m sandbox
+
+cluster: $(PY) testbin-node ## run a one-node cluster (control plane, kubelet, containerd, kube-proxy, CoreDNS) until Ctrl-C; root
+	$(PY) -m sandbox.cluster
 
 demo: $(PY) testbin ## the whole story on a fresh machine: sandbox, CRDs, examples, operator, data flowing
 	$(PY) -m demo $(DEMO_ARGS)
