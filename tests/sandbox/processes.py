@@ -1,8 +1,10 @@
 """Child processes that never outlive the sandbox.
 
 Each server runs in its own session (so a Ctrl-C in the terminal reaches the
-sandbox, which then stops them in order) and with a parent-death signal (so
-even a SIGKILLed sandbox leaves nothing running).
+sandbox, which then stops them in order) and with SIGKILL as its parent-death
+signal, so even a SIGKILLed sandbox leaves nothing running. It is SIGKILL, not
+SIGTERM, because servers told to stop all at once wait on each other:
+kube-apiserver hangs in its shutdown once etcd has gone.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def die_with_parent(parent: int | None = None) -> None:
-    """Ask for SIGTERM when the parent dies; if `parent` (its pid) is already
+def die_with_parent(parent: int, sig: signal.Signals = signal.SIGKILL) -> None:
+    """Ask for `sig` when the parent dies; if `parent` (its pid) is already
     gone, exit now: the parent-death signal only covers deaths after the call."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if parent is not None and os.getppid() != parent:
+    libc.prctl(_PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent:
         os._exit(1)
 
 
@@ -54,7 +56,7 @@ def foreground() -> None:
     """
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    die_with_parent(os.getppid())
+    die_with_parent(os.getppid(), signal.SIGTERM)
 
 
 def wait_until(
