@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin testbin-node sandbox cluster demo run test lint typecheck crds manifests bench clean
+.PHONY: help venv testbin sandbox demo run test lint typecheck crds manifests bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,7 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm
 	bash tests/testbin/build.sh
 
+.PHONY: testbin-node cluster
 testbin-node: ## testbin plus the node of `make cluster`: kubelet, controller-manager, scheduler, kube-proxy, CoreDNS, pause
 	bash tests/testbin/build.sh --node
 
