@@ -4,7 +4,9 @@ resolves in pods, as on kind, without Docker or an image registry.
 
 The node's addresses and bridges are fixed, so one cluster runs per machine:
 a lock says which, and a state file written before anything is changed says
-what to take back, so the next run cleans up after one that was SIGKILLed.
+what to take back. Containers outlive their cluster's process (containerd's
+shims are nobody's children), so a watchdog in a session of its own cleans up
+after a SIGKILLed run, and the next run does if the watchdog could not.
 Needs root (bridges, iptables, mounts, cgroups).
 """
 
@@ -14,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -111,6 +114,7 @@ def start(*, directory: Path | None = None) -> Iterator[Cluster]:
             "host_dirs": node.host_dirs_present(),
         }
         _write_state(state)
+        _start_watchdog()
         try:
             yield from _run(workdir)
         finally:
@@ -125,6 +129,9 @@ def _run(workdir: Path) -> Iterator[Cluster]:
     with contextlib.ExitStack() as stack:
         control_plane = stack.enter_context(kube.control_plane(workdir, node=access))
         runtime = stack.enter_context(node.containerd(workdir / "containerd"))
+        # Once the kubelet is gone, before the apiserver: pods' open watches
+        # (CoreDNS's) would hold up its shutdown for the whole grace period.
+        stack.callback(node.kill_containers)
         node.import_node_images(runtime, workdir)
         stack.enter_context(node.kubelet(workdir / "kubelet", control_plane, runtime))
         stack.enter_context(node.controller_manager(workdir / "kube-controller-manager", control_plane))
@@ -169,6 +176,48 @@ def _teardown(state: dict[str, Any]) -> None:
         STATE.unlink(missing_ok=True)
 
 
+def _start_watchdog() -> None:
+    """`python -m sandbox.cluster --clean-after <our pid>`, detached: it outlives us on purpose."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    with (STATE_DIR / "watchdog.log").open("ab") as log:
+        # It forks and returns at once: the watchdog is not our child to wait for.
+        subprocess.run(
+            [sys.executable, "-m", "sandbox.cluster", "--clean-after", str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            check=True,
+        )
+
+
+def _clean_after(pid: int) -> int:
+    """Wait for `pid` to end; if it left its state behind (it was killed), take everything back."""
+    if os.fork() != 0:
+        return 0
+    with contextlib.suppress(ProcessLookupError):
+        watched = os.pidfd_open(pid)
+        select.select([watched], [], [])
+        os.close(watched)
+    lock = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    while True:
+        try:
+            state = json.loads(STATE.read_text())
+        except (OSError, ValueError):
+            return 0  # a clean stop: nothing left
+        if state.get("pid") != pid:
+            return 0  # cleaned already, or a new run owns the machine
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            time.sleep(0.5)  # the dead run's lock is released with its last descriptor
+            continue
+        print(f"cluster: pid {pid} did not stop; cleaning up after it", flush=True)
+        _teardown(state)
+        return 0
+
+
 def _write_state(state: dict[str, Any]) -> None:
     tmp = STATE.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2))
@@ -182,6 +231,8 @@ def _owner() -> str:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--clean-after"]:
+        return _clean_after(int(sys.argv[2]))
     processes.foreground()
     began = time.monotonic()
     try:

@@ -60,11 +60,16 @@ class Containerd:
         """`docker save ref | ctr images import -`: a locally built Docker image
         becomes usable by pods (imagePullPolicy IfNotPresent or Never)."""
         with subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE) as save:
-            imported = subprocess.run(self.ctr("images", "import", "-"), stdin=save.stdout, capture_output=True)
+            assert save.stdout is not None
+            with subprocess.Popen(
+                self.ctr("images", "import", "-"), stdin=save.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            ) as ctr:
+                save.stdout.close()  # ours; if ctr fails, docker save gets EPIPE instead of blocking
+                _, errors = ctr.communicate()
         if save.returncode != 0:
             raise RuntimeError(f"docker save {ref} failed with code {save.returncode}")
-        if imported.returncode != 0:
-            raise RuntimeError(f"ctr images import of {ref} failed: {imported.stderr.decode(errors='replace')}")
+        if ctr.returncode != 0:
+            raise RuntimeError(f"ctr images import of {ref} failed: {errors.decode(errors='replace')}")
 
 
 def missing_host_commands() -> list[str]:
@@ -427,7 +432,7 @@ def dns_manifests() -> str:
 def teardown(workdir: Path) -> list[str]:
     """Stop every container and process of the node under `workdir` and
     remove its mounts, cgroups and files outside `workdir`; returns what failed."""
-    errors = _kill_containers()
+    errors = kill_containers()
     _kill_processes_mentioning(f"{workdir}/")
     errors += _unmount_under(str(workdir))
     errors += _remove_cgroups()
@@ -480,7 +485,7 @@ def _pids_in(cgroup: Path) -> set[int]:
     return pids
 
 
-def _kill_containers() -> list[str]:
+def kill_containers() -> list[str]:
     """SIGKILL every process in the kubelet's cgroups until none is left."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -495,8 +500,9 @@ def _kill_containers() -> list[str]:
 
 
 def _kill_processes_mentioning(text: str) -> None:
-    """Processes with `text` in their command line: containerd's shims (their
-    -address is our socket), and any server of ours a SIGKILL left behind."""
+    """SIGKILL processes with `text` in their command line: containerd's shims
+    (their -address is our socket; the containers they watched are gone) and
+    any server of ours a SIGKILL left behind."""
     victims = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
@@ -504,14 +510,13 @@ def _kill_processes_mentioning(text: str) -> None:
         with contextlib.suppress(OSError):
             if text.encode() in (proc / "cmdline").read_bytes():
                 victims.append(int(proc.name))
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in victims:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 5
-        while victims and time.monotonic() < deadline:
-            victims = [pid for pid in victims if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)]
-            time.sleep(0.1)
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while victims and time.monotonic() < deadline:
+        victims = [pid for pid in victims if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)]
+        time.sleep(0.1)
 
 
 def _is_zombie(pid: int) -> bool:
