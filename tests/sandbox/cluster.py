@@ -109,6 +109,7 @@ def start(*, directory: Path | None = None) -> Iterator[Cluster]:
         state = {
             "pid": os.getpid(),
             "workdir": str(workdir),
+            "node_dir": str(node.NODE_BASE / workdir.name),
             "kube_proxy": binaries.path("kube-proxy"),
             "sysctls": hostnet.read_sysctls([*hostnet.SYSCTLS_SET, *hostnet.SYSCTLS_KUBELET_CHANGES]),
             "host_dirs": node.host_dirs_present(),
@@ -116,24 +117,25 @@ def start(*, directory: Path | None = None) -> Iterator[Cluster]:
         _write_state(state)
         _start_watchdog()
         try:
-            yield from _run(workdir)
+            yield from _run(workdir, node.NODE_BASE / workdir.name)
         finally:
             _teardown(state)
     finally:
         os.close(lock)
 
 
-def _run(workdir: Path) -> Iterator[Cluster]:
+def _run(workdir: Path, node_dir: Path) -> Iterator[Cluster]:
     hostnet.setup()
     access = kube.NodeAccess(address=hostnet.NODE_ADDRESS, node_name=node.NODE_NAME)
     with contextlib.ExitStack() as stack:
         control_plane = stack.enter_context(kube.control_plane(workdir, node=access))
-        runtime = stack.enter_context(node.containerd(workdir / "containerd"))
+        logs = workdir / "logs"
+        runtime = stack.enter_context(node.containerd(node_dir / "containerd", node_dir / "containerd.sock", logs=logs))
         # Once the kubelet is gone, before the apiserver: pods' open watches
         # (CoreDNS's) would hold up its shutdown for the whole grace period.
         stack.callback(node.kill_containers)
         node.import_node_images(runtime, workdir)
-        stack.enter_context(node.kubelet(workdir / "kubelet", control_plane, runtime))
+        stack.enter_context(node.kubelet(node_dir / "kubelet", control_plane, runtime, logs=logs))
         stack.enter_context(node.controller_manager(workdir / "kube-controller-manager", control_plane))
         stack.enter_context(node.scheduler(workdir / "kube-scheduler", control_plane))
         stack.enter_context(node.kube_proxy(workdir / "kube-proxy", control_plane))
@@ -161,7 +163,8 @@ def clean_leftovers() -> None:
 
 def _teardown(state: dict[str, Any]) -> None:
     workdir = Path(state["workdir"])
-    errors = node.teardown(workdir)
+    # (Runs before node_dir was recorded kept everything in workdir.)
+    errors = node.teardown(workdir, Path(state.get("node_dir") or workdir))
     errors += hostnet.teardown(kube_proxy=state.get("kube_proxy"))
     try:
         hostnet.write_sysctls(state.get("sysctls", {}))

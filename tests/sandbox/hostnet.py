@@ -125,39 +125,47 @@ def _bridge_ports(bridge: str) -> list[str]:
     return [str(link["ifname"]) for link in json.loads(result.stdout)]
 
 
-def _rules(table: str) -> list[str]:
-    return _run("iptables-save", "-t", table).stdout.splitlines()
+_TABLES = ("filter", "nat", "mangle")
+# kube-proxy and the kubelet make chains for both families when the host has
+# IPv6 addresses, though pods here have IPv4 only.
+_FAMILIES = ("iptables", "ip6tables")
+
+
+def _rules(family: str, table: str) -> list[str]:
+    return _run(f"{family}-save", "-t", table).stdout.splitlines()
 
 
 def _delete_tagged_rules() -> list[str]:
     errors = []
-    for table in ("filter", "nat", "mangle"):
-        for line in _rules(table):
+    for table in _TABLES:
+        for line in _rules("iptables", table):
             if line.startswith("-A ") and f'"{RULE_COMMENT}"' in line:
-                errors += _delete_rule(table, line)
+                errors += _delete_rule("iptables", table, line)
     return errors
 
 
-def _delete_rule(table: str, line: str) -> list[str]:
+def _delete_rule(family: str, table: str, line: str) -> list[str]:
     # iptables-save prints a rule as it was appended; -D takes the same words.
     words = shlex.split(line)
-    result = _run("iptables", "-t", table, "-D", *words[1:], check=False)
-    return [] if result.returncode == 0 else [f"iptables -t {table} {line}: {result.stderr.strip()}"]
+    result = _run(family, "-t", table, "-D", *words[1:], check=False)
+    return [] if result.returncode == 0 else [f"{family} -t {table} {line}: {result.stderr.strip()}"]
 
 
 def _delete_kube_chains() -> list[str]:
-    """What kube-proxy --cleanup leaves: the kubelet's KUBE-* canary and hint chains."""
+    """What kube-proxy --cleanup leaves, e.g. the kubelet's KUBE-* canary and
+    hint chains. One cluster runs per machine, so every KUBE-* chain is ours."""
     errors = []
-    for table in ("filter", "nat", "mangle"):
-        lines = _rules(table)
-        chains = [line[1:].split()[0] for line in lines if line.startswith(":KUBE-")]
-        for line in lines:
-            if line.startswith("-A ") and not line.split()[1].startswith("KUBE-") and " -j KUBE-" in line:
-                errors += _delete_rule(table, line)
-        for chain in chains:
-            _run("iptables", "-t", table, "-F", chain, check=False)
-        for chain in chains:
-            result = _run("iptables", "-t", table, "-X", chain, check=False)
-            if result.returncode != 0:
-                errors.append(f"iptables -t {table} -X {chain}: {result.stderr.strip()}")
+    for family in _FAMILIES:
+        for table in _TABLES:
+            lines = _rules(family, table)
+            chains = [line[1:].split()[0] for line in lines if line.startswith(":KUBE-")]
+            for line in lines:
+                if line.startswith("-A ") and not line.split()[1].startswith("KUBE-") and " -j KUBE-" in line:
+                    errors += _delete_rule(family, table, line)
+            for chain in chains:
+                _run(family, "-t", table, "-F", chain, check=False)
+            for chain in chains:
+                result = _run(family, "-t", table, "-X", chain, check=False)
+                if result.returncode != 0:
+                    errors.append(f"{family} -t {table} -X {chain}: {result.stderr.strip()}")
     return errors

@@ -1,6 +1,6 @@
 """One Kubernetes node made of host processes, in the style of Kubernetes'
-hack/local-up-cluster.sh: containerd (its own root, state, socket and runc
-root under the work directory), the kubelet, kube-controller-manager,
+hack/local-up-cluster.sh: containerd (its own root, state, runc root and
+socket), the kubelet, kube-controller-manager,
 kube-scheduler, kube-proxy (iptables) and CoreDNS as a pod.
 
 One function per component, each waiting for its health endpoint before the
@@ -37,12 +37,26 @@ CLUSTER_DOMAIN = "cluster.local"
 IMAGE_PREFIX = "testbin.local"
 RUNC = "/usr/sbin/runc"
 CNI_BIN_DIR = "/usr/lib/cni"
-HOST_COMMANDS = ("containerd", "containerd-shim-runc-v2", "ctr", "iptables", "iptables-save", "ip", "umount")
+HOST_COMMANDS = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "iptables",
+    "iptables-save",
+    "ip6tables",
+    "ip6tables-save",
+    "ip",
+    "umount",
+)
 NODE_TOOLS = ("kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns", "pause")
 KUBEPODS = "kubepods"  # the kubelet's cgroup (cgroupfs driver, cgroupRoot /)
 CONTAINER_LOG_LINKS = Path("/var/log/containers")  # the kubelet's fixed directory of log symlinks
 CNI_STATE = Path("/var/lib/cni")  # libcni's result cache and host-local's leases (not configurable here)
 SHIM_SOCKETS = Path("/run/containerd/s")  # fixed in containerd 1.6
+# containerd's and the kubelet's trees hold unix sockets, whose paths may not
+# exceed about 100 bytes, so they live under this short path, not in the work
+# directory (a pytest tmp_path is too long).
+NODE_BASE = Path("/var/lib/influxdb-replication-operator")
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,8 @@ def missing_host_commands() -> list[str]:
     return [c for c in HOST_COMMANDS if shutil.which(c) is None] + [f for f in files if not Path(f).exists()]
 
 
-def _image_ref(tool: str) -> str:
+def image_ref(tool: str) -> str:
+    """The name the node's own image of `tool` (pause, coredns) is imported under."""
     # The cache directory is <tool>-<version>-<recipe>: the version names the image.
     version = Path(binaries.path(tool)).parent.name.removeprefix(f"{tool}-").rsplit("-", 1)[0]
     return f"{IMAGE_PREFIX}/{tool}:{version}"
@@ -93,11 +108,10 @@ def _healthy(url: str) -> bool:
         return int(response.status) == 200
 
 
-def containerd_config(workdir: Path) -> str:
-    """containerd's config.toml: the CRI plugin, and every path under `workdir`."""
-    socket = workdir / "containerd.sock"
+def containerd_config(workdir: Path, socket: Path) -> str:
+    """containerd's config.toml: the CRI plugin, every path under `workdir` but the socket."""
     cri = {
-        "sandbox_image": _image_ref("pause"),
+        "sandbox_image": image_ref("pause"),
         # Without CAP_SYS_RESOURCE negative OOM scores are refused; clamp them instead.
         "restrict_oom_score_adj": True,
         "disable_tcp_service": True,
@@ -145,14 +159,14 @@ def containerd_config(workdir: Path) -> str:
 
 
 @contextlib.contextmanager
-def containerd(workdir: Path) -> Iterator[Containerd]:
-    """containerd with the CRI plugin, everything of it under `workdir`."""
+def containerd(workdir: Path, socket: Path, *, logs: Path) -> Iterator[Containerd]:
+    """containerd with the CRI plugin, everything of it under `workdir`, listening on `socket`."""
     for d in ("root", "state", "runc", "opt", "cni/net.d"):
         (workdir / d).mkdir(parents=True, exist_ok=True)
     (workdir / "cni/net.d/10-iro.conflist").write_text(json.dumps(hostnet.cni_config(), indent=2))
-    socket = workdir / "containerd.sock"
-    (workdir / "config.toml").write_text(containerd_config(workdir))
-    log = workdir.parent / "logs/containerd.log"
+    socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (workdir / "config.toml").write_text(containerd_config(workdir, socket))
+    log = logs / "containerd.log"
     argv = ["containerd", "--config", str(workdir / "config.toml"), "--log-level", "warn"]
     with processes.running("containerd", argv, log=log) as proc:
         runtime = Containerd(socket)
@@ -170,14 +184,14 @@ def import_node_images(runtime: Containerd, workdir: Path) -> None:
     """The pause and CoreDNS images, made from the testbin's static binaries."""
     for tool, entrypoint in (("pause", ["/pause"]), ("coredns", ["/coredns"])):
         archive = oci.write_single_binary_image(
-            workdir / f"{tool}.oci.tar", ref=_image_ref(tool), binary=Path(binaries.path(tool)), entrypoint=entrypoint
+            workdir / f"{tool}.oci.tar", ref=image_ref(tool), binary=Path(binaries.path(tool)), entrypoint=entrypoint
         )
         runtime.import_archive(archive)
         archive.unlink()
 
 
 @contextlib.contextmanager
-def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd) -> Iterator[None]:
+def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd, *, logs: Path) -> Iterator[None]:
     assert control_plane.pki_dir is not None
     workdir.mkdir(parents=True, exist_ok=True)
     healthz_port = processes.free_port()
@@ -222,7 +236,7 @@ def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd) -> Ite
         f"--hostname-override={NODE_NAME}",
         f"--node-ip={hostnet.NODE_ADDRESS}",
     ]
-    log = workdir.parent / "logs/kubelet.log"
+    log = logs / "kubelet.log"
     with processes.running("kubelet", argv, log=log) as proc:
         processes.wait_until(
             lambda: _healthy(f"http://127.0.0.1:{healthz_port}/healthz"), what="kubelet", timeout=60, proc=proc, log=log
@@ -392,7 +406,7 @@ def dns_manifests() -> str:
                         "containers": [
                             {
                                 "name": "coredns",
-                                "image": _image_ref("coredns"),
+                                "image": image_ref("coredns"),
                                 "imagePullPolicy": "Never",
                                 "args": ["-conf", "/etc/coredns/Corefile"],
                                 "ports": [
@@ -429,23 +443,26 @@ def dns_manifests() -> str:
 # --- teardown ---------------------------------------------------------------
 
 
-def teardown(workdir: Path) -> list[str]:
-    """Stop every container and process of the node under `workdir` and
-    remove its mounts, cgroups and files outside `workdir`; returns what failed."""
+def teardown(workdir: Path, node_dir: Path) -> list[str]:
+    """Stop every container and process of the node (files in `workdir`,
+    runtime in `node_dir`), remove its mounts, cgroups and its files outside
+    `workdir`; returns what failed."""
     errors = kill_containers()
-    _kill_processes_mentioning(f"{workdir}/")
-    errors += _unmount_under(str(workdir))
+    for directory in (workdir, node_dir):
+        _kill_processes_mentioning(f"{directory}/")
+        errors += _unmount_under(str(directory))
     errors += _remove_cgroups()
     if CONTAINER_LOG_LINKS.is_dir():
         for link in CONTAINER_LOG_LINKS.iterdir():
-            if link.is_symlink() and os.readlink(link).startswith(f"{workdir}/"):
+            if link.is_symlink() and os.readlink(link).startswith((f"{workdir}/", f"{node_dir}/")):
                 link.unlink()
     # containerd names a shim's socket by hashing its own address, the
     # namespace and the sandbox's ID; a killed shim leaves it behind.
-    socket = workdir / "containerd" / "containerd.sock"
-    for task in (workdir / "containerd/state/io.containerd.runtime.v2.task/k8s.io").glob("*"):
+    socket = node_dir / "containerd.sock"
+    for task in (node_dir / "containerd/state/io.containerd.runtime.v2.task/k8s.io").glob("*"):
         digest = hashlib.sha256(f"{socket}/k8s.io/{task.name}".encode()).hexdigest()
         Path(SHIM_SOCKETS, digest).unlink(missing_ok=True)
+    shutil.rmtree(node_dir, ignore_errors=True)
     # libcni's cache of ADD results (one per sandbox for our network and for
     # loopback), and host-local's address leases.
     results = CNI_STATE / "results"
@@ -459,7 +476,7 @@ def teardown(workdir: Path) -> list[str]:
 
 def host_dirs_present() -> dict[str, bool]:
     """Which of the host directories the node writes to exist now (see `remove_host_dirs`)."""
-    return {str(d): d.exists() for d in (CONTAINER_LOG_LINKS, CNI_STATE, SHIM_SOCKETS.parent)}
+    return {str(d): d.exists() for d in (CONTAINER_LOG_LINKS, CNI_STATE, SHIM_SOCKETS.parent, NODE_BASE)}
 
 
 def remove_host_dirs(present_before: dict[str, bool]) -> None:
