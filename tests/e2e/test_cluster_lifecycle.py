@@ -143,6 +143,8 @@ def _wait_for(check: Callable[[], bool], timeout: float) -> bool:
 
 @pytest.fixture(autouse=True)
 def _node_possible() -> None:
+    if os.environ.get("E2E_CLUSTER") == "kind":
+        pytest.skip("E2E_CLUSTER=kind: these tests are about the local node")
     if reason := local_cluster.missing_prerequisites():
         missing(reason)
     if local_cluster.STATE.exists():
