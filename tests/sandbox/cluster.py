@@ -17,7 +17,6 @@ import fcntl
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import binaries, hostnet, kube, node, processes, sandbox_dir
+from . import binaries, dns, hostnet, kube, node, processes, sandbox_dir, teardown
 
 STATE_DIR = Path("/run/influxdb-replication-operator")  # tmpfs: gone with a reboot, like all it describes
 STATE = STATE_DIR / "cluster.json"
@@ -112,7 +111,7 @@ def start(*, directory: Path | None = None) -> Iterator[Cluster]:
             "node_dir": str(node.NODE_BASE / workdir.name),
             "kube_proxy": binaries.path("kube-proxy"),
             "sysctls": hostnet.read_sysctls([*hostnet.SYSCTLS_SET, *hostnet.SYSCTLS_KUBELET_CHANGES]),
-            "host_dirs": node.host_dirs_present(),
+            "host_dirs": teardown.host_dirs_present(),
         }
         _write_state(state)
         _start_watchdog()
@@ -133,14 +132,14 @@ def _run(workdir: Path, node_dir: Path) -> Iterator[Cluster]:
         runtime = stack.enter_context(node.containerd(node_dir / "containerd", node_dir / "containerd.sock", logs=logs))
         # Once the kubelet is gone, before the apiserver: pods' open watches
         # (CoreDNS's) would hold up its shutdown for the whole grace period.
-        stack.callback(node.kill_containers)
+        stack.callback(teardown.kill_containers)
         node.import_node_images(runtime, workdir)
         stack.enter_context(node.kubelet(node_dir / "kubelet", control_plane, runtime, logs=logs))
         stack.enter_context(node.controller_manager(workdir / "kube-controller-manager", control_plane))
         stack.enter_context(node.scheduler(workdir / "kube-scheduler", control_plane))
         stack.enter_context(node.kube_proxy(workdir / "kube-proxy", control_plane))
         cluster = Cluster(control_plane, runtime, workdir)
-        cluster.kubectl("apply", "--server-side", "-f", "-", input=node.dns_manifests())
+        cluster.kubectl("apply", "--server-side", "-f", "-", input=dns.manifests(node.image_ref("coredns")))
         cluster.kubectl("wait", "--for=condition=Ready", f"node/{node.NODE_NAME}", "--timeout=120s")
         cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s")
         # Pods are refused until their namespace's `default` ServiceAccount exists.
@@ -164,14 +163,14 @@ def clean_leftovers() -> None:
 def _teardown(state: dict[str, Any]) -> None:
     workdir = Path(state["workdir"])
     # (Runs before node_dir was recorded kept everything in workdir.)
-    errors = node.teardown(workdir, Path(state.get("node_dir") or workdir))
+    errors = teardown.remove_node(workdir, Path(state.get("node_dir") or workdir))
     errors += hostnet.teardown(kube_proxy=state.get("kube_proxy"))
     try:
         hostnet.write_sysctls(state.get("sysctls", {}))
     except OSError as error:
         errors.append(f"sysctls: {error}")
-    shutil.rmtree(workdir, ignore_errors=True)
-    node.remove_host_dirs(state.get("host_dirs", {}))
+    errors += teardown.remove_tree(workdir)
+    teardown.remove_host_dirs(state.get("host_dirs", {}))
     if errors:
         # Keep the state: the next run tries again.
         print("cluster: cleanup incomplete:\n  " + "\n  ".join(errors), file=sys.stderr)

@@ -4,23 +4,16 @@ socket), the kubelet, kube-controller-manager,
 kube-scheduler, kube-proxy (iptables) and CoreDNS as a pod.
 
 One function per component, each waiting for its health endpoint before the
-next starts. Containers and their shims are not our children (containerd
-double-forks them) and outlive any SIGKILL, so `teardown` finds and removes
-everything by what it is tied to (the work directory, the kubepods cgroups,
-the pod network), the same way after a clean stop and after a crash.
+next starts; `sandbox.teardown` takes it all back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 import shutil
-import signal
 import ssl
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from . import binaries, hostnet, kube, oci, processes
+from . import binaries, dns, hostnet, kube, oci, processes
 
 NODE_NAME = "local"
-DNS_IP = "10.0.0.10"
-CLUSTER_DOMAIN = "cluster.local"
 # Images the node makes itself; `testbin.local` is no registry anyone can pull from.
 IMAGE_PREFIX = "testbin.local"
 RUNC = "/usr/sbin/runc"
@@ -214,8 +205,8 @@ def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd, *, log
             "x509": {"clientCAFile": str(control_plane.pki_dir / "ca.crt")},
         },
         "authorization": {"mode": "Webhook"},
-        "clusterDNS": [DNS_IP],
-        "clusterDomain": CLUSTER_DOMAIN,
+        "clusterDNS": [dns.SERVICE_IP],
+        "clusterDomain": dns.CLUSTER_DOMAIN,
         # Pods resolve cluster names only: no host resolver, nothing leaves the machine.
         "resolvConf": "",
         "podLogsDir": str(workdir / "pod-logs"),
@@ -345,232 +336,6 @@ def kube_proxy(workdir: Path, control_plane: kube.Kube) -> Iterator[None]:
             log=log,
         )
         yield
-
-
-def dns_manifests() -> str:
-    """CoreDNS as the kube-dns Service: cluster names only, no forwarding
-    (there is nothing to forward to, and nothing may leave the machine)."""
-    corefile = f""".:53 {{
-    errors
-    health :8080
-    ready :8181
-    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }}
-    cache 30
-}}
-"""
-    labels = {"k8s-app": "kube-dns"}
-    documents: list[dict[str, object]] = [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "coredns", "namespace": "kube-system"}},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "system:coredns"},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["endpoints", "services", "pods", "namespaces"],
-                    "verbs": ["list", "watch"],
-                },
-                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "system:coredns"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:coredns"},
-            "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}],
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-            "data": {"Corefile": corefile},
-        },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": "coredns",
-                        "priorityClassName": "system-cluster-critical",
-                        "dnsPolicy": "Default",
-                        "containers": [
-                            {
-                                "name": "coredns",
-                                "image": image_ref("coredns"),
-                                "imagePullPolicy": "Never",
-                                "args": ["-conf", "/etc/coredns/Corefile"],
-                                "ports": [
-                                    {"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                                    {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                                ],
-                                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, "periodSeconds": 2},
-                                "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}},
-                                "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
-                    },
-                },
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
-            "spec": {
-                "clusterIP": DNS_IP,
-                "selector": labels,
-                "ports": [
-                    {"name": "dns", "port": 53, "protocol": "UDP"},
-                    {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
-                ],
-            },
-        },
-    ]
-    return yaml.safe_dump_all(documents)
-
-
-# --- teardown ---------------------------------------------------------------
-
-
-def teardown(workdir: Path, node_dir: Path) -> list[str]:
-    """Stop every container and process of the node (files in `workdir`,
-    runtime in `node_dir`), remove its mounts, cgroups and its files outside
-    `workdir`; returns what failed."""
-    errors = kill_containers()
-    for directory in (workdir, node_dir):
-        _kill_processes_mentioning(f"{directory}/")
-        errors += _unmount_under(str(directory))
-    errors += _remove_cgroups()
-    if CONTAINER_LOG_LINKS.is_dir():
-        for link in CONTAINER_LOG_LINKS.iterdir():
-            if link.is_symlink() and os.readlink(link).startswith((f"{workdir}/", f"{node_dir}/")):
-                link.unlink()
-    # containerd names a shim's socket by hashing its own address, the
-    # namespace and the sandbox's ID; a killed shim leaves it behind.
-    socket = node_dir / "containerd.sock"
-    for task in (node_dir / "containerd/state/io.containerd.runtime.v2.task/k8s.io").glob("*"):
-        digest = hashlib.sha256(f"{socket}/k8s.io/{task.name}".encode()).hexdigest()
-        Path(SHIM_SOCKETS, digest).unlink(missing_ok=True)
-    shutil.rmtree(node_dir, ignore_errors=True)
-    # libcni's cache of ADD results (one per sandbox for our network and for
-    # loopback), and host-local's address leases.
-    results = CNI_STATE / "results"
-    for result in results.glob(f"{hostnet.CNI_NETWORK}-*-eth0"):
-        sandbox_id = result.name.removeprefix(f"{hostnet.CNI_NETWORK}-").removesuffix("-eth0")
-        (results / f"cni-loopback-{sandbox_id}-lo").unlink(missing_ok=True)
-        result.unlink()
-    shutil.rmtree(CNI_STATE / "networks" / hostnet.CNI_NETWORK, ignore_errors=True)
-    return errors
-
-
-def host_dirs_present() -> dict[str, bool]:
-    """Which of the host directories the node writes to exist now (see `remove_host_dirs`)."""
-    return {str(d): d.exists() for d in (CONTAINER_LOG_LINKS, CNI_STATE, SHIM_SOCKETS.parent, NODE_BASE)}
-
-
-def remove_host_dirs(present_before: dict[str, bool]) -> None:
-    """Remove the host directories the node created, if nothing else has put anything in them."""
-    for directory, existed in present_before.items():
-        if not existed:
-            for d in sorted((p for p in Path(directory).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                with contextlib.suppress(OSError):
-                    d.rmdir()
-            with contextlib.suppress(OSError):
-                Path(directory).rmdir()
-
-
-def _cgroup_dirs() -> list[Path]:
-    return sorted(Path("/sys/fs/cgroup").glob(f"*/{KUBEPODS}")) + sorted(Path("/sys/fs/cgroup").glob(KUBEPODS))
-
-
-def _pids_in(cgroup: Path) -> set[int]:
-    pids: set[int] = set()
-    for procs in cgroup.rglob("cgroup.procs"):
-        with contextlib.suppress(OSError, ValueError):
-            pids.update(int(line) for line in procs.read_text().split())
-    return pids
-
-
-def kill_containers() -> list[str]:
-    """SIGKILL every process in the kubelet's cgroups until none is left."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        pids = set[int]().union(*(_pids_in(c) for c in _cgroup_dirs()))
-        if not pids:
-            return []
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
-    return ["container processes survived SIGKILL for 20s"]
-
-
-def _kill_processes_mentioning(text: str) -> None:
-    """SIGKILL processes with `text` in their command line: containerd's shims
-    (their -address is our socket; the containers they watched are gone) and
-    any server of ours a SIGKILL left behind."""
-    victims = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            if text.encode() in (proc / "cmdline").read_bytes():
-                victims.append(int(proc.name))
-    for pid in victims:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while victims and time.monotonic() < deadline:
-        victims = [pid for pid in victims if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)]
-        time.sleep(0.1)
-
-
-def _is_zombie(pid: int) -> bool:
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    return True
-
-
-def _unmount_under(prefix: str) -> list[str]:
-    """Lazily unmount every mount point below `prefix` (pod volumes, rootfs,
-    shm and network namespaces all live there), deepest first."""
-    targets = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].encode().decode("unicode_escape")
-        if point.startswith(prefix + "/"):
-            targets.append(point)
-    errors = []
-    for point in sorted(set(targets), key=lambda p: p.count("/"), reverse=True):
-        result = subprocess.run(["umount", "-l", point], capture_output=True, text=True, check=False)
-        if result.returncode != 0 and "not mounted" not in result.stderr:
-            errors.append(f"umount {point}: {result.stderr.strip()}")
-    return errors
-
-
-def _remove_cgroups() -> list[str]:
-    errors = []
-    for top in _cgroup_dirs():
-        for cgroup in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(FileNotFoundError):
-                cgroup.rmdir()
-        try:
-            top.rmdir()
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            errors.append(f"rmdir {top}: {error}")
-    return errors
 
 
 def _toml(config: dict[str, object]) -> str:
