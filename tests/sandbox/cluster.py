@@ -50,6 +50,8 @@ def missing_prerequisites() -> str | None:
             missing_tools.append(tool)
     if missing_tools:
         return f"testbin lacks {', '.join(missing_tools)}: run `make testbin-node`"
+    if not Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
+        return "bridged pod traffic cannot reach iptables (Services): `modprobe br_netfilter`"
     if missing := node.missing_host_commands():
         return (
             f"missing {', '.join(missing)}: "
