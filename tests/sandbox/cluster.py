@@ -159,12 +159,13 @@ def clean_leftovers() -> None:
         return
     state = json.loads(STATE.read_text())
     print(f"cluster: cleaning up after a run that did not stop (pid {state.get('pid')})", file=sys.stderr)
-    _teardown(state)
+    if errors := _teardown(state):
+        raise Unavailable(f"could not clean up after pid {state.get('pid')}: {'; '.join(errors)}")
 
 
-def _teardown(state: dict[str, Any]) -> None:
+def _teardown(state: dict[str, Any]) -> list[str]:
     workdir = Path(state["workdir"])
-    # (Runs before node_dir was recorded kept everything in workdir.)
+    # (States written before node_dir existed: everything was in workdir.)
     errors = teardown.remove_node(workdir, Path(state.get("node_dir") or workdir))
     errors += hostnet.teardown(kube_proxy=state.get("kube_proxy"))
     try:
@@ -174,10 +175,11 @@ def _teardown(state: dict[str, Any]) -> None:
     errors += teardown.remove_tree(workdir)
     teardown.remove_host_dirs(state.get("host_dirs", {}))
     if errors:
-        # Keep the state: the next run tries again.
+        # Keep the state: the next run tries again (and refuses to start if it cannot).
         print("cluster: cleanup incomplete:\n  " + "\n  ".join(errors), file=sys.stderr)
     else:
         STATE.unlink(missing_ok=True)
+    return errors
 
 
 def _start_watchdog() -> None:
