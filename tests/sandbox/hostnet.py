@@ -15,6 +15,7 @@ import shlex
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 NODE_INTERFACE = "iro-node0"  # an empty bridge that only holds NODE_ADDRESS
 NODE_ADDRESS = "10.250.0.1"
@@ -63,7 +64,7 @@ def write_sysctls(values: dict[str, str]) -> None:
         _sysctl_path(name).write_text(value)
 
 
-def cni_config() -> dict[str, object]:
+def cni_config() -> dict[str, Any]:
     """The pod network: one bridge, host-local addresses, no NAT to the outside."""
     return {
         "cniVersion": "0.4.0",
