@@ -21,8 +21,15 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool
 	bash tests/testbin/build.sh
 
+.PHONY: testbin-node cluster
+testbin-node: ## testbin plus the node of `make cluster`: kubelet, controller-manager, scheduler, kube-proxy, CoreDNS, pause
+	bash tests/testbin/build.sh --node
+
 sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd until Ctrl-C
 	$(PY) -m sandbox
+
+cluster: $(PY) testbin-node ## run a one-node cluster (control plane, kubelet, containerd, kube-proxy, CoreDNS) until Ctrl-C; root
+	$(PY) -m sandbox.cluster
 
 demo: $(PY) testbin ## the whole story on a fresh machine: sandbox, CRDs, examples, operator, data flowing
 	$(PY) -m demo $(DEMO_ARGS)

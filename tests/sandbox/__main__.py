@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
-from types import FrameType
 
-from . import start
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+from . import processes, start
 
 
 def main() -> int:
-    # SIGTERM unwinds like Ctrl-C, so every process is stopped either way,
-    # also when it arrives while the servers are still starting.
-    signal.signal(signal.SIGTERM, _interrupt)
+    processes.foreground()
     began = time.monotonic()
     try:
         with start() as sandbox:

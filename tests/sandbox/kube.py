@@ -3,6 +3,11 @@
 There is no controller-manager, so nothing garbage-collects, namespaces never
 finish terminating and no token controller runs; ServiceAccount tokens come
 from the TokenRequest API, which the apiserver serves by itself.
+
+Given a `NodeAccess`, the same control plane is ready for a node
+(`sandbox.cluster`): it listens on an address pod network namespaces reach,
+authorizes kubelets (Node,RBAC), admits ServiceAccounts, and has tokens for
+the node's components.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import secrets
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,23 @@ from . import binaries, pki, processes
 
 ADMIN_USER = "sandbox-admin"
 UNPRIVILEGED_USER = "sandbox-viewer"
+SERVICE_CIDR = "10.0.0.0/24"
+# Who each node component is to RBAC: the users and groups Kubernetes'
+# bootstrap roles are bound to, so no RBAC objects need to be made.
+COMPONENT_IDENTITIES = {
+    "kube-controller-manager": ("system:kube-controller-manager", ""),
+    "kube-scheduler": ("system:kube-scheduler", ""),
+    "kube-proxy": ("system:kube-proxy", ""),
+}
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """What a node needs of the control plane."""
+
+    address: str  # the apiserver binds and advertises it; pods reach it through the `kubernetes` Service
+    node_name: str  # the kubelet's identity is system:node:<node_name> (the Node authorizer)
+    service_ip: str = "10.0.0.1"  # the `kubernetes` Service, in the serving certificate
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,10 @@ class Kube:
     ca_file: Path
     admin_token: str = field(repr=False)  # tokens never in test output
     unprivileged_token: str = field(repr=False)
+    # For a node (see NodeAccess): a token per component ("kubelet", "kube-proxy", ...)
+    # and the directory with the CA, its key and the ServiceAccount signing key.
+    component_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    pki_dir: Path | None = None
 
     def kubeconfig_for_token(self, token: str, path: Path) -> Path:
         """A kubeconfig that authenticates with `token` (e.g. a ServiceAccount's)."""
@@ -78,8 +104,9 @@ def _kubeconfig(url: str, ca_file: Path, token: str) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def control_plane(workdir: Path) -> Iterator[Kube]:
-    """etcd and kube-apiserver on free loopback ports, ready when yielded."""
+def control_plane(workdir: Path, *, node: NodeAccess | None = None) -> Iterator[Kube]:
+    """etcd and kube-apiserver on free loopback ports (the apiserver on
+    `node.address` if given), ready when yielded."""
     etcd_dir, cert_dir, logs = workdir / "etcd", workdir / "pki", workdir / "logs"
     for d in (etcd_dir, cert_dir, logs):
         d.mkdir(parents=True, exist_ok=True)
@@ -106,11 +133,23 @@ def control_plane(workdir: Path) -> Iterator[Kube]:
             proc=etcd,
             log=logs / "etcd.log",
         )
-        ca, crt, key, sa_key, sa_pub = pki.write(cert_dir)
+        address = node.address if node else "127.0.0.1"
+        names = _node_names(node) if node else []
+        ca, crt, key, sa_key, sa_pub = pki.write(cert_dir, names=names)
         admin_token, unprivileged_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        identities = {
+            ADMIN_USER: (admin_token, "system:masters"),
+            UNPRIVILEGED_USER: (unprivileged_token, "sandbox:users"),
+        }
+        component_tokens: dict[str, str] = {}
+        if node:
+            node_identities = {**COMPONENT_IDENTITIES, "kubelet": (f"system:node:{node.node_name}", "system:nodes")}
+            for component, (user, group) in node_identities.items():
+                component_tokens[component] = secrets.token_urlsafe(32)
+                identities[user] = (component_tokens[component], group)
         tokens = cert_dir / "tokens.csv"
         tokens.write_text(
-            f'{admin_token},{ADMIN_USER},uid-admin,"system:masters"\n{unprivileged_token},{UNPRIVILEGED_USER},uid-viewer,"sandbox:users"\n'
+            "".join(f'{token},{user},uid-{user},"{group}"\n' for user, (token, group) in identities.items())
         )
         tokens.chmod(0o600)
         port = processes.free_port()
@@ -118,25 +157,49 @@ def control_plane(workdir: Path) -> Iterator[Kube]:
             binaries.path("kube-apiserver"),
             f"--etcd-servers={etcd_url}",
             f"--secure-port={port}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={address}",
+            f"--advertise-address={address}",
             f"--cert-dir={cert_dir}",
             f"--tls-cert-file={crt}",
             f"--tls-private-key-file={key}",
             f"--client-ca-file={ca}",
-            "--service-cluster-ip-range=10.0.0.0/24",
-            "--authorization-mode=RBAC",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={sa_pub}",
             f"--service-account-signing-key-file={sa_key}",
             f"--token-auth-file={tokens}",
             "--allow-privileged=true",
-            "--disable-admission-plugins=ServiceAccount",
             "--enable-priority-and-fairness=false",
         ]
+        if node:
+            # A kubelet may touch only its own Node and its pods' objects; pods
+            # get ServiceAccount tokens; `kubectl logs/exec` reach the kubelet.
+            kubelet_crt, kubelet_key = pki.client_cert(
+                cert_dir, "apiserver-kubelet-client", user="kube-apiserver-kubelet-client", groups=["system:masters"]
+            )
+            apiserver_argv += [
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                f"--kubelet-client-certificate={kubelet_crt}",
+                f"--kubelet-client-key={kubelet_key}",
+                # The node's address, never its name: no lookup leaves the machine.
+                "--kubelet-preferred-address-types=InternalIP",
+            ]
+        else:
+            # No controller-manager makes `default` ServiceAccounts: without this,
+            # every pod would be refused for lacking one.
+            apiserver_argv += ["--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"]
         with processes.running("kube-apiserver", apiserver_argv, log=logs / "kube-apiserver.log") as apiserver:
             kubeconfig = workdir / "kubeconfig"
-            kube = Kube(f"https://127.0.0.1:{port}", kubeconfig, ca, admin_token, unprivileged_token)
+            kube = Kube(
+                f"https://{address}:{port}",
+                kubeconfig,
+                ca,
+                admin_token,
+                unprivileged_token,
+                component_tokens=component_tokens,
+                pki_dir=cert_dir,
+            )
             kube.kubeconfig_for_token(admin_token, kubeconfig)
             processes.wait_until(
                 lambda: kube.get("/readyz")[0] == 200,
@@ -154,3 +217,10 @@ def control_plane(workdir: Path) -> Iterator[Kube]:
                 proc=apiserver,
             )
             yield kube
+
+
+def _node_names(node: NodeAccess) -> list[str]:
+    """The names pods and the node use for the apiserver: its address, the
+    `kubernetes` Service's IP and every DNS name of that Service."""
+    service = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
+    return [node.address, node.service_ip, *service]

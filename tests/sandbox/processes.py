@@ -1,8 +1,10 @@
 """Child processes that never outlive the sandbox.
 
 Each server runs in its own session (so a Ctrl-C in the terminal reaches the
-sandbox, which then stops them in order) and with a parent-death signal (so
-even a SIGKILLed sandbox leaves nothing running).
+sandbox, which then stops them in order) and with SIGKILL as its parent-death
+signal, so even a SIGKILLed sandbox leaves nothing running. It is SIGKILL, not
+SIGTERM, because servers told to stop all at once wait on each other:
+kube-apiserver hangs in its shutdown once etcd has gone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 _PR_SET_PDEATHSIG = 1
 
@@ -27,9 +30,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent(parent: int, sig: signal.Signals = signal.SIGKILL) -> None:
+    """Ask for `sig` when the parent dies; if `parent` (its pid) is already
+    gone, exit now: the parent-death signal only covers deaths after the call."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    # Once: a second Ctrl-C must not cut the cleanup short (SIGKILL still can).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def foreground() -> None:
+    """For `make sandbox`/`make cluster`: stop the same way on SIGINT and
+    SIGTERM, and when the parent (make, a script) dies.
+
+    Handlers are installed explicitly: a job started with `&` from a script
+    inherits SIGINT as ignored, and Python then keeps ignoring it. Both unwind
+    like Ctrl-C, so every process is stopped, even while still starting.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    die_with_parent(os.getppid(), signal.SIGTERM)
 
 
 def wait_until(
@@ -67,6 +94,7 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` with output in `log`; on exit stop it (TERM, then KILL)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    parent = os.getpid()
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv,
@@ -75,7 +103,7 @@ def running(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=lambda: die_with_parent(parent),
         )
     try:
         yield proc

@@ -5,6 +5,13 @@
 # modules beside this script (their go.mod/go.sum are the single source of
 # the versions).
 #
+# With --node (`make testbin-node`) also the parts of `make cluster`'s node:
+# kubelet, kube-controller-manager, kube-scheduler, kube-proxy (same
+# Kubernetes module), CoreDNS, and the pause binary compiled statically from
+# Kubernetes' own build/pause/linux/pause.c. Without --node, node parts are
+# linked into bin/ only if already cached, so a plain run stays fast and never
+# unlinks a node that was built.
+#
 # Results are cached by version (and a hash of the build arguments) under
 # $TESTBIN_CACHE (default ~/.cache/influxdb-replication-operator/testbin/
 # <tool>-<version>-<recipe>/). A tool is
@@ -13,6 +20,14 @@
 # every version present and builds nothing. The stable entry point is
 # $TESTBIN_CACHE/bin/, a directory of symlinks swapped in atomically.
 set -euo pipefail
+
+node=false
+case "${1:-}" in
+--node) node=true ;;
+"") ;;
+*) echo "usage: $0 [--node]" >&2; exit 2 ;;
+esac
+node_tools=" kubelet kube-controller-manager kube-scheduler kube-proxy coredns pause "
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${TESTBIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/influxdb-replication-operator/testbin}
@@ -28,28 +43,46 @@ declare -A built  # tool -> its directory in the cache
 # The version a wrapper module pins for a module path.
 pinned() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
 
-# build TOOL VERSION MODULE_DIR -- go build args...
-# Builds $cache/TOOL-VERSION-RECIPE/TOOL unless it is already there; RECIPE
-# hashes the build arguments, so changed flags or tags mean a new build.
-build() {
-	local tool=$1 version=$2 dir=$3
-	shift 4
-	local recipe
-	recipe=$(printf '%s\n' "$@" | sha256sum | cut -c1-8)
+# produce TOOL VERSION RECIPE COMMAND...
+# Makes $cache/TOOL-VERSION-RECIPE/TOOL unless it is already there, by running
+# COMMAND with $out naming the file to write. A node tool is skipped unless
+# cached or --node was given.
+produce() {
+	local tool=$1 version=$2 recipe=$3
+	shift 3
 	local final="$cache/$tool-$version-$recipe"
 	built[$tool]=$final
 	if [[ -x "$final/$tool" ]]; then
 		echo "testbin: $tool $version cached"
 		return
 	fi
+	if ! $node && [[ "$node_tools" == *" $tool "* ]]; then
+		unset "built[$tool]"
+		return
+	fi
 	local tmp start=$SECONDS
 	tmp=$(mktemp -d "$cache/.building-$tool-XXXXXX")
 	chmod 755 "$tmp"
 	echo "testbin: building $tool $version ..."
-	(cd "$here/$dir" && go build -o "$tmp/$tool" "$@")
+	out="$tmp/$tool" "$@"
 	rm -rf "$final"
 	mv -T "$tmp" "$final"
 	echo "testbin: built $tool $version in $((SECONDS - start))s"
+}
+
+# build TOOL VERSION MODULE_DIR -- go build args...
+# RECIPE hashes the build arguments, so changed flags or tags mean a new build.
+build() {
+	local tool=$1 version=$2 dir=$3
+	shift 4
+	local recipe
+	recipe=$(printf '%s\n' "$@" | sha256sum | cut -c1-8)
+	produce "$tool" "$version" "$recipe" go_build "$dir" "$@"
+}
+go_build() {
+	local dir=$1
+	shift
+	(cd "$here/$dir" && go build -o "$out" "$@")
 }
 
 k8s=$(pinned kube k8s.io/kubernetes)
@@ -97,11 +130,34 @@ PKG_CONFIG="${built[pkg-config]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 	-ldflags "-X main.version=${influx#v} -X main.commit=${influx_commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
 	github.com/influxdata/influxdb/v2/cmd/influxd
 
+# The node of `make cluster` (see --node above).
+build kubelet "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubelet
+build kube-controller-manager "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kube-controller-manager
+build kube-scheduler "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kube-scheduler
+build kube-proxy "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kube-proxy
+# CoreDNS runs in a pod from an image holding nothing but its binary: static.
+coredns=$(pinned coredns github.com/coredns/coredns)
+CGO_ENABLED=0 build coredns "$coredns" coredns -- -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$coredns" \
+	github.com/coredns/coredns
+# The pod sandbox's pause binary, built the way build/pause/Makefile does
+# (static, so its image needs nothing else); TAG there is the image's version.
+k8s_dir=$(cd "$here/kube" && go mod download -json "k8s.io/kubernetes@$k8s" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+pause_tag=$(sed -n 's/^TAG ?= //p' "$k8s_dir/build/pause/Makefile")
+pause_cflags="-Os -Wall -Werror -static -DVERSION=v$pause_tag"
+pause_recipe=$( (echo "$pause_cflags" && cat "$k8s_dir/build/pause/linux/pause.c") | sha256sum | cut -c1-8)
+compile_pause() {
+	command -v cc >/dev/null || { echo "testbin: a C compiler (cc) is needed for pause" >&2; return 1; }
+	# shellcheck disable=SC2086 # the flags are words
+	cc $pause_cflags -o "$out" "$k8s_dir/build/pause/linux/pause.c"
+}
+produce pause "$pause_tag" "$pause_recipe" compile_pause
+
 # Point bin/ at exactly these versions: a symlink to a fresh directory of
 # links, replaced by one rename so readers never see a half-made bin/.
 links=$(mktemp -d "$cache/.bin-XXXXXX")
 chmod 755 "$links"
-for tool in kube-apiserver kubectl etcd helm influxd promtool; do
+unset "built[pkg-config]"
+for tool in "${!built[@]}"; do
 	ln -s "../$(basename "${built[$tool]}")/$tool" "$links/$tool"
 done
 [[ -L "$cache/bin" || ! -e "$cache/bin" ]] || rm -rf "$cache/bin"

@@ -1,0 +1,192 @@
+"""The cluster itself does what a kind user relies on: a Deployment of a locally
+built image gets a Running Pod, a Service routes to it, `name.namespace.svc`
+resolves in pods, and pods reach the apiserver with their ServiceAccount token.
+
+The image is busybox (Debian's static build) and nothing else, made here: no
+registry is needed. With a Docker engine it goes through `docker import` and
+the cluster's `load_image`, the way the suite loads its own images.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import shutil
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from e2e.conftest import missing
+
+from sandbox import oci
+from support.kubectl import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+PORT = 8086  # what the suite's InfluxDB Services use
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        imagePullPolicy: Never
+        command:
+        - /bin/busybox
+        - sh
+        - -c
+        - mkdir /www && echo hello from $HOSTNAME > /www/index.html && exec busybox httpd -f -p {port} -h /www
+        readinessProbe: {{httpGet: {{path: /, port: {port}}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: {port}}}]
+"""
+
+
+class Node(Protocol):
+    @property
+    def kubeconfig(self) -> Path: ...
+
+    def load_image(self, ref: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Smoke:
+    kubectl: Kubectl
+    namespace: str
+    image: str
+
+    def run(self, name: str, script: str) -> str:
+        """Run `script` with busybox sh in a Pod of its own; its output once it succeeded."""
+        self.kubectl(
+            "run",
+            name,
+            f"--image={self.image}",
+            "--image-pull-policy=Never",
+            "--restart=Never",
+            "--command",
+            "--",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            script,
+        )
+        deadline = time.monotonic() + 120
+        while (phase := self.kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}")) not in (
+            "Succeeded",
+            "Failed",
+        ):
+            assert time.monotonic() < deadline, f"pod {name} still {phase or 'Pending'} after 120s"
+            time.sleep(0.5)
+        output = self.kubectl("logs", name)
+        assert phase == "Succeeded", f"pod {name} failed:\n{output}"
+        return output
+
+
+def _busybox_rootfs() -> bytes:
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        missing("busybox is not installed (apt-get install busybox-static)")
+    assert busybox is not None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as rootfs:
+        rootfs.add(busybox, "bin/busybox")
+        link = tarfile.TarInfo("bin/sh")
+        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+        rootfs.addfile(link)
+    return buffer.getvalue()
+
+
+def _docker_running() -> bool:
+    docker = shutil.which("docker")
+    return docker is not None and subprocess.run([docker, "info"], capture_output=True).returncode == 0
+
+
+def _load_busybox(cluster: Node, workdir: Path) -> str:
+    """busybox as an image on the node: through Docker and `load_image` where a
+    Docker engine runs, else (local node only) as an archive imported directly."""
+    ref = f"iro-e2e-busybox:{secrets.token_hex(3)}"
+    if _docker_running():
+        subprocess.run(["docker", "import", "-", ref], input=_busybox_rootfs(), capture_output=True, check=True)
+        try:
+            cluster.load_image(ref)
+        finally:
+            subprocess.run(["docker", "rmi", ref], capture_output=True, check=False)
+        return f"docker.io/library/{ref}"
+    if not hasattr(cluster, "import_archive"):
+        missing("no Docker engine runs here (`docker info` fails), so no image can be loaded")
+    (workdir / "rootfs").mkdir()
+    with tarfile.open(fileobj=io.BytesIO(_busybox_rootfs())) as rootfs:
+        rootfs.extractall(workdir / "rootfs", filter="tar")
+    files = {"/bin/busybox": workdir / "rootfs/bin/busybox"}
+    archive = oci.write_image(workdir / "busybox.tar", ref=ref, files=files, entrypoint=["/bin/busybox", "sh"])
+    cluster.import_archive(archive)  # type: ignore[attr-defined]
+    return ref
+
+
+@pytest.fixture(scope="module")
+def smoke(cluster: Node, tmp_path_factory: pytest.TempPathFactory) -> Smoke:
+    image = _load_busybox(cluster, tmp_path_factory.mktemp("busybox"))
+    namespace = f"node-{secrets.token_hex(3)}"
+    kubectl = Kubectl(cluster.kubeconfig)
+    kubectl("create", "namespace", namespace)
+    ns = kubectl.in_namespace(namespace)
+    ns("apply", "-f", "-", input=WEB.format(namespace=namespace, image=image, port=PORT))
+    ns("rollout", "status", "deployment/web", "--timeout=120s", timeout=130)
+    return Smoke(ns, namespace, image)
+
+
+def test_a_deployment_of_a_loaded_image_gets_a_running_pod(smoke: Smoke) -> None:
+    pods = json.loads(smoke.kubectl("get", "pods", "-l", "app=web", "-o", "json"))["items"]
+    assert [p["status"]["phase"] for p in pods] == ["Running"]
+    assert pods[0]["status"]["containerStatuses"][0]["ready"] is True
+    assert pods[0]["status"]["podIP"]
+
+
+def test_a_service_routes_by_its_namespaced_name(smoke: Smoke) -> None:
+    # `web.<namespace>.svc` resolves through the pod's search path, as
+    # http://name.namespace.svc:8086 does for InfluxDB, from another namespace
+    # too, and the Service's IP is translated to the pod's.
+    output = smoke.run(
+        "client",
+        f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 web.{smoke.namespace}.svc {PORT}",
+    )
+    web_pod = smoke.kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")
+    assert "200 OK" in output
+    assert f"hello from {web_pod}" in output
+
+
+def test_cluster_dns_answers_for_services(smoke: Smoke) -> None:
+    service_ip = smoke.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")
+    output = smoke.run("lookup", f"busybox nslookup web.{smoke.namespace}.svc.cluster.local")
+    assert f"Address: {service_ip}" in output
+
+
+def test_pods_reach_the_apiserver_with_a_serviceaccount_token(smoke: Smoke) -> None:
+    # What the operator's pod needs: a token and CA mounted, and the
+    # `kubernetes` Service reaching the apiserver. busybox speaks no TLS, but
+    # the apiserver (Go) answers plain HTTP on its TLS port with a telling 400.
+    output = smoke.run(
+        "apiserver",
+        "cd /var/run/secrets/kubernetes.io/serviceaccount && cat namespace && test -s token && "
+        "grep -q 'BEGIN CERTIFICATE' ca.crt && "
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 kubernetes.default.svc 443",
+    )
+    assert output.startswith(smoke.namespace)
+    assert "Client sent an HTTP request to an HTTPS server" in output
