@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -119,9 +120,25 @@ def test_make_run_starts_the_operator_against_kubeconfig(sandbox: sandbox_module
             if "Activity 'configure' succeeded" in line or time.monotonic() > deadline:
                 break
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
         proc.communicate(timeout=30)
+        # make is gone; the operator must be too (a leftover would keep polling a dead sandbox).
+        stopped = _group_gone(proc.pid, within=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     assert any("Activity 'configure' succeeded" in line for line in seen), "".join(seen[-20:])
+    assert stopped, "the operator outlived Ctrl-C"
+
+
+def _group_gone(pgid: int, *, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def test_operator_help_lists_its_flags() -> None:
