@@ -28,7 +28,9 @@ from typing import Any
 
 from . import binaries, dns, hostnet, kube, node, processes, sandbox_dir, teardown
 
-STATE_DIR = Path("/run/influxdb-replication-operator")  # tmpfs: gone with a reboot, like all it describes
+# Runtime state, machine-wide (one cluster per machine). If it survives a reboot
+# (/run is not always tmpfs), the next run's cleanup finds nothing to undo.
+STATE_DIR = Path("/run/influxdb-replication-operator")
 STATE = STATE_DIR / "cluster.json"
 LOCK = STATE_DIR / "cluster.lock"
 CONTROL_PLANE_TOOLS = ("etcd", "kube-apiserver", "kubectl")
