@@ -80,7 +80,7 @@ wheels: $(PY) ## download the image's dependencies on the host into build/wheels
 image: $(PY) ## build the operator image with Docker (starts dockerd, makes a stand-in base if needed)
 	$(PY) -m e2e.images operator
 
-e2e: $(PY) testbin ## the end-to-end suite: images, a cluster (E2E_CLUSTER=local|kind), the Helm chart
+e2e: $(PY) testbin-node ## the end-to-end suite: images, a cluster (E2E_CLUSTER=local|kind), the Helm chart
 	$(PY) -m pytest tests/e2e -s -rs
 
 clean: ## remove the virtualenv and caches (not the testbin cache)

@@ -123,7 +123,7 @@ def test_make_run_starts_the_operator_against_kubeconfig(sandbox: sandbox_module
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
         proc.communicate(timeout=30)
         # make is gone; the operator must be too (a leftover would keep polling a dead sandbox).
-        stopped = _group_gone(proc.pid, within=30)
+        stopped = _group_gone(proc.pid, within=60)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     assert any("Activity 'configure' succeeded" in line for line in seen), "".join(seen[-20:])
