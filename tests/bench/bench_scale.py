@@ -1,23 +1,35 @@
 """`make bench`: figures for many replications on one instance.
 
-Prints, for N Replications (BENCH_REPLICATIONS, default 200) behind one
-InfluxDBInstance and one RemoteConnection: time until all are Ready, InfluxDB
-API calls per refresh period once settled, Kubernetes writes per period when
-idle, and the operator's memory. Nothing here asserts a time; the design
-claims (calls per period independent of N, no idle writes) are printed next
-to the numbers so a regression shows.
+Prints, for N Replications (BENCH_REPLICATIONS, default 200; the issue's
+figure is `make bench BENCH_REPLICATIONS=1000`) behind one InfluxDBInstance
+and one RemoteConnection, all reading the edge's `metrics` bucket: time until
+all are Ready, the operator's memory, and for two windows of whole refresh
+periods — idle, then under steady traffic (a small batch of points written to
+that bucket every second, paced by the clock) — InfluxDB API calls per period,
+Kubernetes write requests per period (from kube-apiserver's own counters, so
+no-op patches count), the changes they made (every Replication change, seen
+on a watch) and which status fields those changed. Nothing here asserts a
+time; the design claims (calls per period independent of N, no idle writes)
+are printed next to the numbers so a regression shows.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
+import ssl
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sandbox as sandbox_module
+from sandbox import kube as kube_module
 from sandbox import processes
 from support import manifests
 from support.kubectl import Kubectl
@@ -25,6 +37,13 @@ from support.operator_process import OperatorProcess
 
 N = int(os.environ.get("BENCH_REPLICATIONS", "200"))
 PERIOD = 5.0
+WINDOW = 4  # periods measured, idle and under traffic
+WARMUP = 4  # periods of traffic before measuring: the default stall window (3 periods) is covered
+BATCH = 10  # points per write under traffic
+EVERY = float(os.environ.get("BENCH_TRAFFIC_EVERY", "1"))  # seconds between writes under traffic
+NAMESPACE = "bench"
+REPLICATIONS = f"/apis/influxdb.replication.dev/v1alpha1/namespaces/{NAMESPACE}/replications"
+QUEUE_FIELDS = frozenset({"currentQueueSizeBytes", "remainingBytesToBeSynced"})
 
 
 def _calls(port: int) -> float:
@@ -34,9 +53,154 @@ def _calls(port: int) -> float:
     )
 
 
-def _versions(ns: Kubectl) -> dict[str, str]:
-    items = json.loads(ns("get", "replications", "-o", "json", timeout=120))["items"]
-    return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in items}
+def _watches_data_plane(port: int) -> bool:
+    """Whether the operator running is one that watches the data plane (issue 9)."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return "influxdb_replication_stalled" in body
+
+
+def _api_writes(kube: kube_module.Kube) -> collections.Counter[str]:
+    """kube-apiserver's count of write requests so far, by resource[/subresource], no-ops included."""
+    status, body = kube.get("/metrics")
+    assert status == 200, body
+    counts: collections.Counter[str] = collections.Counter()
+    for m in re.finditer(r"^apiserver_request_total\{(.*)\} (\S+)$", body, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if labels.get("verb") in {"POST", "PUT", "PATCH", "DELETE"} and labels.get("resource") in {
+            "replications",
+            "events",
+        }:
+            key = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
+            counts[key] += int(float(m.group(2)))
+    return counts
+
+
+class Changes:
+    """Every change to the bench's Replications, from one watch: how many, and
+    which status fields (or other parts) each one changed."""
+
+    def __init__(self, kube: kube_module.Kube) -> None:
+        self.kube = kube
+        status, listing = kube.get(REPLICATIONS)
+        assert status == 200, listing
+        self.last: dict[str, dict[str, Any]] = {i["metadata"]["name"]: i for i in listing["items"]}
+        self.version = str(listing["metadata"]["resourceVersion"])
+        self.lock = threading.Lock()
+        self.writes = 0
+        self.fields: collections.Counter[str] = collections.Counter()
+        self.kinds: collections.Counter[str] = collections.Counter()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        request = urllib.request.Request(
+            f"{self.kube.url}{REPLICATIONS}?watch=1&resourceVersion={self.version}&timeoutSeconds=3600",
+            headers={"Authorization": f"Bearer {self.kube.admin_token}"},
+        )
+        context = ssl.create_default_context(cafile=str(self.kube.ca_file))
+        with urllib.request.urlopen(request, context=context, timeout=3600) as stream:
+            for line in stream:
+                event = json.loads(line)
+                obj = event["object"]
+                if event["type"] != "MODIFIED":
+                    continue
+                name = obj["metadata"]["name"]
+                with self.lock:
+                    changed = _changed(self.last.get(name, {}), obj)
+                    self.last[name] = obj
+                    self.writes += 1
+                    self.fields.update(changed)
+                    self.kinds[_kind(changed)] += 1
+
+    def reset(self) -> None:
+        with self.lock:
+            self.writes = 0
+            self.fields.clear()
+            self.kinds.clear()
+
+    def snapshot(self) -> tuple[int, collections.Counter[str], collections.Counter[str]]:
+        with self.lock:
+            return self.writes, collections.Counter(self.fields), collections.Counter(self.kinds)
+
+    def backlog(self) -> tuple[int, int]:
+        """How many Replications have bytes still to sync, and how many bytes in all (as their status says)."""
+        with self.lock:
+            remaining = [int(o.get("status", {}).get("remainingBytesToBeSynced") or 0) for o in self.last.values()]
+        return sum(1 for r in remaining if r), sum(remaining)
+
+    def reasons(self) -> collections.Counter[str]:
+        """The Healthy reasons of all Replications now (from the watch's copies)."""
+        with self.lock:
+            objects = list(self.last.values())
+        return collections.Counter(
+            next((c["reason"] for c in o.get("status", {}).get("conditions", []) if c["type"] == "Healthy"), "-")
+            for o in objects
+        )
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    """What differs: status fields by name (dataPlane's by its own fields, conditions by type), other parts."""
+    parts = {k for k in ("spec",) if before.get(k) != after.get(k)}
+    meta_before, meta_after = before.get("metadata", {}), after.get("metadata", {})
+    parts |= {
+        f"metadata.{k}" for k in ("annotations", "labels", "finalizers") if meta_before.get(k) != meta_after.get(k)
+    }
+    old, new = before.get("status", {}), after.get("status", {})
+    for key in old.keys() | new.keys():
+        if key == "dataPlane":
+            parts |= _differing(old.get(key) or {}, new.get(key) or {}, "dataPlane.")
+        elif key == "conditions":
+            parts |= _differing(
+                {c["type"]: c for c in old.get(key) or []}, {c["type"]: c for c in new.get(key) or []}, "conditions."
+            )
+        elif old.get(key) != new.get(key):
+            parts.add(key)
+    return parts
+
+
+def _differing(old: dict[str, Any], new: dict[str, Any], prefix: str) -> set[str]:
+    return {prefix + k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+
+
+def _kind(changed: set[str]) -> str:
+    if not changed:
+        return "nothing visible"
+    if changed <= QUEUE_FIELDS:
+        return "only currentQueueSizeBytes/remainingBytesToBeSynced"
+    if any(c.startswith(("dataPlane.", "conditions.")) for c in changed):
+        return "dataPlane and/or conditions (maybe with others)"
+    return "other fields"
+
+
+@contextmanager
+def _traffic(write: Callable[[int], None], *, every: float) -> Iterator[list[int]]:
+    """Calls write(batch number) every `every` seconds, paced by the clock, until the block ends;
+    yields [batches written, failures]."""
+    done, counts = threading.Event(), [0, 0]
+
+    def loop() -> None:
+        start = time.monotonic()
+        n = 0
+        while not done.is_set():
+            try:
+                write(n)
+                counts[0] += 1
+            except Exception:  # noqa: BLE001 - counted and printed, the bench goes on
+                counts[1] += 1
+            n += 1
+            done.wait(max(0.0, start + n * every - time.monotonic()))
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield counts
+    finally:
+        done.set()
+        thread.join(30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mib(pid: int) -> float:
@@ -46,32 +210,67 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _measure(kube: kube_module.Kube, changes: Changes, port: int, pid: int) -> dict[str, Any]:
+    """One window of WINDOW periods: figures per period."""
+    calls, requests, cpu = _calls(port), _api_writes(kube), _cpu_seconds(pid)
+    changes.reset()
+    time.sleep(WINDOW * PERIOD)
+    writes, fields, kinds = changes.snapshot()
+    requests = _api_writes(kube) - requests
+    return {
+        "calls": (_calls(port) - calls) / WINDOW,
+        "requests": {k: v / WINDOW for k, v in sorted(requests.items())},
+        "writes": writes / WINDOW,
+        "fields": {k: v / WINDOW for k, v in fields.most_common()},
+        "kinds": {k: v / WINDOW for k, v in kinds.most_common()},
+        "cpu": (_cpu_seconds(pid) - cpu) / WINDOW,
+    }
+
+
+def _report(label: str, figures: dict[str, Any], *, design_calls: int) -> None:
+    requests = ", ".join(f"{k} {v:.1f}" for k, v in figures["requests"].items()) or "none"
+    print(f"  {label}:")
+    calls = figures["calls"]
+    print(f"    InfluxDB API calls per period:        {calls:8.1f}    (design: {design_calls}, independent of N)")
+    if calls:  # each refresh makes design_calls calls: fewer per period means a refresh takes longer
+        cycle = PERIOD * design_calls / calls
+        print(f"    one refresh every:                    {cycle:8.1f} s  (the period: {PERIOD:g} s)")
+    print(f"    Kubernetes write requests per period: {sum(figures['requests'].values()):8.1f}    ({requests})")
+    print(f"    Replication changes per period:       {figures['writes']:8.1f}")
+    for kind, count in figures["kinds"].items():
+        print(f"      {count:8.1f}  {kind}")
+    print(
+        "    status fields changed, per period:   "
+        + (", ".join(f"{k} {v:.1f}" for k, v in figures["fields"].items()) or "none")
+    )
+    print(f"    operator CPU per period:              {figures['cpu']:8.2f} s")
+
+
 def test_scale(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl("apply", "--server-side", "-f", str(Path(__file__).resolve().parents[2] / "crds"))
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    namespace = "bench"
-    kubectl("create", "namespace", namespace)
-    ns = kubectl.in_namespace(namespace)
+    kubectl("create", "namespace", NAMESPACE)
+    ns = kubectl.in_namespace(NAMESPACE)
     edge, cloud = sandbox.edge, sandbox.cloud
     port = processes.free_port()
     operator = OperatorProcess(sandbox.kube.kubeconfig, tmp_path / "operator.log", f"--metrics-port={port}")
-    operator.extra = (*operator.extra, f"--namespace={namespace}")
+    operator.extra = (*operator.extra, f"--namespace={NAMESPACE}")
     operator.start()
     try:
         ns.apply(
-            manifests.secret("edge-token", namespace, edge.token),
-            manifests.secret("cloud-token", namespace, cloud.token),
+            manifests.secret("edge-token", NAMESPACE, edge.token),
+            manifests.secret("cloud-token", NAMESPACE, cloud.token),
             manifests.instance(
-                "edge", namespace, url=edge.url, org=edge.org, secret="edge-token", resync=f"{PERIOD:.0f}s"
+                "edge", NAMESPACE, url=edge.url, org=edge.org, secret="edge-token", resync=f"{PERIOD:.0f}s"
             ),
             manifests.remote(
-                "cloud", namespace, instance="edge", url=cloud.url, org_id=cloud.orgID, secret="cloud-token"
+                "cloud", NAMESPACE, instance="edge", url=cloud.url, org_id=cloud.orgID, secret="cloud-token"
             ),
         )
         docs = [
             manifests.replication(
                 f"r{i:05d}",
-                namespace,
+                NAMESPACE,
                 instance="edge",
                 local_bucket="metrics",
                 connection="cloud",
@@ -85,21 +284,38 @@ def test_scale(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path
         applied = time.monotonic() - started
         ns("wait", "--for=condition=Ready", "replications", "--all", "--timeout=1800s", timeout=1900)
         ready = time.monotonic() - started
-
-        time.sleep(3 * PERIOD)  # settle
-        calls_before, versions_before = _calls(port), _versions(ns)
-        window = 4
-        time.sleep(window * PERIOD)
-        calls_per_period = (_calls(port) - calls_before) / window
-        versions_after = _versions(ns)
-        writes = sum(1 for k, v in versions_after.items() if versions_before.get(k) != v)
-
         assert operator.proc is not None
-        print(f"\nbench: {N} replications on one instance (resyncPeriod {PERIOD:.0f}s)")
+        pid = operator.proc.pid
+
+        time.sleep(6 * PERIOD)  # settle: the trends' first window (3 periods) is covered
+        changes = Changes(sandbox.kube)
+        idle = _measure(sandbox.kube, changes, port, pid)
+
+        def write(n: int) -> None:
+            now = time.time_ns()
+            edge.write("metrics", "\n".join(f"bench,host=h{i} n={n}i,v={i}.5 {now + i}" for i in range(BATCH)))
+
+        with _traffic(write, every=EVERY) as counts:
+            time.sleep(WARMUP * PERIOD)
+            steady = _measure(sandbox.kube, changes, port, pid)
+        reasons = changes.reasons()
+        backlog = changes.backlog()
+        print(f"\nbench: {N} replications on one instance (resyncPeriod {PERIOD:.0f}s), windows of {WINDOW} periods")
+        print(
+            f"  operator watches the data plane:        {'yes' if _watches_data_plane(port) else 'no (before issue 9)'}"
+        )
         print(f"  kubectl apply of all manifests:      {applied:8.1f} s")
         print(f"  all Ready after:                      {ready:8.1f} s  ({N / ready:.1f} replications/s)")
-        print(f"  InfluxDB API calls per period, idle:  {calls_per_period:8.1f}    (design: 4, independent of N)")
-        print(f"  Kubernetes writes per period, idle:   {writes / window:8.1f}    (design: 0)")
-        print(f"  operator RSS:                         {_rss_mib(operator.proc.pid):8.1f} MiB")
+        design_calls = 4 if _watches_data_plane(port) else 3  # issue 9 added influxd's /metrics
+        _report("idle (design: no Kubernetes writes)", idle, design_calls=design_calls)
+        _report(
+            f"steady traffic ({BATCH} points every {EVERY:g}s to the edge bucket all {N} replicate; "
+            f"{counts[0]} writes, {counts[1]} failed; measured after {WARMUP} periods of it)",
+            steady,
+            design_calls=design_calls,
+        )
+        print("  Healthy reasons at the end:           " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
+        print(f"  backlog at the end (status): {backlog[0]} replications, {backlog[1]} bytes in all")
+        print(f"  operator RSS:                         {_rss_mib(pid):8.1f} MiB")
     finally:
         operator.stop()

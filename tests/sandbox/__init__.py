@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import influx, kube
@@ -29,6 +29,10 @@ class Sandbox:
     cloud: influx.Influx
     workdir: Path
     description: Path
+    # The processes, to freeze or stop one (`make demo DEMO_ARGS=--stall`). Tests
+    # share the sandbox: they use servers of their own for that (scratch_influxd).
+    edge_server: influx.Server = field(repr=False, compare=False)
+    cloud_server: influx.Server = field(repr=False, compare=False)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -51,9 +55,13 @@ def start(*, directory: Path | None = None) -> Iterator[Sandbox]:
     try:
         with contextlib.ExitStack() as stack:
             control_plane = stack.enter_context(kube.control_plane(workdir / "kube"))
-            edge = stack.enter_context(influx.server(workdir / "edge", "edge", org=EDGE_ORG, bucket=BUCKET))
-            cloud = stack.enter_context(influx.server(workdir / "cloud", "cloud", org=CLOUD_ORG, bucket=BUCKET))
-            sandbox = Sandbox(control_plane, edge, cloud, workdir, description)
+            edge_server, edge = stack.enter_context(
+                influx.server(workdir / "edge", "edge", org=EDGE_ORG, bucket=BUCKET)
+            )
+            cloud_server, cloud = stack.enter_context(
+                influx.server(workdir / "cloud", "cloud", org=CLOUD_ORG, bucket=BUCKET)
+            )
+            sandbox = Sandbox(control_plane, edge, cloud, workdir, description, edge_server, cloud_server)
             fd = os.open(description, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 json.dump(sandbox.as_json(), out, indent=2)

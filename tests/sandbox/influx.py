@@ -191,11 +191,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[Influx]:
-    """influxd on a free loopback port, onboarded with an all-access token."""
+def server(workdir: Path, name: str, *, org: str, bucket: str) -> Iterator[tuple[Server, Influx]]:
+    """influxd on a free loopback port, onboarded with an all-access token: its process, and what it serves."""
     process = Server(workdir, name)
     process.start()
     try:
-        yield process.onboard(org=org, bucket=bucket)
+        yield process, process.onboard(org=org, bucket=bucket)
     finally:
         process.stop()
