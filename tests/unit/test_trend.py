@@ -106,3 +106,10 @@ def test_figures_are_rounded_for_status() -> None:
     assert dataplane.human_duration(3 * 3600 + 100) == "3h"
     assert dataplane.human_duration(math.inf) == "never"
     assert dataplane.significant(123456) == 120000
+
+
+def test_one_long_interval_is_not_yet_a_stall() -> None:
+    # Refreshes slower than the window (thousands of objects): two samples span it, but one interval is no trend.
+    samples = [Sample(40.0 * i, 1000 * i, 1000 * i + 1, counters(1000.0 * i, 0)) for i in range(2)]
+    assert not analyse(trend_of(*samples)).stalled
+    assert analyse(trend_of(*samples, Sample(80.0, 2000, 2001, counters(2000.0, 0)))).stalled

@@ -117,7 +117,9 @@ def analyse(trend: Trend, *, max_queue_bytes: int, stalled_after: float) -> Data
         drained_in = 0.0
     else:
         drained_in = last.remaining_bytes / -backlog_rate if backlog_rate < 0 else math.inf
-    covered = span >= stalled_after
+    # Settled once the window is covered by at least two intervals: a single
+    # slow interval (a refresh that took long at scale) is not yet a trend.
+    covered = span >= stalled_after and len(window) >= 3
     backlog = all(s.remaining_bytes > 0 for s in window)
     if fill is not None and drain is not None:
         arriving, progressing = fill > 0, drain > 0
