@@ -68,8 +68,9 @@ class Trend:
             if lost.bytes or lost.points_queue_full:
                 self.last_loss_at = sample.at
         self.samples.append(sample)
-        # Keep one sample older than the horizon, so a window of it is covered.
-        while len(self.samples) > 2 and self.samples[1].at <= sample.at - self.horizon:
+        # Keep one sample older than the horizon, so a window of it is covered,
+        # and at least three (two intervals), however slow the samples come.
+        while len(self.samples) > 3 and self.samples[1].at <= sample.at - self.horizon:
             self.samples.popleft()
         return lost
 
@@ -89,11 +90,12 @@ class DataPlane:
 
 
 def _window(trend: Trend, seconds: float) -> list[Sample]:
-    """The samples of the last `seconds`, starting at the newest one at least that old (if any)."""
+    """The samples of the last `seconds`, starting at the newest one at least
+    that old (if any), and at least the last two intervals."""
     samples = list(trend.samples)
     newest = samples[-1].at
     start = max((i for i, s in enumerate(samples) if s.at <= newest - seconds), default=0)
-    return samples[start:]
+    return samples[min(start, max(0, len(samples) - 3)) :]
 
 
 def _rate(before: float, after: float, seconds: float) -> float | None:
