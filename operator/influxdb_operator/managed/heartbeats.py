@@ -64,7 +64,7 @@ async def beat(
     line = f"{spec.measurement},{TAG}={_escape(res.name)} beat=1i {time.time_ns()}"
     try:
         await res.client.write(res.org_id, have.localBucketID, line)
-        state.lag = await _lag(rt, refs, res, have, listing)
+        state.lag = await _lag(rt, refs, res, listing.remotes.get(have.remoteID))
     except (errors.InfluxError, Blocked) as error:
         # InfluxDB's and the operator's messages hold no token.
         logger.info("heartbeat of replication %r: %s", res.name, error.message)
@@ -72,14 +72,10 @@ async def beat(
 
 
 async def _lag(
-    rt: Runtime,
-    refs: Refs,
-    res: resource.Resolved[v1alpha1.ReplicationSpec],
-    have: models.Replication,
-    listing: Listing,
+    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.ReplicationSpec], remote: models.Remote | None
 ) -> float | None:
+    """Seconds since the newest heartbeat at `remote` (as InfluxDB lists it), if a read token is given."""
     spec = res.spec.heartbeat
-    remote = listing.remotes.get(have.remoteID)
     if spec is None or spec.remote_read_token_secret_ref is None or remote is None:
         return None
     token = clients.secret_value(refs, res.namespace, spec.remote_read_token_secret_ref, purpose="remote read token")

@@ -7,7 +7,7 @@ Kubernetes read happens per object.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,7 +50,3 @@ class Dependents:
         """(remotes, replications) of the instance `key`, remotes from their one snapshot."""
         remotes = [one(refs.remotes, (key[0], name)) for name in every(self.remotes_by_instance, key)]
         return [r for r in remotes if r is not None], every(self.replications_by_instance, key)
-
-
-def names(objs: Iterable[Obj]) -> list[str]:
-    return sorted(o["metadata"]["name"] for o in objs)
