@@ -165,7 +165,7 @@ def test_make_bench_prints_its_figures() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    for figure in ("all Ready after", "InfluxDB API calls per period", "Kubernetes writes per period"):
+    for figure in ("all Ready after", "InfluxDB API calls per period", "Kubernetes write requests per period"):
         assert figure in done.stdout
 
 

@@ -113,3 +113,12 @@ def test_one_long_interval_is_not_yet_a_stall() -> None:
     samples = [Sample(40.0 * i, 1000 * i, 1000 * i + 1, counters(1000.0 * i, 0)) for i in range(2)]
     assert not analyse(trend_of(*samples)).stalled
     assert analyse(trend_of(*samples, Sample(80.0, 2000, 2001, counters(2000.0, 0)))).stalled
+
+
+def test_figures_shown_stay_put_while_the_rate_only_jitters() -> None:
+    trend = trend_of(*(Sample(10.0 * i, 0, 0, counters(1000.0 * i, 1000.0 * i)) for i in range(5)))
+    first = dataplane.steadied(trend, analyse(trend))
+    trend.add(Sample(50, 0, 0, counters(5110, 5110)))  # ~10% faster for one interval
+    assert dataplane.steadied(trend, analyse(trend)).fill_rate == first.fill_rate
+    trend.add(Sample(60, 0, 0, counters(8000, 8000)))  # a real change
+    assert dataplane.steadied(trend, analyse(trend)).fill_rate != first.fill_rate

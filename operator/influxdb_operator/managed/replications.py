@@ -200,7 +200,11 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     lag = await heartbeats.beat(rt, refs, res, have, listing) if listing and res.spec.heartbeat else None
     _export(labels, have, dp, lost, limits, lag)
     # Figures are shown once their window is covered, so a restart does not rewrite them.
-    shown = {"data_plane": replications.data_plane_status(dp, lag)} if dp is not None and dp.covered else {}
+    shown = (
+        {"data_plane": replications.data_plane_status(dataplane.steadied(rt.trends[meta["uid"]], dp), lag)}
+        if dp is not None and dp.covered
+        else {}
+    )
     status = replications.observed(have).model_copy(update={"create_pending": None} | shown)
     return Result(
         status=status,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..influx.models import QueueCounters
 
@@ -52,6 +52,8 @@ class Trend:
     # Losses since watched; a restarted operator starts from what status said.
     dropped: Dropped = field(default_factory=Dropped)
     last_loss_at: float | None = None
+    # The figures last shown in status, kept while new ones stay near them.
+    shown: dict[str, float] = field(default_factory=dict)
 
     def add(self, sample: Sample) -> Dropped:
         """Adds `sample`; returns what was lost since the previous one."""
@@ -140,6 +142,31 @@ def analyse(trend: Trend, *, max_queue_bytes: int, stalled_after: float) -> Data
         dropped=trend.dropped,
         window=span,
         covered=covered,
+    )
+
+
+STEADY = 0.25  # a shown figure changes only when the new one is this far from it
+
+
+def steadied(trend: Trend, dp: DataPlane) -> DataPlane:
+    """`dp` with each forecast and rate kept at the value last shown while it
+    stays within STEADY of it: jitter between refreshes then writes nothing."""
+
+    def keep(name: str, value: float | None) -> float | None:
+        if value is None:
+            return None
+        before = trend.shown.get(name)
+        if before is not None and (before == value or abs(value - before) <= STEADY * abs(before)):
+            return before
+        trend.shown[name] = value
+        return value
+
+    return replace(
+        dp,
+        fill_rate=keep("fill", dp.fill_rate),
+        drain_rate=keep("drain", dp.drain_rate),
+        queue_full_in=keep("full", dp.queue_full_in) or 0.0,
+        backlog_drained_in=keep("drained", dp.backlog_drained_in) or 0.0,
     )
 
 
