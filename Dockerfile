@@ -8,7 +8,9 @@
 # Dependencies come from PyPI, or, where the build cannot reach it (behind a
 # TLS-intercepting proxy whose CA the base does not trust, or offline), from
 # wheels that `make wheels` downloaded on the host into build/wheels/: then
-# nothing in the build touches the network.
+# nothing in the build touches the network. Behind such a proxy PyPI works too
+# when its CA bundle is put at build/ca.pem: pip alone trusts it, in the build
+# stage only (it never reaches the image).
 #
 # requirements.lock pins the runtime dependencies; to refresh it:
 #   python -m venv /tmp/v && /tmp/v/bin/pip install . && /tmp/v/bin/pip freeze --exclude influxdb-replication-operator
@@ -18,15 +20,17 @@ ARG PYTHON=python:3.11-slim-bookworm
 FROM ${PYTHON} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python3 -m venv /opt/operator
-# build/wheels is optional: the glob copies its wheels if it exists, else nothing.
-COPY requirements.lock build/wheel[s] /wheels/
+# build/wheels and build/ca.pem are optional: the globs copy them if they exist.
+COPY requirements.lock build/wheel[s] build/ca.pe[m] /wheels/
 RUN set -eu; \
+    if [ -f /wheels/ca.pem ]; then export PIP_CERT=/wheels/ca.pem; fi; \
     if ls /wheels/*.whl >/dev/null 2>&1; then set -- --no-index --find-links=/wheels; fi; \
     /opt/operator/bin/pip install --no-deps "$@" -r /wheels/requirements.lock
 COPY pyproject.toml README.md /src/
 COPY operator /src/operator
 # kubernetes/aio is the client's asyncio copy (half the venv); nothing imports it.
 RUN set -eu; \
+    if [ -f /wheels/ca.pem ]; then export PIP_CERT=/wheels/ca.pem; fi; \
     if ls /wheels/*.whl >/dev/null 2>&1; then set -- --no-index --find-links=/wheels; fi; \
     /opt/operator/bin/pip install --no-deps "$@" /src; \
     /opt/operator/bin/pip uninstall --quiet --yes pip setuptools; \

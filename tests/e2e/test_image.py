@@ -5,13 +5,16 @@ at start asking the passwd database who it was."""
 from __future__ import annotations
 
 import secrets
+import shutil
 import socket
+import ssl
 import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e import images
 
 import sandbox as sandbox_module
 from support import manifests
@@ -139,3 +142,34 @@ def test_image_reconciles_as_uid_65532_on_a_read_only_root(
 def _logs(container: str) -> str:
     logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True, check=True)
     return logs.stdout + logs.stderr
+
+
+def test_behind_a_tls_proxy_the_build_trusts_build_ca_pem_only_in_its_build_stage(
+    docker_engine: None, tmp_path: Path
+) -> None:
+    """No wheels from the host: pip in the build fetches from PyPI (here through the
+    machine's TLS-intercepting proxy) trusting the host's bundle put at build/ca.pem,
+    which never reaches the image."""
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "requirements.lock"):
+        shutil.copy(ROOT / name, context / name)
+    shutil.copytree(ROOT / "operator", context / "operator", ignore=shutil.ignore_patterns("__pycache__"))
+    (context / "build").mkdir()
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    shutil.copy(bundle if bundle.exists() else ssl.get_default_verify_paths().openssl_cafile, context / "build/ca.pem")
+    ref = f"influxdb-replication-operator-e2e/ca-build:{secrets.token_hex(4)}"
+    base = images.python_base()
+    build = ["docker", "build", "--no-cache", "--network=host", "--build-arg", f"PYTHON={base}", "-t", ref]
+    subprocess.run([*build, str(context)], check=True, capture_output=True, text=True)
+    try:
+        probe = "import os, influxdb_operator; print(os.path.exists('/wheels'))"
+        shown = subprocess.run(
+            ["docker", "run", "--rm", "--entrypoint", "python3", ref, "-c", probe],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert shown.strip() == "False"  # the operator is installed; the CA stayed in the build stage
+    finally:
+        subprocess.run(["docker", "image", "rm", ref], check=False, capture_output=True)
