@@ -122,3 +122,11 @@ def test_figures_shown_stay_put_while_the_rate_only_jitters() -> None:
     assert dataplane.steadied(trend, analyse(trend)).fill_rate == first.fill_rate
     trend.add(Sample(60, 0, 0, counters(8000, 8000)))  # a real change
     assert dataplane.steadied(trend, analyse(trend)).fill_rate != first.fill_rate
+
+
+def test_a_forecast_appears_although_never_was_shown_before() -> None:
+    trend = trend_of(*(Sample(10.0 * i, 0, 0, None) for i in range(4)))
+    assert dataplane.steadied(trend, analyse(trend)).queue_full_in == math.inf
+    for i in range(4, 8):  # the backlog starts to grow: now there is a forecast
+        trend.add(Sample(10.0 * i, 1000 * (i - 3), 1000 * (i - 3), None))
+    assert math.isfinite(dataplane.steadied(trend, analyse(trend)).queue_full_in)

@@ -156,7 +156,7 @@ def steadied(trend: Trend, dp: DataPlane) -> DataPlane:
         if value is None:
             return None
         before = trend.shown.get(name)
-        if before is not None and (before == value or abs(value - before) <= STEADY * abs(before)):
+        if before is not None and (before == value or _near(before, value)):
             return before
         trend.shown[name] = value
         return value
@@ -168,6 +168,12 @@ def steadied(trend: Trend, dp: DataPlane) -> DataPlane:
         queue_full_in=keep("full", dp.queue_full_in) or 0.0,
         backlog_drained_in=keep("drained", dp.backlog_drained_in) or 0.0,
     )
+
+
+def _near(before: float, value: float) -> bool:
+    """Within STEADY of each other; never across finite and infinite."""
+    finite = math.isfinite(before) and math.isfinite(value)
+    return finite and abs(value - before) <= STEADY * abs(before)
 
 
 def significant(value: float, digits: int = 2) -> float:
