@@ -23,8 +23,6 @@ import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from sandbox import processes
 from support import manifests
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess
+from support.pacing import paced
 
 N = int(os.environ.get("BENCH_REPLICATIONS", "200"))
 PERIOD = 5.0
@@ -171,33 +170,6 @@ def _kind(changed: set[str]) -> str:
     return "other fields"
 
 
-@contextmanager
-def _traffic(write: Callable[[int], None], *, every: float) -> Iterator[list[int]]:
-    """Calls write(batch number) every `every` seconds, paced by the clock, until the block ends;
-    yields [batches written, failures]."""
-    done, counts = threading.Event(), [0, 0]
-
-    def loop() -> None:
-        start = time.monotonic()
-        n = 0
-        while not done.is_set():
-            try:
-                write(n)
-                counts[0] += 1
-            except Exception:  # noqa: BLE001 - counted and printed, the bench goes on
-                counts[1] += 1
-            n += 1
-            done.wait(max(0.0, start + n * every - time.monotonic()))
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield counts
-    finally:
-        done.set()
-        thread.join(30)
-
-
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -295,7 +267,7 @@ def test_scale(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path
             now = time.time_ns()
             edge.write("metrics", "\n".join(f"bench,host=h{i} n={n}i,v={i}.5 {now + i}" for i in range(BATCH)))
 
-        with _traffic(write, every=EVERY) as counts:
+        with paced(write, every=EVERY) as counts:
             time.sleep(WARMUP * PERIOD)
             steady = _measure(sandbox.kube, changes, port, pid)
         reasons = changes.reasons()

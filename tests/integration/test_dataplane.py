@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sandbox as sandbox_module
@@ -17,6 +14,7 @@ from sandbox import influx, processes
 from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
+from support.pacing import paced
 from support.scenario import ScratchInfluxd
 
 MIN_QUEUE = 33554430
@@ -61,27 +59,6 @@ def _stream(
     return {"bucket": bucket}
 
 
-@contextmanager
-def _writing(write: Callable[[int], None], *, every: float) -> Iterator[list[int]]:
-    """Calls write(batch number) every `every` seconds, paced by the clock, until the block ends."""
-    done, batches = threading.Event(), [0]
-
-    def loop() -> None:
-        start = time.monotonic()
-        while not done.is_set():
-            write(batches[0])
-            batches[0] += 1
-            done.wait(max(0.0, start + batches[0] * every - time.monotonic()))
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield batches
-    finally:
-        done.set()
-        thread.join(30)
-
-
 def _health(ns: Kubectl) -> dict[str, Any]:
     return condition(ns.get("replication", "stream"), "Healthy")
 
@@ -109,7 +86,7 @@ def test_a_frozen_remote_is_reported_stalled_although_the_last_code_is_204_and_n
 
     server.freeze()
     try:
-        with _writing(lambda n: edge.write(bucket, f"beat,n={n + 1} v={n + 1} {time.time_ns()}"), every=0.5) as sent:
+        with paced(lambda n: edge.write(bucket, f"beat,n={n + 1} v={n + 1} {time.time_ns()}"), every=0.5) as sent:
             stalled = eventually(
                 lambda: (h := _health(ns)).get("reason") == "Stalled" and h, timeout=60, what="Stalled"
             )
@@ -118,6 +95,7 @@ def test_a_frozen_remote_is_reported_stalled_although_the_last_code_is_204_and_n
         assert stalled["status"] == "False"
     finally:
         server.thaw()
+    assert sent[1] == 0, f"{sent[1]} writes at the edge failed"
     total = 1 + sent[0]
     eventually(lambda: cloud.count("metrics", "beat") == total, timeout=150, what=f"all {total} points at the cloud")
     eventually(lambda: _health(ns).get("status") == "True", timeout=60, what="healthy again")
@@ -162,7 +140,7 @@ def test_a_filling_queue_is_forecast_then_its_losses_are_counted_as_influxd_coun
     def queued() -> int:
         return int(edge.request("GET", f"/api/v2/replications/{replication_id}")[1]["currentQueueSizeBytes"])
 
-    with _writing(lambda n: edge.write(bucket, batch(n)), every=0.5):
+    with paced(lambda n: edge.write(bucket, batch(n)), every=0.5) as written:
         # At ~1 MB/s (compressed) the 32 MiB queue fills in about half a minute.
         eventually(lambda: _health(ns).get("reason") == "QueueFillingUp", timeout=60, what="QueueFillingUp")
         time.sleep(_duration(WINDOW) + 2)  # a whole window of steady writing behind the forecast
@@ -176,6 +154,7 @@ def test_a_filling_queue_is_forecast_then_its_losses_are_counted_as_influxd_coun
         print(f"\nforecast: queue full in {forecast:.0f}s; it took {actual:.0f}s")
         assert abs(forecast - actual) <= 0.2 * actual + 2  # 20%, and a refresh period's worth of timing
         lost = eventually(lambda: (h := _health(ns)).get("reason") == "DataLost" and h, timeout=60, what="DataLost")
+    assert written[1] == 0, f"{written[1]} writes at the edge failed"
     assert "refused by a full queue" in lost["message"]
 
     def agree() -> tuple[float, float] | None:
