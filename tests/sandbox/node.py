@@ -90,6 +90,14 @@ def image_ref(tool: str) -> str:
     return f"{IMAGE_PREFIX}/{tool}:{version}"
 
 
+@contextlib.contextmanager
+def _serving(name: str, argv: list[str], log: Path, healthz: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`name` running until the block ends, once its healthz answers."""
+    with processes.running(name, argv, log=log) as proc:
+        processes.wait_until(lambda: _healthy(healthz), what=name, timeout=60, proc=proc, log=log)
+        yield proc
+
+
 def _healthy(url: str) -> bool:
     # Components serve health on loopback with self-signed certificates.
     context = ssl.create_default_context()
@@ -228,10 +236,7 @@ def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd, *, log
         f"--node-ip={hostnet.NODE_ADDRESS}",
     ]
     log = logs / "kubelet.log"
-    with processes.running("kubelet", argv, log=log) as proc:
-        processes.wait_until(
-            lambda: _healthy(f"http://127.0.0.1:{healthz_port}/healthz"), what="kubelet", timeout=60, proc=proc, log=log
-        )
+    with _serving("kubelet", argv, log, f"http://127.0.0.1:{healthz_port}/healthz") as proc:
         processes.wait_until(
             lambda: control_plane.get(f"/api/v1/nodes/{NODE_NAME}")[0] == 200,
             what="the Node to register",
@@ -265,14 +270,7 @@ def controller_manager(workdir: Path, control_plane: kube.Kube) -> Iterator[None
         f"--cert-dir={workdir / 'pki'}",
     ]
     log = workdir.parent / "logs/kube-controller-manager.log"
-    with processes.running("kube-controller-manager", argv, log=log) as proc:
-        processes.wait_until(
-            lambda: _healthy(f"https://127.0.0.1:{port}/healthz"),
-            what="kube-controller-manager",
-            timeout=60,
-            proc=proc,
-            log=log,
-        )
+    with _serving("kube-controller-manager", argv, log, f"https://127.0.0.1:{port}/healthz"):
         yield
 
 
@@ -292,10 +290,7 @@ def scheduler(workdir: Path, control_plane: kube.Kube) -> Iterator[None]:
         f"--cert-dir={workdir / 'pki'}",
     ]
     log = workdir.parent / "logs/kube-scheduler.log"
-    with processes.running("kube-scheduler", argv, log=log) as proc:
-        processes.wait_until(
-            lambda: _healthy(f"https://127.0.0.1:{port}/healthz"), what="kube-scheduler", timeout=60, proc=proc, log=log
-        )
+    with _serving("kube-scheduler", argv, log, f"https://127.0.0.1:{port}/healthz"):
         yield
 
 
@@ -327,14 +322,7 @@ def kube_proxy(workdir: Path, control_plane: kube.Kube) -> Iterator[None]:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     argv = [binaries.path("kube-proxy"), f"--config={workdir / 'config.yaml'}"]
     log = workdir.parent / "logs/kube-proxy.log"
-    with processes.running("kube-proxy", argv, log=log) as proc:
-        processes.wait_until(
-            lambda: _healthy(f"http://127.0.0.1:{healthz_port}/healthz"),
-            what="kube-proxy",
-            timeout=60,
-            proc=proc,
-            log=log,
-        )
+    with _serving("kube-proxy", argv, log, f"http://127.0.0.1:{healthz_port}/healthz"):
         yield
 
 
