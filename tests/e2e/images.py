@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,14 +91,11 @@ def ensure_docker() -> bool:
     state = CACHE / "docker"
     state.mkdir(parents=True, exist_ok=True)
     say(f"starting dockerd (log: {state / 'dockerd.log'})")
-    with (state / "dockerd.log").open("ab") as log:
-        subprocess.Popen(
-            ["dockerd", *DOCKERD_ARGS, f"--pidfile={state / 'dockerd.pid'}"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+    # A shell that backgrounds dockerd and exits at once: dockerd outlives this
+    # process without a Popen object left to warn "still running" when collected.
+    argv = shlex.join(["dockerd", *DOCKERD_ARGS, f"--pidfile={state / 'dockerd.pid'}"])
+    log = shlex.quote(str(state / "dockerd.log"))
+    subprocess.run(["sh", "-c", f"{argv} </dev/null >>{log} 2>&1 &"], check=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while not _engine_answers():
         if time.monotonic() > deadline:
