@@ -12,7 +12,7 @@ import pytest
 
 import sandbox as sandbox_module
 from support import manifests
-from support.kubectl import Kubectl
+from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
 from support.proxy import HoldingProxy
 from support.scenario import ScratchInfluxd, Setup
@@ -134,3 +134,87 @@ def test_tls_instance_verified_with_a_ca_from_a_secret(
     ns.apply(instance)
     ns.wait_ready("influxdbinstance", "secure", timeout=30)
     ns("delete", "influxdbinstance", "secure", "--timeout=60s")
+
+
+def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    scratch_influxd: ScratchInfluxd,
+) -> None:
+    """Instances are refreshed and reconciled independently: with one influxd
+    frozen (its calls hang until the client's 30s timeout), the others' drift is
+    corrected and their new Replications become Ready before the frozen one's
+    own refresh has even returned."""
+    server, stuck = scratch_influxd("stuck")
+    ns = kubectl.in_namespace(fault_namespace)
+    unique = fault_namespace
+    healthy = {"edge": sandbox.edge, "cloud": sandbox.cloud}
+    fleet = {**healthy, "stuck": stuck}
+    buckets = {name: server_.create_bucket(f"fleet-{unique}") for name, server_ in fleet.items()}
+    assert all(buckets.values())
+    docs: list[dict[str, object]] = []
+    for name, influxd in fleet.items():
+        peer = sandbox.edge if influxd is sandbox.cloud else sandbox.cloud
+        docs += [
+            manifests.secret(f"{name}-token", fault_namespace, influxd.token),
+            manifests.secret(f"{name}-peer-token", fault_namespace, peer.token),
+            manifests.instance(name, fault_namespace, url=influxd.url, org=influxd.org, secret=f"{name}-token"),
+            manifests.remote(
+                f"{name}-peer",
+                fault_namespace,
+                instance=name,
+                url=peer.url,
+                org_id=peer.orgID,
+                secret=f"{name}-peer-token",
+                name=f"{name}-peer-{unique}",
+            ),
+            manifests.replication(
+                f"{name}-stream",
+                fault_namespace,
+                instance=name,
+                local_bucket=f"fleet-{unique}",
+                connection=f"{name}-peer",
+                remote_bucket=f"fleet-{unique}",
+                name=f"{name}-stream-{unique}",
+            ),
+        ]
+    ns.apply(*docs)
+    before = {name: ns.wait_ready("replication", f"{name}-stream")["status"]["id"] for name in fleet}
+    stuck_ready = ns.wait_ready("influxdbinstance", "stuck")
+    stuck_since = condition(stuck_ready, "Ready")["lastTransitionTime"]
+
+    server.freeze()
+    try:
+        # Out-of-band deletions on the healthy instances: their refresh recreates them.
+        for name, influxd in healthy.items():
+            assert influxd.request("DELETE", f"/api/v2/replications/{before[name]}")[0] == 204
+        # New streams on the healthy instances: their handlers create them.
+        ns.apply(
+            *(
+                manifests.replication(
+                    f"{name}-late",
+                    fault_namespace,
+                    instance=name,
+                    local_bucket=f"fleet-{unique}",
+                    connection=f"{name}-peer",
+                    remote_bucket=f"fleet-{unique}",
+                    name=f"{name}-late-{unique}",
+                )
+                for name in healthy
+            )
+        )
+        for name, influxd in healthy.items():
+            recreated = eventually(lambda: influxd.replications(name=f"{name}-stream-{unique}"), timeout=25)
+            assert recreated[0]["id"] != before[name]
+            ns.wait_ready("replication", f"{name}-late", timeout=25)
+        # All of it happened while the frozen instance's own refresh was still waiting on it.
+        assert condition(ns.get("influxdbinstance", "stuck"), "Ready")["lastTransitionTime"] == stuck_since
+        timed_out = ns.wait_reason("influxdbinstance", "stuck", "Timeout", timeout=60)
+        assert timed_out["status"] == "False"
+        assert "no answer" in timed_out["message"]
+    finally:
+        server.thaw()
+    ns.wait_ready("influxdbinstance", "stuck", timeout=60)
+    ns.wait_ready("replication", "stuck-stream", timeout=60)

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 Sync = Callable[[Obj], Awaitable[Result]]
 
+# Dependents refreshed at once per instance: enough to keep a thousand status writes
+# within a period, few enough not to crowd the handlers' calls out of the client's pool.
+CONCURRENCY = 16
+
 
 class Stopped(Protocol):
     """kopf's DaemonStopped, as far as the loop needs it."""
@@ -75,24 +79,41 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
     ]
     for kind, objs, sync in kinds:
-        for dependent in objs:
-            if problem is None and not rt.recorded_id(dependent):
-                # Never created yet: its handler owns it, retrying with backoff. Looking
-                # it up here every period would poll InfluxDB once per such object.
-                continue
-            try:
-                await _dependent(
-                    rt,
-                    kind,
-                    dependent,
-                    functools.partial(_blocked, key, problem) if problem else functools.partial(sync, dependent),
-                )
-            except Exception:
-                # One object's failure to write its status (e.g. it was deleted
-                # meanwhile) must not starve the others of their refresh.
-                meta = dependent["metadata"]
-                logger.exception("refresh of %s %s/%s failed", kind.kind, meta["namespace"], meta["name"])
-                metrics.reconciles.labels(kind.kind, "error").inc()
+        due = [o for o in objs if problem is not None or rt.recorded_id(o)]
+        # Never-created objects are skipped when the instance is fine: their handler owns
+        # them, retrying with backoff; looking them up here would poll InfluxDB per object.
+        await _each(due, functools.partial(_refresh_dependent, rt, kind, key, problem, sync))
+
+
+async def _refresh_dependent(
+    rt: Runtime, kind: resource.Kind[Any], key: Key, problem: Blocked | None, sync: Sync, dependent: Obj
+) -> None:
+    try:
+        await _dependent(
+            rt,
+            kind,
+            dependent,
+            functools.partial(_blocked, key, problem) if problem else functools.partial(sync, dependent),
+        )
+    except Exception:
+        # One object's failure to write its status (e.g. it was deleted
+        # meanwhile) must not starve the others of their refresh.
+        meta = dependent["metadata"]
+        logger.exception("refresh of %s %s/%s failed", kind.kind, meta["namespace"], meta["name"])
+        metrics.reconciles.labels(kind.kind, "error").inc()
+
+
+async def _each(objs: list[Obj], work: Callable[[Obj], Awaitable[None]]) -> None:
+    """`work` on every object, CONCURRENCY at a time: objects are independent, and one
+    by one a period's status writes under traffic (one per replication) add up to more
+    than the period at a thousand objects."""
+    pending = iter(objs)
+
+    async def worker() -> None:
+        for obj in pending:  # a shared iterator: each object is taken by one worker
+            await work(obj)
+
+    await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(objs)))))
 
 
 async def _blocked(key: Key, problem: Blocked) -> Result:
