@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import ssl
 import threading
 import time
@@ -29,7 +28,7 @@ from typing import Any
 import sandbox as sandbox_module
 from sandbox import kube as kube_module
 from sandbox import processes
-from support import manifests
+from support import manifests, measure
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess
 from support.pacing import paced
@@ -45,33 +44,10 @@ REPLICATIONS = f"/apis/influxdb.replication.dev/v1alpha1/namespaces/{NAMESPACE}/
 QUEUE_FIELDS = frozenset({"currentQueueSizeBytes", "remainingBytesToBeSynced"})
 
 
-def _calls(port: int) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(
-        float(m.group(1)) for m in re.finditer(r"^influxdb_operator_influxdb_api_calls_total\{.*\} (\S+)$", body, re.M)
-    )
-
-
 def _watches_data_plane(port: int) -> bool:
     """Whether the operator running is one that watches the data plane (issue 9)."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return "influxdb_replication_stalled" in body
-
-
-def _api_writes(kube: kube_module.Kube) -> collections.Counter[str]:
-    """kube-apiserver's count of write requests so far, by resource[/subresource], no-ops included."""
-    status, body = kube.get("/metrics")
-    assert status == 200, body
-    counts: collections.Counter[str] = collections.Counter()
-    for m in re.finditer(r"^apiserver_request_total\{(.*)\} (\S+)$", body, re.M):
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        if labels.get("verb") in {"POST", "PUT", "PATCH", "DELETE"} and labels.get("resource") in {
-            "replications",
-            "events",
-        }:
-            key = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
-            counts[key] += int(float(m.group(2)))
-    return counts
 
 
 class Changes:
@@ -170,32 +146,20 @@ def _kind(changed: set[str]) -> str:
     return "other fields"
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _measure(kube: kube_module.Kube, changes: Changes, port: int, pid: int) -> dict[str, Any]:
     """One window of WINDOW periods: figures per period."""
-    calls, requests, cpu = _calls(port), _api_writes(kube), _cpu_seconds(pid)
+    calls, requests, cpu = measure.influx_calls(port), measure.kube_writes(kube), measure.cpu_seconds(pid)
     changes.reset()
     time.sleep(WINDOW * PERIOD)
     writes, fields, kinds = changes.snapshot()
-    requests = _api_writes(kube) - requests
+    requests = measure.kube_writes(kube) - requests
     return {
-        "calls": (_calls(port) - calls) / WINDOW,
+        "calls": (measure.influx_calls(port) - calls) / WINDOW,
         "requests": {k: v / WINDOW for k, v in sorted(requests.items())},
         "writes": writes / WINDOW,
         "fields": {k: v / WINDOW for k, v in fields.most_common()},
         "kinds": {k: v / WINDOW for k, v in kinds.most_common()},
-        "cpu": (_cpu_seconds(pid) - cpu) / WINDOW,
+        "cpu": (measure.cpu_seconds(pid) - cpu) / WINDOW,
     }
 
 
@@ -288,6 +252,6 @@ def test_scale(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path
         )
         print("  Healthy reasons at the end:           " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
         print(f"  backlog at the end (status): {backlog[0]} replications, {backlog[1]} bytes in all")
-        print(f"  operator RSS:                         {_rss_mib(pid):8.1f} MiB")
+        print(f"  operator RSS:                         {measure.rss_mib(pid):8.1f} MiB")
     finally:
         operator.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -158,15 +159,22 @@ def test_make_bench_prints_its_figures() -> None:
     done = subprocess.run(
         ["make", "--no-print-directory", "bench"],
         cwd=ROOT,
-        env={**os.environ, "BENCH_REPLICATIONS": "10", "SANDBOX_DIR": str(ROOT / ".sandbox-bench-test")},
+        env={
+            **os.environ,
+            "BENCH_REPLICATIONS": "10",
+            "BENCH_SIZES": "10",
+            "SANDBOX_DIR": str(ROOT / ".sandbox-bench-test"),
+        },
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    for figure in ("all Ready after", "InfluxDB API calls per period", "Kubernetes write requests per period"):
+    figures = ("all Ready after", "InfluxDB API calls per period", "Kubernetes write requests per period", "growth: N")
+    for figure in figures:
         assert figure in done.stdout
+    assert re.search(r"^ +10 +\d+\.\d", done.stdout, re.M), "no growth row for N=10"
 
 
 def test_make_help_lists_the_targets_the_readme_names() -> None:

@@ -4,6 +4,7 @@ its own namespace, so it can be killed without disturbing the others."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,7 +207,8 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
             )
         )
         for name, influxd in healthy.items():
-            recreated = eventually(lambda: influxd.replications(name=f"{name}-stream-{unique}"), timeout=25)
+            in_influx = functools.partial(influxd.replications, name=f"{name}-stream-{unique}")
+            recreated = eventually(in_influx, timeout=25)
             assert recreated[0]["id"] != before[name]
             ns.wait_ready("replication", f"{name}-late", timeout=25)
         # All of it happened while the frozen instance's own refresh was still waiting on it.

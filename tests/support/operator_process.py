@@ -18,6 +18,7 @@ class OperatorProcess:
     def __init__(self, kubeconfig: Path, log: Path, *extra: str) -> None:
         self.kubeconfig, self.log, self.extra = kubeconfig, log, extra
         self.proc: subprocess.Popen[bytes] | None = None
+        self.python_args: tuple[str, ...] = ()  # e.g. ("-m", "cProfile", "-o", path), before the module
         self.metrics_url: str | None = None  # set where it was started with --metrics-port
 
     def metric(self, name: str, /, **labels: str) -> float | None:
@@ -39,6 +40,7 @@ class OperatorProcess:
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
+                    *self.python_args,
                     "-m",
                     "influxdb_operator",
                     "--standalone",

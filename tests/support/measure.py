@@ -1,0 +1,48 @@
+"""What the benches read off the running parts: the operator's InfluxDB calls
+(its own counter), kube-apiserver's write requests (its own counters, so no-op
+patches count), and a process's CPU time and memory."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import urllib.request
+from pathlib import Path
+
+from sandbox import kube as kube_module
+
+
+def influx_calls(port: int) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(
+        float(m.group(1)) for m in re.finditer(r"^influxdb_operator_influxdb_api_calls_total\{.*\} (\S+)$", body, re.M)
+    )
+
+
+def kube_writes(kube: kube_module.Kube) -> collections.Counter[str]:
+    """kube-apiserver's count of write requests so far, by resource[/subresource], no-ops included."""
+    status, body = kube.get("/metrics")
+    assert status == 200, body
+    counts: collections.Counter[str] = collections.Counter()
+    for m in re.finditer(r"^apiserver_request_total\{(.*)\} (\S+)$", body, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if labels.get("verb") in {"POST", "PUT", "PATCH", "DELETE"} and labels.get("resource") in {
+            "replications",
+            "events",
+        }:
+            key = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
+            counts[key] += int(float(m.group(2)))
+    return counts
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
