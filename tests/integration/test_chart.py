@@ -104,6 +104,31 @@ def test_chart_and_manifests_pass_server_side_dry_run(kubectl: Kubectl, release_
         assert "serverside-applied (server dry run)" in out
 
 
+def test_shards_install_side_by_side(kubectl: Kubectl, release_namespace: str) -> None:
+    """The README's sharding: one release per namespace set, only the first with the
+    CRDs. Nothing of one release names an object of the other, each grants access to
+    its own namespaces only, and both pass a server-side dry run."""
+    shards = {
+        "shard-a": render("watchNamespaces={team-a,team-b}", release="shard-a"),
+        "shard-b": render("watchNamespaces={team-c}", "crds.enabled=false", release="shard-b"),
+    }
+
+    def names(docs: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+        return {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in docs}
+
+    assert not names(shards["shard-a"]) & names(shards["shard-b"])
+    assert not [d for d in shards["shard-b"] if d["kind"] == "CustomResourceDefinition"]
+    for release, watched in (("shard-a", {"team-a", "team-b"}), ("shard-b", {"team-c"})):
+        roles = [d for d in shards[release] if d["kind"] == "RoleBinding"]
+        assert {d["metadata"]["namespace"] for d in roles} - {RELEASE_NAMESPACE} == watched, release
+        docs = [d for d in shards[release] if d["kind"] != "CustomResourceDefinition"]
+        for namespace in watched:
+            if kubectl.get("namespace", namespace) is None:
+                kubectl("create", "namespace", namespace)
+        out = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(docs))
+        assert "serverside-applied (server dry run)" in out
+
+
 def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
     sandbox: sandbox_module.Sandbox, kubectl: Kubectl, release_namespace: str, unique: str, tmp_path: Path
 ) -> None:

@@ -23,8 +23,10 @@ def helm(*args: str) -> str:
     return done.stdout
 
 
-def render(*sets: str, namespace: str = RELEASE_NAMESPACE) -> list[dict[str, Any]]:
-    """`helm template` of the chart as release influxdb-replication-operator, with `--set`s."""
+def render(
+    *sets: str, namespace: str = RELEASE_NAMESPACE, release: str = "influxdb-replication-operator"
+) -> list[dict[str, Any]]:
+    """`helm template` of the chart as `release`, with `--set`s."""
     flags = [f"--set={s}" for s in sets]
-    out = helm("template", "influxdb-replication-operator", str(CHART), f"--namespace={namespace}", *flags)
+    out = helm("template", release, str(CHART), f"--namespace={namespace}", *flags)
     return [d for d in yaml.safe_load_all(out) if d]
