@@ -104,8 +104,6 @@ def test_defaults_are_applied(admission: Kubectl) -> None:
 IMMUTABLE = [
     ("replication", replication(), {"instanceRef": {"name": "other"}}, {"id": ID}, "instanceRef is immutable"),
     ("replication", replication(), {"localBucket": {"name": "other"}}, {"id": ID}, "localBucket is immutable"),
-    # A create may have reached InfluxDB before its ID was stored: as good as existing.
-    ("replication", replication(), {"localBucket": {"id": ID}}, {"createPending": "r"}, "localBucket is immutable"),
     ("remoteconnection", remote(), {"instanceRef": {"name": "other"}}, {"id": ID}, "instanceRef is immutable"),
     ("influxdbinstance", instance(), {"org": "other-org"}, {"orgID": ID}, "org is immutable"),
     (

@@ -131,8 +131,10 @@ class InfluxDBInstanceSpec(_Model):
 class ManagedSpec(_Model):
     """What every kind backed by an InfluxDB object of an instance has."""
 
-    # Set once a create may have reached InfluxDB: from then on the object lives there.
-    EXISTS: ClassVar[tuple[str, ...]] = ("id", "createPending")
+    # Set once the object exists in InfluxDB. Not `createPending`: it is also set
+    # before a create that then fails (a missing bucket); a change made after a
+    # create whose ID was lost is caught when the object is adopted (NameConflict).
+    EXISTS: ClassVar[tuple[str, ...]] = ("id",)
     ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = (
         _immutable_once("instanceRef", exists=EXISTS, what="the object exists in InfluxDB (status.id)"),
     )

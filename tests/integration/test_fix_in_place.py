@@ -1,0 +1,51 @@
+"""A typo in what cannot change later is fixed in place while nothing exists
+in InfluxDB: the operator picks up the new value, and the field freezes once
+the object is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import sandbox as sandbox_module
+from support import manifests
+from support.kubectl import KubectlError
+from support.scenario import Setup
+
+
+def test_local_bucket_typo_fixed_before_creation(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    name = f"typo-{setup.unique}"
+    typo = setup.replication(name, localBucket={"name": f"metrcs-{setup.unique}"})
+    setup.kubectl.apply(typo)
+    blocked = setup.kubectl.wait_reason("replication", name, "BucketNotFound")
+    # In the user's words: the bucket and the org by name.
+    assert f"'metrcs-{setup.unique}'" in blocked["message"], blocked
+    assert f"org {sandbox.edge.org!r}" in blocked["message"], blocked
+
+    setup.kubectl.apply(setup.replication(name))
+    ready = setup.ready("replication", name)
+    assert ready["status"]["localBucketID"] == setup.edge_bucket_id
+    status, body = sandbox.edge.request("GET", f"/api/v2/replications/{ready['status']['id']}")
+    assert status == 200, body
+    assert body["localBucketID"] == setup.edge_bucket_id
+
+    # Now InfluxDB holds a queue for that bucket: the field is frozen.
+    with pytest.raises(KubectlError) as refused:
+        setup.kubectl.apply(typo)
+    assert "localBucket is immutable once the object exists in InfluxDB" in refused.value.stderr
+
+
+def test_instance_org_typo_fixed_before_resolution(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    def instance(org: str) -> dict[str, Any]:
+        return manifests.instance("edge2", setup.namespace, url=sandbox.edge.url, org=org, secret="edge-token")
+
+    setup.kubectl.apply(instance(f"{sandbox.edge.org}-typo"))
+    blocked = setup.kubectl.wait_reason("influxdbinstance", "edge2", "OrgNotFound")
+    assert f"'{sandbox.edge.org}-typo'" in blocked["message"], blocked
+
+    setup.kubectl.apply(instance(sandbox.edge.org))
+    assert setup.ready("influxdbinstance", "edge2")["status"]["orgID"] == sandbox.edge.orgID
+    with pytest.raises(KubectlError) as refused:
+        setup.kubectl.apply(instance(f"{sandbox.edge.org}-typo"))
+    assert "org is immutable once the organization is resolved" in refused.value.stderr
