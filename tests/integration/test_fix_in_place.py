@@ -25,6 +25,8 @@ def test_local_bucket_typo_fixed_before_creation(setup: Setup, sandbox: sandbox_
 
     setup.kubectl.apply(setup.replication(name))
     ready = setup.ready("replication", name)
+    message = next(c["message"] for c in ready["status"]["conditions"] if c["type"] == "Ready")
+    assert message == f"replication {name!r} (ID {ready['status']['id']}) matches the spec"
     assert ready["status"]["localBucketID"] == setup.edge_bucket_id
     status, body = sandbox.edge.request("GET", f"/api/v2/replications/{ready['status']['id']}")
     assert status == 200, body
