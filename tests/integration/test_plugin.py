@@ -130,15 +130,17 @@ def fleet(
 
 
 # One line per object: tree prefix, kind, name, verdict; then what follows.
+# The forecast appears once the stall window is covered (and lag with heartbeats).
+FIGURES = r"(  full in \S+)?(  lag \S+)?"
 EXPECTED = [
     r"namespace {ns}",
     r"InfluxDBInstance edge  ✔ Ready  http://\S+ org '{org}'",
     r"├─ RemoteConnection cloud  ✔ Ready  http://\S+",
-    r"│  ├─ Replication healthy  ✔ Replicating  {bucket} → {cloud_bucket}  queue \S+ \S+  to sync 0 B",
-    r"│  └─ Replication typo  ✘ BucketNotFound  metrcs-{unique} → {cloud_bucket}: "
-    r"no local bucket with name 'metrcs-{unique}' in InfluxDBInstance edge \(org '{org}'\)",
+    r"│  ├─ Replication healthy  ✔ Replicating  {bucket} → {cloud_bucket}  queue \S+ \S+  to sync 0 B{figures}",
+    r"│  └─ Replication typo  ✘ BucketNotFound  {typo} → {cloud_bucket}: "
+    r"no local bucket with name '{typo}' in InfluxDBInstance edge \(org '{org}'\)",
     r"└─ RemoteConnection down  ✔ Ready  http://\S+",
-    r"   └─ Replication to-down  ✘ RemoteError  {bucket} → metrics  queue \S+ \S+  to sync \S+ \S+: "
+    r"   └─ Replication to-down  ✘ RemoteError  {bucket} → metrics  queue \S+ \S+  to sync \S+ \S+{figures}: "
     r"the remote did not answer.*",
 ]
 
@@ -154,14 +156,37 @@ def test_status_draws_the_tree_with_reasons(fleet: Fleet, sandbox: sandbox_modul
         "org": sandbox.edge.org,
         "bucket": setup.edge_bucket,
         "cloud_bucket": setup.cloud_bucket,
-        "unique": setup.unique,
+        "typo": f"metrcs-{setup.unique}",
     }
+    values = {k: re.escape(v) for k, v in values.items()} | {"figures": FIGURES}
     lines = run.out.splitlines()
     assert len(lines) == len(EXPECTED), run.out
     for line, pattern in zip(lines, EXPECTED, strict=True):
-        wanted = pattern.format(**{k: re.escape(v) for k, v in values.items()})
+        wanted = pattern.format(**values)
         assert re.fullmatch(wanted, line), f"{line!r} does not match {wanted!r}"
     assert not any(token in run.out for token in fleet.tokens)
+
+
+def test_readme_sample_has_the_shape_of_real_output() -> None:
+    """The README's Day 2 sample: the same lines, each the same form, as the
+    real output checked above (only names and figures may differ)."""
+    text = (ROOT / "README.md").read_text()
+    sample = re.search(
+        r"<!-- plugin-sample: begin.*?```console\n\$ kubectl influxdb status -n (\S+)\n(.*?)```", text, re.S
+    )
+    assert sample is not None, "README has no plugin sample"
+    lines = sample.group(2).splitlines()
+    assert len(lines) == len(EXPECTED), lines
+    anything = {
+        "org": r"\S+",
+        "bucket": r"\S+",
+        "cloud_bucket": r"\S+",
+        "typo": r"\S+",
+        "ns": re.escape(sample.group(1)),
+        "figures": FIGURES,
+    }
+    for line, pattern in zip(lines, EXPECTED, strict=True):
+        assert re.fullmatch(pattern.format(**anything), line), f"README: {line!r} does not match {pattern!r}"
 
 
 def test_status_is_coloured_on_a_terminal_unless_no_color(fleet: Fleet) -> None:
@@ -175,6 +200,17 @@ def test_status_is_coloured_on_a_terminal_unless_no_color(fleet: Fleet) -> None:
 def test_status_all_namespaces_and_an_empty_one(fleet: Fleet, kubectl: Kubectl) -> None:
     everywhere = plugin(fleet.kubeconfig, "status", "-A")
     assert f"namespace {fleet.setup.namespace}\n" in everywhere.out
+    as_module = subprocess.run(
+        [sys.executable, "-m", "influxdb_operator.kubectl", "status", "-n", fleet.setup.namespace],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=_env(fleet.kubeconfig),
+    )
+    # Compared on this namespace (others change meanwhile), without the forecast (it moves).
+    by_kubectl = plugin(fleet.kubeconfig, "status", "-n", fleet.setup.namespace).out
+    assert re.sub(FIGURES, "", as_module.stdout) == re.sub(FIGURES, "", by_kubectl)
     empty = f"t-empty-{secrets.token_hex(3)}"
     kubectl("create", "namespace", empty)
     run = plugin(fleet.kubeconfig, "status", "-n", empty)
