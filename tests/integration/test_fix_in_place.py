@@ -51,3 +51,26 @@ def test_instance_org_typo_fixed_before_resolution(setup: Setup, sandbox: sandbo
     with pytest.raises(KubectlError) as refused:
         setup.kubectl.apply(instance(f"{sandbox.edge.org}-typo"))
     assert "org is immutable once the organization is resolved" in refused.value.stderr
+
+
+def test_instance_ref_typo_fixed_before_creation(setup: Setup) -> None:
+    """The operator's indexes follow the reference to its new instance."""
+    remote = manifests.remote(
+        "cloud-typo",
+        setup.namespace,
+        instance="egde",
+        url="http://127.0.0.1:1",
+        org_id="0123456789abcdef",
+        secret="cloud-token",
+        name=f"cloud-typo-{setup.unique}",
+    )
+    replication = setup.replication(f"ref-{setup.unique}", instanceRef={"name": "egde"})
+    setup.kubectl.apply(remote, replication)
+    for kind, name in (("remoteconnection", "cloud-typo"), ("replication", f"ref-{setup.unique}")):
+        blocked = setup.kubectl.wait_reason(kind, name, "InstanceNotFound")
+        assert f"InfluxDBInstance {setup.namespace}/egde does not exist" in blocked["message"], blocked
+
+    remote["spec"]["instanceRef"] = replication["spec"]["instanceRef"] = {"name": "edge"}
+    setup.kubectl.apply(remote, replication)
+    setup.ready("remoteconnection", "cloud-typo")
+    setup.ready("replication", f"ref-{setup.unique}")

@@ -311,3 +311,17 @@ def test_a_missing_object_or_kind_is_a_clear_error(fleet: Fleet) -> None:
     unknown = plugin(fleet.kubeconfig, "pause", "bucket/x", "-n", ns)
     assert unknown.code == 2
     assert unknown.err.startswith("error: unknown kind 'bucket'")
+
+
+def test_readme_kubectl_get_sample_has_the_real_columns(fleet: Fleet) -> None:
+    """The REASON column is shown by default, so `kubectl get` alone says why."""
+    text = (ROOT / "README.md").read_text()
+    sample = re.search(r"```console\n\$ kubectl get influxdb -n \S+\n(.*?)```", text, re.S)
+    assert sample is not None
+    readme = [line.split() for line in sample.group(1).splitlines() if line.startswith("NAME ")]
+    out = fleet.setup.kubectl("get", "influxdb")
+    real = [line.split() for line in out.splitlines() if line.startswith("NAME ")]
+    assert readme == real, out
+    typo = fleet.setup.kubectl("get", "replication", "typo").splitlines()
+    assert typo[0].split()[-2:] == ["REASON", "AGE"]
+    assert typo[1].split()[-2] == "BucketNotFound", typo
