@@ -270,7 +270,7 @@ def test_every_command_works_with_the_readme_rbac_and_fails_clearly_without(
     runs["pause"] = plugin(allowed, "pause", "irep/to-down", "-n", ns)
     assert annotations("replication", "to-down")["influxdb.replication.dev/paused"] == "true"
     assert re.search(r"Replication to-down  ✘ RemoteError  paused ", plugin(allowed, "status", "-n", ns).out)
-    runs["resume"] = plugin(allowed, "resume", "replication/to-down", "-n", ns)
+    runs["resume"] = plugin(allowed, "-n", ns, "resume", "replication/to-down")  # -n first works too
     assert "influxdb.replication.dev/paused" not in annotations("replication", "to-down")
     assert runs["resume"].out == "replication/to-down resumed (influxdb.replication.dev/paused removed)\n"
     for command, run in runs.items():

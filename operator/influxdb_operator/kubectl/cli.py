@@ -29,11 +29,14 @@ exit status: 0 all healthy, 1 something is not Ready or not Healthy, 2 error."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # Accepted before the command and after it, as kubectl does (SUPPRESS: the
+    # command's parser must not overwrite a value given before it with None).
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     common.add_argument("--context", help="kubeconfig context (default: the current one)")
     common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
     parser = argparse.ArgumentParser(
+        parents=[common],
         prog="kubectl influxdb",
         description="Day-2 commands for influxdb-replication-operator's resources. Reads through your kubeconfig "
         "and RBAC; writes only annotations.",
@@ -68,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        kube = connect(args.kubeconfig, args.context, args.namespace)
+        kube = connect(*(getattr(args, key, None) for key in ("kubeconfig", "context", "namespace")))
         if args.command == "status":
             return status(kube, all_namespaces=args.all_namespaces, colour=_colour(args.color))
         if args.command == "validate":
