@@ -100,35 +100,62 @@ def test_defaults_are_applied(admission: Kubectl) -> None:
     assert spec["deletionPolicy"] == "Delete"
 
 
+# kind, manifest, a change, the status that makes the field immutable, the refusal.
 IMMUTABLE = [
-    ("replication", replication(), {"instanceRef": {"name": "other"}}, "instanceRef is immutable"),
-    ("replication", replication(), {"localBucket": {"name": "other"}}, "localBucket is immutable"),
-    ("remoteconnection", remote(), {"instanceRef": {"name": "other"}}, "instanceRef is immutable"),
-    ("influxdbinstance", instance(), {"org": "other-org"}, "org is immutable"),
+    ("replication", replication(), {"instanceRef": {"name": "other"}}, {"id": ID}, "instanceRef is immutable"),
+    ("replication", replication(), {"localBucket": {"name": "other"}}, {"id": ID}, "localBucket is immutable"),
+    ("remoteconnection", remote(), {"instanceRef": {"name": "other"}}, {"id": ID}, "instanceRef is immutable"),
+    ("influxdbinstance", instance(), {"org": "other-org"}, {"orgID": ID}, "org is immutable"),
     (
         "influxdbinstance",
         without(instance(orgID=ID), "spec", "org"),
         {"orgID": "fedcba9876543210"},
+        {"orgID": ID},
         "orgID is immutable",
     ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "doc", "change", "message"), IMMUTABLE, ids=[f"{c[0]}-{c[3]}" for c in IMMUTABLE])
-def test_immutable_field_change_is_rejected(
-    admission: Kubectl, kind: str, doc: dict[str, Any], change: dict[str, Any], message: str
+def _set_status(admission: Kubectl, kind: str, name: str, status: dict[str, Any]) -> None:
+    """What the operator does once the object exists: a write to the status subresource."""
+    admission("patch", kind, name, "--subresource=status", "--type=merge", "-p", json.dumps({"status": status}))
+
+
+@pytest.mark.parametrize(
+    ("kind", "doc", "change", "status", "message"),
+    IMMUTABLE,
+    ids=[f"{c[0]}-{c[4]}-{next(iter(c[3]))}" for c in IMMUTABLE],
+)
+def test_field_is_mutable_until_the_object_exists_then_immutable(
+    admission: Kubectl,
+    kind: str,
+    doc: dict[str, Any],
+    change: dict[str, Any],
+    status: dict[str, Any],
+    message: str,
 ) -> None:
     doc = copy.deepcopy(doc)
-    doc["metadata"]["name"] = f"immutable-{abs(hash(message)) % 10000}"
+    name = doc["metadata"]["name"] = f"immutable-{abs(hash((message, *status))) % 100000}"
     admission.apply(doc)
     try:
-        changed = copy.deepcopy(doc)
-        changed["spec"].update(change)
+        # Nothing exists in InfluxDB yet: a typo is fixed in place.
+        fixed = copy.deepcopy(doc)
+        fixed["spec"].update(change)
+        admission.apply(fixed)
+        assert all(admission.get(kind, name)["spec"][k] == v for k, v in change.items())  # type: ignore[index]
+        admission.apply(doc)  # and back
+
+        _set_status(admission, kind, name, status)
+        # The status write itself, and other spec changes, still pass the rule.
+        _set_status(admission, kind, name, {"lastSyncTime": "2026-01-01T00:00:00Z"})
+        admission("annotate", kind, name, "example/touched=yes")
         with pytest.raises(KubectlError) as rejected:
-            admission.apply(changed)
-        assert message in rejected.value.stderr
-        stored = admission.get(kind, doc["metadata"]["name"])
+            admission.apply(fixed)
+        assert message in rejected.value.stderr, rejected.value.stderr
+        assert f"spec.{next(iter(change))}" in rejected.value.stderr, rejected.value.stderr
+        stored = admission.get(kind, name)
         assert stored is not None
         assert all(stored["spec"][key] == value for key, value in doc["spec"].items())
+        assert stored["status"] | status == stored["status"]
     finally:
-        admission("delete", kind, doc["metadata"]["name"], "--wait=false")
+        admission("delete", kind, name, "--wait=false")

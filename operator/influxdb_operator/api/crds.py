@@ -62,7 +62,7 @@ KINDS = (
             _column("Org ID", ".status.orgID"),
             _column("Version", ".status.version"),
             _column("Ready", _READY),
-            _column("Reason", _REASON, priority=1),
+            _column("Reason", _REASON),
             _AGE,
         ),
     ),
@@ -78,7 +78,7 @@ KINDS = (
             _column("Remote URL", ".spec.remoteURL"),
             _column("Ready", _READY),
             _column("Synced", _SYNCED, priority=1),
-            _column("Reason", _REASON, priority=1),
+            _column("Reason", _REASON),
             _AGE,
         ),
     ),
@@ -98,7 +98,7 @@ KINDS = (
             _column("Health", '.status.conditions[?(@.type=="Healthy")].reason'),
             _column("Full In", ".status.dataPlane.queueFullIn"),
             _column("Synced", _SYNCED, priority=1),
-            _column("Reason", _REASON, priority=1),
+            _column("Reason", _REASON),
             _column("Last Error", ".status.latestErrorMessage", priority=1),
             _AGE,
         ),
@@ -200,25 +200,27 @@ def crd(kind: Kind) -> dict[str, Any]:
 
 
 def _version(kind: Kind, spec_schema: dict[str, Any], status_schema: dict[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec_schema,
+            "status": status_schema,
+        },
+    }
+    # Rules that compare spec with the stored status (see v1alpha1._immutable_once).
+    if rules := getattr(kind.spec, "ROOT_RULES", ()):
+        root["x-kubernetes-validations"] = list(rules)
     return {
         "name": v1alpha1.VERSION,
         "served": True,
         "storage": True,
         "subresources": {"status": {}},
         "additionalPrinterColumns": list(kind.columns),
-        "schema": {
-            "openAPIV3Schema": {
-                "type": "object",
-                "required": ["spec"],
-                "properties": {
-                    "apiVersion": {"type": "string"},
-                    "kind": {"type": "string"},
-                    "metadata": {"type": "object"},
-                    "spec": spec_schema,
-                    "status": status_schema,
-                },
-            }
-        },
+        "schema": {"openAPIV3Schema": root},
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -38,8 +38,21 @@ def _cel(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
 
 
-def _immutable(what: str) -> dict[str, Any]:
-    return _cel({"rule": "self == oldSelf", "message": f"{what} is immutable"})
+def _immutable_once(field: str, *, exists: tuple[str, ...], what: str, optional: bool = False) -> dict[str, str]:
+    """A rule on the object's root: `spec.<field>` may change while none of the
+    `status` keys in `exists` is set (nothing made in InfluxDB yet, so a typo
+    is fixed in place), and is immutable after. Evaluated on the root because
+    only there does `oldSelf` see the stored status beside the spec."""
+    new, old = f"self.spec.{field}", f"oldSelf.spec.{field}"
+    same = f"{new} == {old}"
+    if optional:
+        same = f"(has({new}) == has({old}) && (!has({new}) || {same}))"
+    made = " || ".join(f"has(oldSelf.status.{key})" for key in exists)
+    return {
+        "rule": f"!has(oldSelf.status) || !({made}) || {same}",
+        "message": f"{field} is immutable once {what}",
+        "fieldPath": f".spec.{field}",
+    }
 
 
 def _exactly_one(a: str, b: str) -> dict[str, str]:
@@ -89,17 +102,20 @@ class InfluxDBInstanceSpec(_Model):
     """An InfluxDB OSS v2 server and one organization on it."""
 
     model_config = ConfigDict(json_schema_extra=_cel(_exactly_one("org", "orgID")))
+    ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = tuple(
+        _immutable_once(f, exists=("orgID",), what="the organization is resolved (status.orgID)", optional=True)
+        for f in ("org", "orgID")
+    )
 
     url: HTTPURL = Field(description="Base URL of the InfluxDB server, e.g. http://influxdb.edge:8086.")
     org: str | None = Field(
         default=None,
         min_length=1,
         max_length=_NAME_LEN,
-        description="Organization name; resolved to an ID.",
-        json_schema_extra=_immutable("org"),
+        description="Organization name; resolved to an ID. Immutable once resolved (status.orgID).",
     )
     org_id: InfluxID | None = Field(
-        default=None, alias="orgID", description="Organization ID.", json_schema_extra=_immutable("orgID")
+        default=None, alias="orgID", description="Organization ID. Immutable once resolved (status.orgID)."
     )
     token_secret_ref: SecretKeySelector = Field(
         description="Token with read/write on replications and remotes and read on buckets."
@@ -115,8 +131,16 @@ class InfluxDBInstanceSpec(_Model):
 class ManagedSpec(_Model):
     """What every kind backed by an InfluxDB object of an instance has."""
 
+    # Set once the object exists in InfluxDB. Not `createPending`: it is also set
+    # before a create that then fails (a missing bucket); a change made after a
+    # create whose ID was lost is caught when the object is adopted (NameConflict).
+    EXISTS: ClassVar[tuple[str, ...]] = ("id",)
+    ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = (
+        _immutable_once("instanceRef", exists=EXISTS, what="the object exists in InfluxDB (status.id)"),
+    )
+
     instance_ref: LocalObjectReference = Field(
-        description="The InfluxDBInstance that holds the object.", json_schema_extra=_immutable("instanceRef")
+        description="The InfluxDBInstance that holds the object. Immutable once it exists in InfluxDB (status.id)."
     )
     name: str | None = Field(
         default=None, min_length=1, max_length=_NAME_LEN, description="Name in InfluxDB; defaults to metadata.name."
@@ -197,9 +221,14 @@ class HeartbeatSpec(_Model):
 class ReplicationSpec(ManagedSpec):
     """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
 
+    ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = (
+        *ManagedSpec.ROOT_RULES,
+        _immutable_once("localBucket", exists=ManagedSpec.EXISTS, what="the object exists in InfluxDB (status.id)"),
+    )
+
     local_bucket: BucketReference = Field(
-        description="The bucket to replicate. Immutable: InfluxDB cannot move a queue to another bucket.",
-        json_schema_extra=_immutable("localBucket"),
+        description="The bucket to replicate. Immutable once the replication exists in InfluxDB (status.id): "
+        "InfluxDB cannot move a queue to another bucket; until then a typo is fixed in place."
     )
     remote: RemoteReference
     remote_bucket: BucketReference = Field(description="The bucket on the remote to write to.")

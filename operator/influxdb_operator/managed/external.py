@@ -161,9 +161,9 @@ def _changes(ext: External[H], target: Target, influx_id: str, differing: Drift,
     events = []
     if shown:
         action = Action.UPDATED if target.spec_changed else Action.DRIFT_CORRECTED
-        events.append(Event("Normal", action, f"set {', '.join(shown)} of {ext.noun} {influx_id}"))
+        events.append(Event("Normal", action, f"set {', '.join(shown)} of {ext.noun} {target.name!r} (ID {influx_id})"))
     if not adopted:  # adopting always sends them; that is no change worth an Event
         for name, (action, what) in ext.write_only.items():
             if name in differing:
-                events.append(Event("Normal", action, f"{what} to {ext.noun} {influx_id}"))
+                events.append(Event("Normal", action, f"{what} to {ext.noun} {target.name!r} (ID {influx_id})"))
     return events

@@ -79,7 +79,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
     return Result(
         status=v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint),
-        conditions=ready(f"remote {synced.have.id} matches the spec"),
+        conditions=ready(f"remote {res.name!r} (ID {synced.have.id}) matches the spec"),
         events=synced.events,
         synced=bool(synced.events),
     )

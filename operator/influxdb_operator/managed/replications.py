@@ -81,10 +81,12 @@ class ReplicationExternal:
     async def check_adoptable(self, have: models.Replication) -> None:
         local_bucket_id = await self._local_bucket_id()
         if have.localBucketID != local_bucket_id:
+            wanted = self.res.spec.local_bucket.name
             raise Blocked(
                 Reason.NAME_CONFLICT,
-                f"replication {have.name!r} (ID {have.id}) replicates bucket {have.localBucketID}, not "
-                f"{local_bucket_id}; the local bucket cannot be changed in place",
+                f"replication {have.name!r} (ID {have.id}) replicates the local bucket with ID {have.localBucketID}, "
+                f"not {f'bucket {wanted!r}' if wanted else 'the bucket'} (ID {local_bucket_id}); "
+                "the local bucket cannot be changed in place",
             )
 
     def drift(self, have: models.Replication, *, adopted: bool) -> Drift:
@@ -208,7 +210,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     status = replications.observed(have).model_copy(update={"create_pending": None} | shown)
     return Result(
         status=status,
-        conditions=ready(f"replication {have.id} matches the spec", _health(obj, have, dp, limits)),
+        conditions=ready(f"replication {res.name!r} (ID {have.id}) matches the spec", _health(obj, have, dp, limits)),
         events=synced.events,
         synced=bool(synced.events),
     )

@@ -95,7 +95,15 @@ async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
     name = spec.name or meta["name"]
     recorded = rt.recorded_id(obj)
     if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
-        rt.post_events(obj, kind.kind, [Event("Normal", Action.ORPHANED, f"left {kind.noun} {recorded or name!r}")])
+        rt.post_events(
+            obj,
+            kind.kind,
+            [
+                Event(
+                    "Normal", Action.ORPHANED, f"left {kind.noun} {name!r}" + (f" (ID {recorded})" if recorded else "")
+                )
+            ],
+        )
         return
     try:
         inst = clients.instance(refs, meta["namespace"], spec.instance_ref.name, need_org=False)
@@ -114,5 +122,6 @@ async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
         recorded = found[0].id if found else None
     if recorded is not None:
         gone = await endpoints.delete(recorded)
-        message = f"deleted {kind.noun} {recorded}" if gone else f"{kind.noun} {recorded} was already gone"
+        what = f"{kind.noun} {name!r} (ID {recorded})"
+        message = f"deleted {what}" if gone else f"{what} was already gone"
         rt.post_events(obj, kind.kind, [Event("Normal", Action.DELETED, message)])

@@ -2,7 +2,7 @@
 
 The desired settings are exactly what PATCH can change (drift is computed
 over them); the local bucket and org cannot be patched, are set only by a
-create, and are immutable in the CRD instead.
+create, and are immutable in the CRD once the object exists.
 """
 
 from __future__ import annotations

@@ -1,0 +1,155 @@
+"""`kubectl influxdb`: commands and their output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+
+from ..api import crds
+from . import tree
+from .kube import Kube, PluginError, connect, kind_of
+
+PREFIX = "influxdb.replication.dev/"
+VALIDATE, ROTATE, PAUSED = f"{PREFIX}validate", f"{PREFIX}rotate-token", f"{PREFIX}paused"
+
+_STYLES = {"ok": "32", "bad": "31", "warn": "33", "dim": "2", "bold": "1"}
+
+STATUS_HELP = """\
+Draws InfluxDBInstance -> RemoteConnection -> Replication as a tree, with each
+one's Ready state; for replications the backlog (queue, bytes still to sync),
+the queue-full forecast and the heartbeat lag where known; and the reason and
+message of anything not healthy. Colour on a terminal only (never when piped,
+or with NO_COLOR set).
+
+exit status: 0 all healthy, 1 something is not Ready or not Healthy, 2 error."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Accepted before the command and after it, as kubectl does (SUPPRESS: the
+    # command's parser must not overwrite a value given before it with None).
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    common.add_argument("--context", help="kubeconfig context (default: the current one)")
+    common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    parser = argparse.ArgumentParser(
+        parents=[common],
+        prog="kubectl influxdb",
+        description="Day-2 commands for influxdb-replication-operator's resources. Reads through your kubeconfig "
+        "and RBAC; writes only annotations.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="instances, remotes and replications as a tree, with what is unhealthy and why",
+        description=STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    status.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    validate = commands.add_parser(
+        "validate", parents=[common], help=f"ask the operator to validate a Replication once ({VALIDATE})"
+    )
+    validate.add_argument("name", metavar="NAME", help="the Replication")
+    validate.add_argument("--wait", action="store_true", help="wait for the answer and print the Validated condition")
+    validate.add_argument("--timeout", type=float, default=150, help="seconds --wait waits (default 150)")
+    pause = commands.add_parser("pause", parents=[common], help=f"stop the operator writing to InfluxDB ({PAUSED})")
+    pause.add_argument("target", metavar="KIND/NAME", help="e.g. replication/metrics, irc/cloud")
+    resume = commands.add_parser("resume", parents=[common], help="remove the paused annotation")
+    resume.add_argument("target", metavar="KIND/NAME")
+    rotate = commands.add_parser(
+        "rotate-token", parents=[common], help=f"rotate a RemoteConnection's minted token once ({ROTATE})"
+    )
+    rotate.add_argument("name", metavar="NAME", help="the RemoteConnection")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        kube = connect(*(getattr(args, key, None) for key in ("kubeconfig", "context", "namespace")))
+        if args.command == "status":
+            return status(kube, all_namespaces=args.all_namespaces, colour=_colour(args.color))
+        if args.command == "validate":
+            return validate(kube, args.name, wait=args.wait, timeout=args.timeout)
+        if args.command in ("pause", "resume"):
+            kind, name = _target(args.target)
+            value = "true" if args.command == "pause" else None
+            return annotate(kube, kind, name, PAUSED, value, f"{args.command}d")
+        return annotate(kube, kind_of("remoteconnection"), args.name, ROTATE, now(), "token rotation requested")
+    except PluginError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def now() -> str:
+    """A new value for the request-once annotations: the current UTC time."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _colour(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, style: str) -> str:
+    return f"\033[{_STYLES[style]}m{text}\033[0m"
+
+
+def _target(text: str) -> tuple[crds.Kind, str]:
+    kind, _, name = text.partition("/")
+    if not name:
+        raise PluginError(f"expected KIND/NAME, e.g. replication/{text}")
+    return kind_of(kind), name
+
+
+def status(kube: Kube, *, all_namespaces: bool, colour: bool) -> int:
+    instances, remotes, replications = (kube.items(kind, all_namespaces=all_namespaces) for kind in crds.KINDS)
+    trees = tree.build(instances, remotes, replications)
+    if not trees:
+        where = "any namespace" if all_namespaces else f"namespace {kube.namespace}"
+        print(f"no InfluxDBInstance, RemoteConnection or Replication in {where}")
+        return 0
+    lines, unhealthy = tree.render(trees, _paint if colour else tree.plain)
+    print("\n".join(lines))
+    return 1 if unhealthy else 0
+
+
+def annotate(kube: Kube, kind: crds.Kind, name: str, key: str, value: str | None, done: str) -> int:
+    kube.annotate(kind, name, {key: value})
+    shown = f"{key}={value}" if value is not None else f"{key} removed"
+    print(f"{kind.singular}/{name} {done} ({shown})")
+    return 0
+
+
+def validate(kube: Kube, name: str, *, wait: bool, timeout: float) -> int:
+    kind, value = kind_of("replication"), now()
+    annotate(kube, kind, name, VALIDATE, value, "validation requested")
+    if not wait:
+        return 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = answered(kube.get(kind, name), value)
+        if answer is not None:
+            print(f"Validated={answer.get('status')} {answer.get('reason', '')}: {answer.get('message', '')}")
+            return 0 if answer.get("status") == "True" else 1
+        time.sleep(1)
+    raise PluginError(f"no answer to the validation within {timeout:g}s (is the operator running?)")
+
+
+def answered(obj: tree.Obj, value: str) -> tree.Obj | None:
+    """The Validated condition once it answers the request `value`: the
+    operator records the value it answered in status (or, failing that, the
+    condition changed since the request)."""
+    found = tree.condition(obj, "Validated")
+    if found is None:
+        return None
+    status = obj.get("status") or {}
+    if value in json.dumps(status) or str(found.get("lastTransitionTime") or "") >= value[:19] + "Z":
+        return found
+    return None

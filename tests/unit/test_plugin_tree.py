@@ -1,0 +1,92 @@
+"""The plugin's pure parts: the status tree from listed objects, and when a
+validate request counts as answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from influxdb_operator.kubectl import cli, tree
+from influxdb_operator.kubectl.kube import PluginError, kind_of
+
+
+def obj(kind: str, name: str, spec: dict[str, Any], *conds: tuple[str, str, str], **extra: Any) -> dict[str, Any]:
+    conditions = [{"type": t, "status": s, "reason": r, "message": f"{r} message"} for t, s, r in conds]
+    return {
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "ns", **extra.pop("metadata", {})},
+        "spec": spec,
+        "status": {"conditions": conditions, **extra},
+    }
+
+
+READY = ("Ready", "True", "Available")
+
+
+def test_orphans_hang_from_stand_ins_and_count_as_unhealthy() -> None:
+    replications = [
+        obj(
+            "Replication",
+            "by-id",
+            {"instanceRef": {"name": "edge"}, "remote": {"id": "0123456789abcdef"}, "localBucket": {"name": "m"}},
+            READY,
+            ("Healthy", "Unknown", "NoWritesYet"),
+        ),
+        obj(
+            "Replication",
+            "lost",
+            {"instanceRef": {"name": "gone"}, "remote": {"connectionRef": {"name": "nowhere"}}},
+        ),
+    ]
+    instances = [obj("InfluxDBInstance", "edge", {"url": "http://e", "orgID": "0123456789abcdef"}, READY)]
+    lines, unhealthy = tree.render(tree.build(instances, [], replications))
+    assert lines == [
+        "namespace ns",
+        "InfluxDBInstance edge  ✔ Ready  http://e orgID 0123456789abcdef",
+        "└─ Replication by-id  ✔ NoWritesYet  m → ? via remote 0123456789abcdef",
+        "InfluxDBInstance gone  ✘ missing: referenced but does not exist",
+        "└─ RemoteConnection nowhere  ✘ missing: referenced but does not exist",
+        "   └─ Replication lost  ✘ Pending  ? → ?: the operator has not reported on it yet",
+    ]
+    assert unhealthy == 3
+
+
+def test_a_ready_but_unhealthy_replication_shows_its_health_and_figures() -> None:
+    replication = obj(
+        "Replication",
+        "r",
+        {"instanceRef": {"name": "edge"}, "remote": {"connectionRef": {"name": "c"}}},
+        READY,
+        ("Healthy", "False", "QueueFillingUp"),
+        currentQueueSizeBytes=2048,
+        remainingBytesToBeSynced=1024,
+        dataPlane={"queueFullIn": "12m", "lag": "3s"},
+        metadata={"annotations": {"influxdb.replication.dev/paused": "true"}},
+    )
+    shown = tree.verdict(replication)
+    assert shown == tree.Verdict(False, "QueueFillingUp", "QueueFillingUp message")
+    assert tree.figures(replication) == ["queue 2 KiB", "to sync 1 KiB", "full in 12m", "lag 3s"]
+    lines, _ = tree.render(tree.build([], [], [replication]), lambda text, style: f"<{style}>{text}</>")
+    assert "<bad>✘ QueueFillingUp</>  <warn>paused</>" in lines[-1]
+
+
+def test_validate_answered_by_the_recorded_value_or_a_newer_condition() -> None:
+    value = "2026-01-01T10:00:00.123456Z"
+    validated = ("Validated", "True", "Validated")
+    assert cli.answered(obj("Replication", "r", {}, READY), value) is None
+    old = obj("Replication", "r", {}, validated)
+    old["status"]["conditions"][0]["lastTransitionTime"] = "2026-01-01T09:59:59Z"
+    assert cli.answered(old, value) is None
+    recorded = obj("Replication", "r", {}, validated, validatedFor=value)
+    assert cli.answered(recorded, value) == recorded["status"]["conditions"][0]
+    old["status"]["conditions"][0]["lastTransitionTime"] = "2026-01-01T10:00:01Z"
+    assert cli.answered(old, value) is not None
+
+
+def test_kinds_as_kubectl_names_them() -> None:
+    assert kind_of("IREP").plural == "replications"
+    assert kind_of("remoteconnections").plural == "remoteconnections"
+    assert kind_of("idbi").plural == "influxdbinstances"
+    with pytest.raises(PluginError, match="unknown kind 'bucket'"):
+        kind_of("bucket")
