@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import sandbox as sandbox_module
@@ -44,6 +45,8 @@ from sandbox import kube as kube_module
 from support import manifests, measure
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess
+
+pytestmark = pytest.mark.timeout(0)  # a bench of thousands runs as long as it takes
 
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100 300").split()]
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
@@ -62,20 +65,33 @@ class Latest:
         self.kube = kube
         self.lock = threading.Lock()
         self.objects: dict[str, dict[str, Any]] = {}
-        status, listing = kube.get(self.path)
-        assert status == 200, listing
-        self.version = str(listing["metadata"]["resourceVersion"])
-        threading.Thread(target=self._watch, daemon=True).start()
+        threading.Thread(target=self._follow, daemon=True).start()
 
-    def _watch(self) -> None:
+    def _follow(self) -> None:
+        """List, then watch from there; again whenever the watch ends (timeouts, 410 Gone)."""
+        while True:
+            status, listing = self.kube.get(self.path)
+            if status != 200:
+                time.sleep(1)
+                continue
+            with self.lock:
+                self.objects = {o["metadata"]["name"]: o for o in listing["items"]}
+            try:
+                self._watch(str(listing["metadata"]["resourceVersion"]))
+            except (OSError, ValueError):
+                time.sleep(1)
+
+    def _watch(self, version: str) -> None:
         request = urllib.request.Request(
-            f"{self.kube.url}{self.path}?watch=1&resourceVersion={self.version}&timeoutSeconds=7200",
+            f"{self.kube.url}{self.path}?watch=1&resourceVersion={version}&timeoutSeconds=600",
             headers={"Authorization": f"Bearer {self.kube.admin_token}"},
         )
         context = ssl.create_default_context(cafile=str(self.kube.ca_file))
-        with urllib.request.urlopen(request, context=context, timeout=7200) as stream:
+        with urllib.request.urlopen(request, context=context, timeout=700) as stream:
             for line in stream:
                 event = json.loads(line)
+                if event["type"] not in {"ADDED", "MODIFIED", "DELETED"}:
+                    return  # an ERROR (e.g. the version is too old): list again
                 with self.lock:
                     self.objects[event["object"]["metadata"]["name"]] = event["object"]
 

@@ -25,6 +25,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import sandbox as sandbox_module
 from sandbox import kube as kube_module
 from sandbox import processes
@@ -32,6 +34,8 @@ from support import manifests, measure
 from support.kubectl import Kubectl
 from support.operator_process import OperatorProcess
 from support.pacing import paced
+
+pytestmark = pytest.mark.timeout(0)  # a bench of thousands runs as long as it takes
 
 N = int(os.environ.get("BENCH_REPLICATIONS", "200"))
 PERIOD = 5.0
