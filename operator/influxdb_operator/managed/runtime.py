@@ -64,6 +64,12 @@ class Validations:
         if running is not None and running.task is not None:
             running.task.cancel()
 
+    async def stop(self) -> None:
+        tasks = [v.task for v in self.running.values() if v.task is not None]
+        for uid in list(self.running):
+            self.forget(uid)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
 
 @dataclass
 class Runtime:
@@ -104,8 +110,7 @@ class Runtime:
         self.validations.forget(uid)
 
     async def close(self) -> None:
-        for uid in list(self.validations.running):
-            self.validations.forget(uid)
+        await self.validations.stop()
         await self.clients.close()
         while self.remote_clients:
             await self.remote_clients.popitem()[1].close()
