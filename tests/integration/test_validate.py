@@ -188,6 +188,30 @@ def _batch(ns: Kubectl, setup: Setup, prefix: str, connection: str) -> float:
     return time.monotonic() - started
 
 
+def _own_remote(setup: Setup, scratch_influxd: ScratchInfluxd, label: str) -> tuple[influx.Server, str]:
+    """An influxd of the test's own as a RemoteConnection `label` and a Ready
+    Replication to its bucket: the server (to freeze) and the Replication's name."""
+    ns, namespace = setup.kubectl, setup.namespace
+    server, remote = scratch_influxd(label)
+    ns.apply(
+        manifests.secret(f"{label}-token", namespace, remote.token),
+        manifests.remote(
+            label,
+            namespace,
+            instance="edge",
+            url=remote.url,
+            org_id=remote.orgID,
+            secret=f"{label}-token",
+            name=f"{label}-{setup.unique}",
+        ),
+    )
+    setup.ready("remoteconnection", label)
+    name = f"{label}-{setup.unique}"
+    ns.apply(setup.replication(name, remote={"connectionRef": {"name": label}}, remoteBucket={"name": "metrics"}))
+    setup.ready("replication", name)
+    return server, name
+
+
 def _refreshes(operator: OperatorProcess) -> float:
     """The instance's refreshes so far (each one ends in a reconcile of it)."""
     done = operator.metric("influxdb_operator_reconciles_total", kind="InfluxDBInstance", outcome="success")
@@ -197,25 +221,8 @@ def _refreshes(operator: OperatorProcess) -> float:
 def test_a_validate_stuck_on_a_frozen_remote_holds_up_nothing(
     setup: Setup, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
 ) -> None:
-    ns, namespace = setup.kubectl, setup.namespace
-    server, frozen = scratch_influxd("frozen")
-    ns.apply(
-        manifests.secret("frozen-token", namespace, frozen.token),
-        manifests.remote(
-            "frozen",
-            namespace,
-            instance="edge",
-            url=frozen.url,
-            org_id=frozen.orgID,
-            secret="frozen-token",
-            name=f"frozen-{setup.unique}",
-        ),
-    )
-    setup.ready("remoteconnection", "frozen")
-    slow = f"slow-{setup.unique}"
-    ns.apply(setup.replication(slow, remote={"connectionRef": {"name": "frozen"}}, remoteBucket={"name": "metrics"}))
-    setup.ready("replication", slow)
-
+    ns = setup.kubectl
+    server, slow = _own_remote(setup, scratch_influxd, "frozen")
     server.freeze()
     try:
         # The same work twice, all to the frozen remote: first with no validate in flight.
@@ -248,25 +255,8 @@ def test_a_validate_stuck_on_a_frozen_remote_holds_up_nothing(
 def test_a_validate_cut_short_by_a_restart_runs_again(
     setup: Setup, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
 ) -> None:
-    ns, namespace = setup.kubectl, setup.namespace
-    server, frozen = scratch_influxd("paused")
-    ns.apply(
-        manifests.secret("paused-token", namespace, frozen.token),
-        manifests.remote(
-            "paused",
-            namespace,
-            instance="edge",
-            url=frozen.url,
-            org_id=frozen.orgID,
-            secret="paused-token",
-            name=f"paused-{setup.unique}",
-        ),
-    )
-    setup.ready("remoteconnection", "paused")
-    name = f"cut-{setup.unique}"
-    ns.apply(setup.replication(name, remote={"connectionRef": {"name": "paused"}}, remoteBucket={"name": "metrics"}))
-    setup.ready("replication", name)
-
+    ns = setup.kubectl
+    server, name = _own_remote(setup, scratch_influxd, "paused")
     server.freeze()
     try:
         _request(ns, name, "once")

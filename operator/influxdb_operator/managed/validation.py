@@ -3,8 +3,8 @@ to a new value has InfluxDB write an empty batch through the stream
 (`POST /api/v2/replications/{id}/validate`), once, and the `Validated`
 condition answers it.
 
-Such a validate can wait two minutes on a remote that does not answer, so it
-never runs in a handler or the refresh: a task per replication does it, a
+Such a validate can wait two minutes on a remote that does not answer, so
+this one never runs in a handler or the refresh: a task per replication does it, a
 few at once (`Validations.slots`), each within `--validate-timeout`, and
 writes the condition itself (Unknown/Validating first). What it wrote is
 kept in memory for every other status write to carry along. A value counts
@@ -30,7 +30,7 @@ from .world import Obj, Refs
 logger = logging.getLogger(__name__)
 
 ANNOTATION = f"{v1alpha1.GROUP}/validate"
-VALIDATED = "Validated"
+VALIDATED = conditions.VALIDATED
 
 
 def answered(rt: Runtime, uid: str, status: dict[str, object], value: str) -> bool:

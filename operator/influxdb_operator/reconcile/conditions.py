@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .reasons import Reason
 
-READY, SYNCED, HEALTHY = "Ready", "Synced", "Healthy"
+READY, SYNCED, HEALTHY, VALIDATED = "Ready", "Synced", "Healthy", "Validated"
 
 Status = Literal["True", "False", "Unknown"]
 
