@@ -188,9 +188,10 @@ def _batch(ns: Kubectl, setup: Setup, prefix: str, connection: str) -> float:
     return time.monotonic() - started
 
 
-def _own_remote(setup: Setup, scratch_influxd: ScratchInfluxd, label: str) -> tuple[influx.Server, str]:
+def _own_remote(setup: Setup, scratch_influxd: ScratchInfluxd, label: str) -> tuple[influx.Server, influx.Influx, str]:
     """An influxd of the test's own as a RemoteConnection `label` and a Ready
-    Replication to its bucket: the server (to freeze) and the Replication's name."""
+    Replication to its bucket: the server (to freeze), what it serves, and the
+    Replication's name."""
     ns, namespace = setup.kubectl, setup.namespace
     server, remote = scratch_influxd(label)
     ns.apply(
@@ -209,7 +210,7 @@ def _own_remote(setup: Setup, scratch_influxd: ScratchInfluxd, label: str) -> tu
     name = f"{label}-{setup.unique}"
     ns.apply(setup.replication(name, remote={"connectionRef": {"name": label}}, remoteBucket={"name": "metrics"}))
     setup.ready("replication", name)
-    return server, name
+    return server, remote, name
 
 
 def _refreshes(operator: OperatorProcess) -> float:
@@ -219,24 +220,39 @@ def _refreshes(operator: OperatorProcess) -> float:
 
 
 def test_a_validate_stuck_on_a_frozen_remote_holds_up_nothing(
-    setup: Setup, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
+    setup: Setup, sandbox: sandbox_module.Sandbox, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
 ) -> None:
     ns = setup.kubectl
-    server, slow = _own_remote(setup, scratch_influxd, "frozen")
+    server, remote, slow = _own_remote(setup, scratch_influxd, "frozen")
     server.freeze()
     try:
         # The same work twice, all to the frozen remote: first with no validate in flight.
         alone = _batch(ns, setup, "alone", "frozen")
+        # Two validates in flight: one on demand, one before a create.
         _request(ns, slow, "stuck")
         _validated(ns, slow, status="Unknown", requested="stuck", timeout=30)
+        early = f"early-{setup.unique}"
+        remote_bucket = {"id": remote.bucketID}
+        ns.apply(
+            setup.replication(
+                early,
+                remote={"connectionRef": {"name": "frozen"}},
+                remoteBucket=remote_bucket,
+                validateBeforeCreate=True,
+            )
+        )
+        ns.wait_reason("replication", early, "Validating", timeout=30)
         refreshes = _refreshes(own_operator)
         beside = _batch(ns, setup, "beside", "frozen")
         assert beside <= 2 * alone + 5, f"{BATCH} Replications took {beside:.1f}s beside a validate, {alone:.1f}s alone"
         # The instance's refresh (every 2s) goes on too.
         eventually(lambda: _refreshes(own_operator) >= refreshes + 2, timeout=10, what="two refreshes")
-        # All that while the validate still waited on the remote.
+        # All that while both validates still waited on the remote.
         validating = condition(ns.get("replication", slow), "Validated")
         assert (validating["status"], validating["reason"]) == ("Unknown", "Validating")
+        waiting = condition(ns.get("replication", early), "Ready")
+        assert (waiting["status"], waiting["reason"]) == ("Unknown", "Validating")
+        assert sandbox.edge.replications(name=early) == []
 
         # A newer value while "stuck" is in flight is answered after it.
         _request(ns, slow, "next")
@@ -250,13 +266,16 @@ def test_a_validate_stuck_on_a_frozen_remote_holds_up_nothing(
         server.thaw()
     answered = _validated(ns, slow, status="True", requested="next")
     assert answered["status"]["validation"]["result"] == "Succeeded"
+    # The create that timed out on its validate is retried, and made once the remote answers.
+    created = setup.ready("replication", early)
+    assert [r["id"] for r in sandbox.edge.replications(name=early)] == [created["status"]["id"]]
 
 
 def test_a_validate_cut_short_by_a_restart_runs_again(
     setup: Setup, own_operator: OperatorProcess, scratch_influxd: ScratchInfluxd
 ) -> None:
     ns = setup.kubectl
-    server, name = _own_remote(setup, scratch_influxd, "paused")
+    server, _, name = _own_remote(setup, scratch_influxd, "paused")
     server.freeze()
     try:
         _request(ns, name, "once")

@@ -117,10 +117,26 @@ def _validator(
     validates at once, and --validate-timeout."""
 
     async def validate(body: models.ReplicationCreate) -> None:
+        await _show_validating(rt, res.obj)
         async with rt.validations.slots:
             await res.client.validate_new_replication(body, timeout=rt.settings.validate_timeout)
 
     return validate
+
+
+async def _show_validating(rt: Runtime, obj: Obj) -> None:
+    """Ready=Unknown/Validating while a first create waits on its validate
+    (minutes, against a remote that does not answer). Retries keep showing
+    the last refusal instead, so that each does not announce it again."""
+    meta, status = obj["metadata"], obj["status"]
+    if conditions.get(status.get("conditions") or [], conditions.READY) is not None:
+        return
+    waiting = conditions.Condition(
+        conditions.READY, "Unknown", Reason.VALIDATING, "InfluxDB is validating the stream before it is created"
+    )
+    listed = conditions.apply(status.get("conditions") or [], [waiting], generation=meta["generation"])
+    await rt.write_status(KIND.plural, meta["namespace"], meta["name"], {"conditions": listed})
+    status["conditions"] = listed
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.QUEUE_FILLING_UP: "at the current rate the queue is full sooner than `health.queueFullWarning`",
     Reason.QUEUE_NEARLY_FULL: "the queue is at 80% or more of `maxQueueSizeBytes`",
     Reason.BACKLOG_GROWING: "bytes still to sync grew by more than 1 MiB between two refreshes",
-    Reason.VALIDATING: "a requested validate is queued or waiting for InfluxDB's answer (`Validated` is Unknown)",
+    Reason.VALIDATING: "a validate is queued or waiting for InfluxDB's answer (`Validated`, or before a first create "
+    "`Ready`, is Unknown)",
     Reason.STREAM_WORKS: "InfluxDB wrote an empty batch through the stream: remote URL, org, bucket and token work",
     Reason.REMOTE_VALIDATION_FAILED: "InfluxDB's validate found the stream cannot work; its message says why (before a "
     "create with `validateBeforeCreate`: nothing was created)",
