@@ -167,9 +167,12 @@ def test_validate_before_create_refuses_a_stream_that_cannot_work(
     code, found = sandbox.cloud.request("GET", f"/api/v2/buckets?orgID={sandbox.cloud.orgID}&name={setup.cloud_bucket}")
     assert code == 200, found
     manifest["spec"]["remoteBucket"] = {"id": found["buckets"][0]["id"]}
+    # Asked for with the fix: a validate waits for the replication to exist, then runs.
+    manifest["metadata"]["annotations"] = {ANNOTATION: "with-the-fix"}
     ns.apply(manifest)
     created = setup.ready("replication", name)
     assert [r["id"] for r in edge.replications(name=name)] == [created["status"]["id"]]
+    _validated(ns, name, status="True", requested="with-the-fix")
     ns("delete", "replication", name, "--timeout=60s")
 
 
