@@ -79,6 +79,8 @@ async def _answer(rt: Runtime, refs: Refs, job: Validation, value: str) -> None:
     await _record(rt, job, value, conditions.Condition(VALIDATED, "Unknown", Reason.VALIDATING, waiting))
     async with rt.validations.slots:
         answer = await _validate(rt, refs, job.obj, value)
+    meta = job.obj["metadata"]
+    logger.info("Replication %s/%s: %s", meta["namespace"], meta["name"], answer.message)
     await _record(rt, job, value, answer)
 
 
