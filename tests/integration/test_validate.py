@@ -247,7 +247,8 @@ def test_a_validate_stuck_on_a_frozen_remote_holds_up_nothing(
         ns.wait_reason("replication", early, "Validating", timeout=30)
         refreshes = _refreshes(own_operator)
         beside = _batch(ns, setup, "beside", "frozen")
-        assert beside <= 2 * alone + 5, f"{BATCH} Replications took {beside:.1f}s beside a validate, {alone:.1f}s alone"
+        # Generous for a loaded machine; the proof that nothing waited on the validate is below.
+        assert beside <= 2 * alone + 10, f"{BATCH} Replications: {beside:.1f}s beside a validate, {alone:.1f}s alone"
         # The instance's refresh (every 2s) goes on too.
         eventually(lambda: _refreshes(own_operator) >= refreshes + 2, timeout=10, what="two refreshes")
         # All that while both validates still waited on the remote.
