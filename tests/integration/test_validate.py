@@ -80,6 +80,17 @@ def _request(ns: Kubectl, name: str, value: str) -> None:
     ns("annotate", "--overwrite", "replication", name, f"{ANNOTATION}={value}")
 
 
+def _remote_token(setup: Setup, token: str) -> None:
+    """Put `token` in the RemoteConnection's Secret; return once it was sent to InfluxDB."""
+    before = setup.kubectl.get("remoteconnection", "cloud")["status"]["tokenFingerprint"]  # type: ignore[index]
+    setup.kubectl.apply(manifests.secret("cloud-token", setup.namespace, token))
+    eventually(
+        lambda: setup.kubectl.get("remoteconnection", "cloud")["status"]["tokenFingerprint"] != before,  # type: ignore[index]
+        timeout=30,
+        what="new token sent to InfluxDB",
+    )
+
+
 def _org_token(server: influx.Influx, org: str) -> str:
     """A write token of a new org of `server`: a real token, but not of the remote's org."""
     status, created = server.request("POST", "/api/v2/orgs", {"name": org})
@@ -108,18 +119,20 @@ def test_validate_on_demand_answers_each_value_once(
     assert shown["lastTransitionTime"] == answered_at
     assert "Validated" in [e["reason"] for e in ns.events(name)]
 
-    # The remote token in the Secret replaced with a real token of another org.
+    # The remote token in the Secret replaced with a real token of another org, then with a made-up one.
     wrong = _org_token(sandbox.cloud, f"other-{setup.unique}")
-    ns.apply(manifests.secret("cloud-token", setup.namespace, wrong))
-    eventually(lambda: "TokenRotated" in [e["reason"] for e in ns.events("cloud")], timeout=30, what="new token sent")
-    _request(ns, name, "second")
-    fails = _validated(ns, name, status="False", requested="second")
-    failed = condition(fails, "Validated")
-    assert failed["reason"] == "RemoteValidationFailed"
-    assert "must be 204" in failed["message"]  # InfluxDB's own words for what the remote answered
-    assert fails["status"]["validation"]["result"] == "Failed"
+    invalid = f"invalid-{secrets.token_hex(16)}"
+    for value, token in (("second", wrong), ("third", invalid)):
+        _remote_token(setup, token)
+        _request(ns, name, value)
+        fails = _validated(ns, name, status="False", requested=value)
+        failed = condition(fails, "Validated")
+        assert failed["reason"] == "RemoteValidationFailed"
+        assert "must be 204" in failed["message"]  # InfluxDB's own words for what the remote answered
+        assert fails["status"]["validation"]["result"] == "Failed"
+    assert "401 Unauthorized" in failed["message"]
     warnings = [e for e in ns.events(name) if e["reason"] == "RemoteValidationFailed"]
-    assert len(warnings) == 1
+    assert sorted("'third'" in e["message"] for e in warnings) == [False, True]  # one Event per answer
     # The refresh goes on writing the Replication's status; the answer stays as it was written.
     time.sleep(5)
     assert condition(ns.get("replication", name), "Validated") == failed
@@ -130,17 +143,15 @@ def test_validate_on_demand_answers_each_value_once(
     other = f"val2-{setup.unique}"
     ns.apply(setup.replication(other))  # once this one is answered, the restarted operator has seen both
     setup.ready("replication", other)
-    ns.apply(manifests.secret("cloud-token", setup.namespace, sandbox.cloud.token))
-    eventually(
-        lambda: [e["reason"] for e in ns.events("cloud")].count("TokenRotated") >= 2, timeout=30, what="token back"
-    )
+    _remote_token(setup, sandbox.cloud.token)
     _request(ns, other, "after-restart")
     _validated(ns, other, status="True", requested="after-restart")
     assert condition(ns.get("replication", name), "Validated") == failed
     assert [e for e in ns.events(name) if e["reason"] == "RemoteValidationFailed"] == warnings
 
     visible = own_operator.tail(100000) + json.dumps(ns.get("replication", name)) + json.dumps(ns.events(name))
-    leaked = [i for i, token in enumerate((wrong, sandbox.cloud.token, sandbox.edge.token)) if token in visible]
+    tokens = (wrong, invalid, sandbox.cloud.token, sandbox.edge.token)
+    leaked = [i for i, token in enumerate(tokens) if token in visible]
     assert leaked == [], "tokens (by position) found in logs, status or events"
 
 
