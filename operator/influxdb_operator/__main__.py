@@ -27,6 +27,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="QueueFillingUp when a queue is forecast full sooner than this many seconds (default 3600)",
     )
+    parser.add_argument(
+        "--validate-timeout",
+        type=float,
+        default=None,
+        help="give up a validate of a replication's stream after this many seconds (default 150)",
+    )
+    parser.add_argument(
+        "--validate-concurrency", type=int, default=None, help="validates run at once, at most (default 4)"
+    )
     parser.add_argument("--standalone", action="store_true", help="do not coordinate with other instances (peering)")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -40,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["INFLUXDB_OPERATOR_MAX_BACKOFF"] = str(args.max_backoff)
     if args.queue_full_warning is not None:
         os.environ["INFLUXDB_OPERATOR_QUEUE_FULL_WARNING"] = str(args.queue_full_warning)
+    if args.validate_timeout is not None:
+        os.environ["INFLUXDB_OPERATOR_VALIDATE_TIMEOUT"] = str(args.validate_timeout)
+    if args.validate_concurrency is not None:
+        os.environ["INFLUXDB_OPERATOR_VALIDATE_CONCURRENCY"] = str(args.validate_concurrency)
     kopf.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401 - registers the handlers
 

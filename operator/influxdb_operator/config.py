@@ -20,6 +20,10 @@ class Settings:
     # How soon a forecast full queue is worth a QueueFillingUp, unless a
     # Replication says otherwise (spec.health.queueFullWarning).
     queue_full_warning: float = 3600.0
+    # A validate waits on the remote (influxd allows it two minutes); it runs
+    # in the background, this many at once, each given up after this long.
+    validate_timeout: float = 150.0
+    validate_concurrency: int = 4
 
 
 @functools.cache
@@ -27,4 +31,6 @@ def settings() -> Settings:
     return Settings(
         max_backoff=float(os.environ.get("INFLUXDB_OPERATOR_MAX_BACKOFF", "60")),
         queue_full_warning=float(os.environ.get("INFLUXDB_OPERATOR_QUEUE_FULL_WARNING", "3600")),
+        validate_timeout=float(os.environ.get("INFLUXDB_OPERATOR_VALIDATE_TIMEOUT", "150")),
+        validate_concurrency=int(os.environ.get("INFLUXDB_OPERATOR_VALIDATE_CONCURRENCY", "4")),
     )

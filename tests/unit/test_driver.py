@@ -34,6 +34,7 @@ class FakeExternal:
     want_size: int = 1
     secret_changed: bool = False
     adoptable: bool = True
+    creatable: bool = True
     objects: dict[str, Thing] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     next_id: int = 100
@@ -52,6 +53,11 @@ class FakeExternal:
 
     async def _delete(self, influx_id: str) -> bool:
         return self.objects.pop(influx_id, None) is not None
+
+    async def check_creatable(self) -> None:
+        self.calls.append("check creatable")
+        if not self.creatable:
+            raise Blocked(Reason.REMOTE_VALIDATION_FAILED, "refused")
 
     async def create(self) -> Thing:
         self.calls.append("create")
@@ -94,15 +100,25 @@ async def run(ext: FakeExternal, tgt: Target, seen: Mapping[str, Thing] | None =
 async def test_create_marks_pending_before_it_posts() -> None:
     ext = FakeExternal()
     have, events = await run(ext, target())
-    assert ext.calls == ["find t", "mark pending", "create"]
+    assert ext.calls == ["find t", "check creatable", "mark pending", "create"]
     assert events == [("Normal", Action.CREATED)]
     assert list(ext.objects) == [have.id]
+
+
+async def test_a_refused_create_leaves_no_marker_and_no_object() -> None:
+    # The marker would make a later attempt adopt a same-name object as its own.
+    ext = FakeExternal(creatable=False)
+    with pytest.raises(Blocked) as refused:
+        await run(ext, target())
+    assert refused.value.reason is Reason.REMOTE_VALIDATION_FAILED
+    assert ext.calls == ["find t", "check creatable"]
+    assert ext.objects == {}
 
 
 async def test_an_object_deleted_out_of_band_is_recreated() -> None:
     ext = FakeExternal()
     have, events = await run(ext, target("42"))
-    assert ext.calls == ["get 42", "find t", "mark pending", "create"]
+    assert ext.calls == ["get 42", "find t", "check creatable", "mark pending", "create"]
     assert events == [("Normal", Action.RECREATED)]
     assert have.id != "42"
 

@@ -114,3 +114,41 @@ def test_a_data_plane_alert_is_announced_once_and_its_end_too() -> None:
         [("Normal", Action.HEALTHY_AGAIN)],
         [],
     ]
+
+
+VALIDATED = {
+    "type": "Validated",
+    "status": "False",
+    "reason": "RemoteValidationFailed",
+    "message": "validate 'v1': the stream does not work: 401",
+    "observedGeneration": 1,
+    "lastTransitionTime": "T-validated",
+}
+KEPT = {"validation": {"requested": "v1", "result": "Failed", "time": "T-validated"}, "conditions": [VALIDATED]}
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        Result(status=STATUS(id="abc"), conditions=ready("ok")),
+        Blocked(Reason.UNREACHABLE, "down"),
+    ],
+    ids=["ready", "blocked"],
+)
+def test_a_validate_result_survives_a_reconcile_from_an_older_snapshot(outcome: Result | Blocked) -> None:
+    # The snapshot predates the validate's write: the reconcile writes the kept result along, time and all.
+    patch, _ = finish(STATUS, {}, outcome, generation=1, kept=KEPT)
+    assert patch["validation"] == KEPT["validation"]
+    assert [c for c in patch["conditions"] if c["type"] == "Validated"] == [VALIDATED]
+    # A snapshot that has it: nothing about it is rewritten.
+    current = _apply({}, patch)
+    again, _ = finish(STATUS, current, outcome, generation=1, kept=KEPT)
+    assert again == {}
+
+
+def test_a_snapshot_without_a_kept_result_keeps_its_own_validated_condition() -> None:
+    # After a restart nothing is kept: the condition status shows is left as it is.
+    status = {"conditions": [VALIDATED], "validation": KEPT["validation"]}
+    patch, _ = finish(STATUS, status, Result(status=STATUS(id="abc"), conditions=ready("ok")), generation=1)
+    assert "validation" not in patch
+    assert [c for c in patch["conditions"] if c["type"] == "Validated"] == [VALIDATED]

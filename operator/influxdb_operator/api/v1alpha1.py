@@ -221,6 +221,17 @@ class HeartbeatSpec(_Model):
 class ReplicationSpec(ManagedSpec):
     """A replication stream from a local bucket to a remote bucket (`/api/v2/replications`)."""
 
+    # influxd 2.9 validates a new replication against remoteBucketID only
+    # (by name, even an existing bucket is "not found"): refused here, clearly.
+    model_config = ConfigDict(
+        json_schema_extra=_cel(
+            {
+                "rule": "!has(self.validateBeforeCreate) || !self.validateBeforeCreate || has(self.remoteBucket.id)",
+                "message": "validateBeforeCreate needs remoteBucket.id: InfluxDB validates a new replication "
+                "against the remote bucket's ID only",
+            }
+        )
+    )
     ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = (
         *ManagedSpec.ROOT_RULES,
         _immutable_once("localBucket", exists=ManagedSpec.EXISTS, what="the object exists in InfluxDB (status.id)"),
@@ -256,6 +267,12 @@ class ReplicationSpec(ManagedSpec):
     )
     health: HealthSpec | None = None
     heartbeat: HeartbeatSpec | None = Field(default=None, description="Opt-in heartbeats; off when absent.")
+    validate_before_create: bool = Field(
+        default=False,
+        description="Create with ?validate=true first: InfluxDB writes an empty batch to the remote, and a stream "
+        "that cannot work is refused (RemoteValidationFailed) with nothing created. Only the first create; needs "
+        "remoteBucket.id.",
+    )
 
 
 # --- status ------------------------------------------------------------------
@@ -317,6 +334,16 @@ class DataPlaneStatus(_Model):
     dropped_points: int = Field(default=0, description="Points refused by a full queue since watched.")
 
 
+class ValidationStatus(_Model):
+    """The last validate requested with the influxdb.replication.dev/validate annotation."""
+
+    requested: str = Field(description="The annotation's value this answers.")
+    result: Literal["Validating", "Succeeded", "Failed"] = Field(
+        description="Validating until InfluxDB answers (or the operator's --validate-timeout passes)."
+    )
+    time: str = Field(description="When the result was recorded (while Validating: when it began).")
+
+
 class ReplicationStatus(Status):
     local_bucket_id: str | None = Field(default=None, alias="localBucketID")
     remote_id: str | None = Field(default=None, alias="remoteID")
@@ -326,6 +353,7 @@ class ReplicationStatus(Status):
     latest_response_code: int | None = None
     latest_error_message: str | None = None
     data_plane: DataPlaneStatus | None = None
+    validation: ValidationStatus | None = None
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

@@ -1,5 +1,5 @@
 """kopf handlers: wiring only. Importing this registers them."""
 
-from . import indexes, instances, lifecycle, resources
+from . import indexes, instances, lifecycle, resources, validation
 
-__all__ = ["indexes", "instances", "lifecycle", "resources"]
+__all__ = ["indexes", "instances", "lifecycle", "resources", "validation"]

@@ -23,6 +23,9 @@ from . import errors, models
 
 # Plain calls answer in milliseconds; anything slower is a sick server.
 DEFAULT_TIMEOUT = 30.0
+# A validate makes InfluxDB write to the remote, which it allows up to two
+# minutes; give it that plus a margin.
+VALIDATE_TIMEOUT = 150.0
 
 # Called once per request as (endpoint, method, status or error class name, seconds).
 CallObserver = Callable[[str, str, str, float], None]
@@ -80,11 +83,13 @@ class InfluxClient:
         json: Any = None,
         data: str | None = None,
         auth: bool = True,
+        timeout: float | None = None,
     ) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         headers = {"Authorization": f"Token {self._token.get_secret_value()}"} if auth else {}
         what = f"{method} {endpoint}"
+        limit = self._timeout if timeout is None else timeout
         started = time.monotonic()
         outcome = "error"
         try:
@@ -96,7 +101,7 @@ class InfluxClient:
                 data=data,
                 headers=headers,
                 ssl=self._ssl,
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                timeout=aiohttp.ClientTimeout(total=limit),
             ) as response:
                 outcome = str(response.status)
                 body = await _read(response)
@@ -104,17 +109,17 @@ class InfluxClient:
                     raise errors.from_response(response.status, body, what=what)
                 return body
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            outcome, failure = self._failure(error, what)
+            outcome, failure = self._failure(error, what, limit)
             # Not chained when the cause may hold the request's headers, and so the token.
             raise failure from (error if _safe_cause(error) else None)
         finally:
             if self._observer is not None:
                 self._observer(endpoint, method, outcome, time.monotonic() - started)
 
-    def _failure(self, error: BaseException, what: str) -> tuple[str, errors.InfluxError]:
+    def _failure(self, error: BaseException, what: str, limit: float) -> tuple[str, errors.InfluxError]:
         """(the metrics outcome, the client's error) for a call that got no answer."""
         if isinstance(error, TimeoutError):  # before OSError, its base; aiohttp's timeouts are ones too
-            return "timeout", errors.TimedOut(f"{what}: no answer from {self.url} within {self._timeout:.0f}s")
+            return "timeout", errors.TimedOut(f"{what}: no answer from {self.url} within {limit:g}s")
         if isinstance(error, aiohttp.ClientSSLError):
             return "tls", errors.Unreachable(f"{what}: TLS failure talking to {self.url}: {_describe(error)}")
         if _safe_cause(error):
@@ -162,6 +167,24 @@ class InfluxClient:
         if len(rows) < 2 or "_time" not in rows[0]:
             return None
         return datetime.fromisoformat(rows[1][rows[0].index("_time")].strip().replace("Z", "+00:00"))
+
+    # --- validate: InfluxDB writes an empty batch through the stream -------
+
+    async def validate_replication(self, replication_id: str, *, timeout: float = VALIDATE_TIMEOUT) -> None:
+        """Have InfluxDB prove an existing replication's remote URL, org,
+        bucket and token work end to end; raises (`APIError`) if they do not."""
+        path = f"/api/v2/replications/{replication_id}/validate"
+        await self._call("POST", path, endpoint="/api/v2/replications/{id}/validate", timeout=timeout)
+
+    async def validate_new_replication(
+        self, request: models.ReplicationCreate, *, timeout: float = VALIDATE_TIMEOUT
+    ) -> None:
+        """The same proof for a replication not created yet (`?validate=true`:
+        InfluxDB checks it and saves nothing)."""
+        path = "/api/v2/replications"
+        params = {"validate": "true"}
+        endpoint = "/api/v2/replications?validate=true"
+        await self._call("POST", path, endpoint=endpoint, params=params, json=request.wire(), timeout=timeout)
 
     async def find_org(self, name: str) -> models.Organization | None:
         try:

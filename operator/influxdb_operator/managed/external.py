@@ -52,6 +52,11 @@ class External(Protocol[H]):
     @property
     def endpoints(self) -> Endpoints[H]: ...
 
+    async def check_creatable(self) -> None:
+        """Raise `Blocked` to refuse a create; runs before the create-pending
+        marker is stored, so a refusal leaves nothing that a later attempt
+        could take for a create of its own."""
+
     async def create(self) -> H: ...
 
     async def check_adoptable(self, have: H) -> None:
@@ -111,6 +116,7 @@ async def sync(
         assert by_name is not None
         raise _conflict(ext, target, by_name.id)
     if decision.verb is plan.Verb.CREATE:
+        await ext.check_creatable()
         # Marked before the POST: if this process dies before the ID is stored,
         # the next one adopts the object of this name as its own.
         await mark_pending()

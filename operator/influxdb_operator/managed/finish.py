@@ -49,7 +49,8 @@ async def settle(
         return None
     instance = (obj.get("spec") or {}).get("instanceRef", {}).get("name", "")
     metrics.set_ready(kind, meta["namespace"], meta["name"], instance, isinstance(outcome, Result))
-    patch, events = finish(model, obj["status"], outcome, generation=meta["generation"])
+    kept = rt.validations.kept.get(meta["uid"])
+    patch, events = finish(model, obj["status"], outcome, generation=meta["generation"], kept=kept)
     if patch:
         await write(patch)
         obj["status"].update(patch)  # what this process now knows, ahead of the watch event

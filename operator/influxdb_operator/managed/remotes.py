@@ -50,6 +50,9 @@ class RemoteExternal:
     def endpoints(self) -> Endpoints[models.Remote]:
         return Endpoints.of(self.res.client.remotes, self.res.org_id)
 
+    async def check_creatable(self) -> None:
+        return None  # a plain create never contacts the remote
+
     async def create(self) -> models.Remote:
         body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
         return await self.res.client.remotes.create(body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -59,6 +59,8 @@ class ReplicationExternal:
 
     res: resource.Resolved[v1alpha1.ReplicationSpec]
     want: models.ReplicationSettings
+    # Set where a create is proven first (spec.validateBeforeCreate).
+    validate_first: Callable[[models.ReplicationCreate], Awaitable[None]] | None = None
 
     @property
     def endpoints(self) -> Endpoints[models.Replication]:
@@ -72,11 +74,25 @@ class ReplicationExternal:
             raise Blocked(Reason.BUCKET_NOT_FOUND, f"no local bucket with {what} in {self.res.where}")
         return bucket.id
 
-    async def create(self) -> models.Replication:
-        body = replications.create_body(
+    async def _create_body(self) -> models.ReplicationCreate:
+        return replications.create_body(
             self.want, org_id=self.res.org_id, local_bucket_id=await self._local_bucket_id()
         )
-        return await self.res.client.replications.create(body)
+
+    async def check_creatable(self) -> None:
+        if self.validate_first is None:
+            return
+        try:
+            await self.validate_first(await self._create_body())
+        except errors.APIError as error:
+            raise Blocked(
+                Reason.REMOTE_VALIDATION_FAILED,
+                f"replication {self.res.name!r} was not created: InfluxDB's validation of the stream "
+                f"(spec.validateBeforeCreate) failed: {error.message}",
+            ) from error
+
+    async def create(self) -> models.Replication:
+        return await self.res.client.replications.create(await self._create_body())
 
     async def check_adoptable(self, have: models.Replication) -> None:
         local_bucket_id = await self._local_bucket_id()
@@ -94,6 +110,35 @@ class ReplicationExternal:
 
     async def update(self, have: models.Replication, differing: Drift) -> models.Replication:
         return await self.res.client.replications.update(have.id, correction(self.want, differing))
+
+
+def _validator(
+    rt: Runtime, res: resource.Resolved[v1alpha1.ReplicationSpec]
+) -> Callable[[models.ReplicationCreate], Awaitable[None]]:
+    """`?validate=true` within the operator's bounds: a slot among the few
+    validates at once, and --validate-timeout."""
+
+    async def validate(body: models.ReplicationCreate) -> None:
+        await _show_validating(rt, res.obj)
+        async with rt.validations.slots:
+            await res.client.validate_new_replication(body, timeout=rt.settings.validate_timeout)
+
+    return validate
+
+
+async def _show_validating(rt: Runtime, obj: Obj) -> None:
+    """Ready=Unknown/Validating while a first create waits on its validate
+    (minutes, against a remote that does not answer). Retries keep showing
+    the last refusal instead, so that each does not announce it again."""
+    meta, status = obj["metadata"], obj["status"]
+    if conditions.get(status.get("conditions") or [], conditions.READY) is not None:
+        return
+    waiting = conditions.Condition(
+        conditions.READY, "Unknown", Reason.VALIDATING, "InfluxDB is validating the stream before it is created"
+    )
+    listed = conditions.apply(status.get("conditions") or [], [waiting], generation=meta["generation"])
+    await rt.write_status(KIND.plural, meta["namespace"], meta["name"], {"conditions": listed})
+    status["conditions"] = listed
 
 
 @dataclass(frozen=True)
@@ -196,7 +241,9 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     res = await resource.resolve(rt, refs, obj, KIND)
     want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
     seen = listing.replications if listing else None
-    synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want), seen)
+    # Only a handler validates: a recreate by the refresh must not hold it up for minutes.
+    first = _validator(rt, res) if res.spec.validate_before_create and listing is None else None
+    synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want, first), seen)
     have, limits = synced.have, thresholds(rt, res)
     dp, lost = _observe(rt, obj, have, listing, limits)
     lag = await heartbeats.beat(rt, refs, res, have, listing) if listing and res.spec.heartbeat else None

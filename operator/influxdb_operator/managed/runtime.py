@@ -15,6 +15,7 @@ import collections
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..config import Settings
 from ..influx.client import InfluxClient
@@ -38,6 +39,39 @@ class Beats:
 
 
 @dataclass
+class Validation:
+    """A background validate of one replication: the annotation value it is
+    to answer (a newer one, set while it runs, is answered next)."""
+
+    wanted: str
+    obj: Obj  # the newest snapshot seen
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class Validations:
+    """Validates run beside everything else, a few at once (`slots`); what
+    they recorded in status is kept here by UID, for every reconcile to
+    write along (`conditions.carry`) rather than undo from an older snapshot."""
+
+    slots: asyncio.Semaphore
+    running: dict[str, Validation] = field(default_factory=dict)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def forget(self, uid: str) -> None:
+        self.kept.pop(uid, None)
+        running = self.running.pop(uid, None)
+        if running is not None and running.task is not None:
+            running.task.cancel()
+
+    async def stop(self) -> None:
+        tasks = [v.task for v in self.running.values() if v.task is not None]
+        for uid in list(self.running):
+            self.forget(uid)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@dataclass
 class Runtime:
     settings: Settings
     write_status: StatusWriter
@@ -53,6 +87,10 @@ class Runtime:
     beats: dict[str, Beats] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
     remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
+    validations: Validations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.validations = Validations(asyncio.Semaphore(self.settings.validate_concurrency))
 
     def recorded_id(self, obj: Obj) -> str | None:
         """The InfluxDB ID this process recorded (fresher than any watch event), else the status's."""
@@ -69,8 +107,10 @@ class Runtime:
         self._ids.pop(uid, None)
         self.trends.pop(uid, None)
         self.beats.pop(uid, None)
+        self.validations.forget(uid)
 
     async def close(self) -> None:
+        await self.validations.stop()
         await self.clients.close()
         while self.remote_clients:
             await self.remote_clients.popitem()[1].close()

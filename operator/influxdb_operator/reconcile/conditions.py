@@ -8,12 +8,13 @@ reconcile that finds nothing new writes nothing to Kubernetes.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .reasons import Reason
 
-READY, SYNCED, HEALTHY = "Ready", "Synced", "Healthy"
+READY, SYNCED, HEALTHY, VALIDATED = "Ready", "Synced", "Healthy", "Validated"
 
 Status = Literal["True", "False", "Unknown"]
 
@@ -50,6 +51,20 @@ def apply(
             existing.update(fresh, lastTransitionTime=at or now())
         else:
             existing.update(fresh)
+    return result
+
+
+def carry(status: dict[str, Any], kept: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`status` with what a background task recorded (`kept`: status fields,
+    and whole conditions under "conditions") put back exactly as written, so
+    that a reconcile working from a snapshot older than that write neither
+    drops it nor gives it a new time."""
+    if not kept:
+        return status
+    result = dict(status) | {k: v for k, v in kept.items() if k != "conditions"}
+    mine = {c["type"]: c for c in kept.get("conditions", [])}
+    current = [mine.pop(c.get("type"), c) for c in status.get("conditions") or []]
+    result["conditions"] = current + list(mine.values())
     return result
 
 

@@ -9,6 +9,7 @@ one problem does not flood its namespace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -67,9 +68,15 @@ def ready(message: str, *extra: conditions.Condition) -> list[conditions.Conditi
 
 
 def finish(
-    model: type[v1alpha1.Status], old: dict[str, Any], outcome: Result | Blocked, *, generation: int | None
+    model: type[v1alpha1.Status],
+    old: dict[str, Any],
+    outcome: Result | Blocked,
+    *,
+    generation: int | None,
+    kept: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Event]]:
-    """The status patch (empty when nothing changed) and the Events for `outcome`."""
+    """The status patch (empty when nothing changed) and the Events for
+    `outcome`; `kept` is what a background task recorded (`conditions.carry`)."""
     before = conditions.get(old.get("conditions") or [], conditions.READY) or {}
     events: list[Event] = []
     if isinstance(outcome, Blocked):
@@ -91,6 +98,7 @@ def finish(
         if before.get("status") == "False" and before.get("reason") not in WAITING:
             events.append(Event("Normal", Action.RECOVERED, f"ready again after {before.get('reason')}"))
     new["conditions"] = conditions.apply(old.get("conditions") or [], updates, generation=generation)
+    new = conditions.carry(new, kept)
     events += _health_events(old.get("conditions") or [], new["conditions"])
     # Through the model, which forbids unknown keys: a key the CRD does not
     # declare fails here, in tests, rather than being pruned by Kubernetes.

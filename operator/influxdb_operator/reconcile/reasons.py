@@ -48,6 +48,10 @@ class Reason(StrEnum):
     QUEUE_FILLING_UP = "QueueFillingUp"
     QUEUE_NEARLY_FULL = "QueueNearlyFull"
     BACKLOG_GROWING = "BacklogGrowing"
+    # Validated (Replication, from InfluxDB's validate)
+    VALIDATING = "Validating"
+    STREAM_WORKS = "StreamWorks"
+    REMOTE_VALIDATION_FAILED = "RemoteValidationFailed"
 
 
 class Action(StrEnum):
@@ -63,6 +67,7 @@ class Action(StrEnum):
     ORPHANED = "Orphaned"
     RECOVERED = "Recovered"
     HEALTHY_AGAIN = "HealthyAgain"
+    VALIDATED = "Validated"
 
 
 MEANINGS: dict[Reason | Action, str] = {
@@ -98,6 +103,11 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.QUEUE_FILLING_UP: "at the current rate the queue is full sooner than `health.queueFullWarning`",
     Reason.QUEUE_NEARLY_FULL: "the queue is at 80% or more of `maxQueueSizeBytes`",
     Reason.BACKLOG_GROWING: "bytes still to sync grew by more than 1 MiB between two refreshes",
+    Reason.VALIDATING: "a validate is queued or waiting for InfluxDB's answer (`Validated`, or before a first create "
+    "`Ready`, is Unknown)",
+    Reason.STREAM_WORKS: "InfluxDB wrote an empty batch through the stream: remote URL, org, bucket and token work",
+    Reason.REMOTE_VALIDATION_FAILED: "InfluxDB's validate found the stream cannot work; its message says why (before a "
+    "create with `validateBeforeCreate`: nothing was created)",
     Action.CREATED: "the InfluxDB object was created",
     Action.RECREATED: "the InfluxDB object had been deleted outside Kubernetes and was created again",
     Action.ADOPTED: "an existing InfluxDB object of the declared name was taken over",
@@ -108,6 +118,7 @@ MEANINGS: dict[Reason | Action, str] = {
     Action.ORPHANED: "the InfluxDB object was left in place (`deletionPolicy: Orphan`, or no instance to reach)",
     Action.RECOVERED: "the resource is Ready again after a problem",
     Action.HEALTHY_AGAIN: "the data plane is healthy again after DataLost, Stalled or QueueFillingUp",
+    Action.VALIDATED: "a validate requested with the `validate` annotation found the stream working",
 }
 
 # Reasons that only mean "a dependency applied together with me is still
