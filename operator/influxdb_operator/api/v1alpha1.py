@@ -19,6 +19,17 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CATEGORY = "influxdb"
 
+# `"true"` on any kind: nothing is written to InfluxDB for it (on an
+# InfluxDBInstance: for everything of that instance) until removed.
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+# The annotations handlers read; kept in the operator's snapshots of objects.
+ANNOTATIONS = (PAUSED_ANNOTATION,)
+
+
+def paused(annotations: dict[str, str] | None) -> bool:
+    return (annotations or {}).get(PAUSED_ANNOTATION) == "true"
+
+
 # InfluxDB's own bounds (replication.go): the queue may not be smaller than
 # 32 MiB; the age limit is 0 (never purge) or one minute to two months.
 MIN_QUEUE_BYTES = 33554430
@@ -57,6 +68,11 @@ HTTPURL = Annotated[str, Field(min_length=8, max_length=2048, json_schema_extra=
 class DeletionPolicy(StrEnum):
     DELETE = "Delete"
     ORPHAN = "Orphan"
+
+
+class ManagementPolicy(StrEnum):
+    MANAGE = "Manage"
+    OBSERVE = "Observe"
 
 
 class LocalObjectReference(_Model):
@@ -115,6 +131,15 @@ class InfluxDBInstanceSpec(_Model):
 class ManagedSpec(_Model):
     """What every kind backed by an InfluxDB object of an instance has."""
 
+    model_config = ConfigDict(
+        json_schema_extra=_cel(
+            {
+                "rule": "!has(self.id) || self.managementPolicy == 'Observe'",
+                "message": "id is only for managementPolicy: Observe (Manage finds its object by name)",
+            }
+        )
+    )
+
     instance_ref: LocalObjectReference = Field(
         description="The InfluxDBInstance that holds the object.", json_schema_extra=_immutable("instanceRef")
     )
@@ -128,6 +153,14 @@ class ManagedSpec(_Model):
     adopt_existing: bool = Field(
         default=False,
         description="Take over an existing InfluxDB object of the same name instead of reporting NameConflict.",
+    )
+    management_policy: ManagementPolicy = Field(
+        default=ManagementPolicy.MANAGE,
+        description="Manage: create, correct and delete the InfluxDB object. Observe: attach to an existing "
+        "one (by id, else by name), mirror its status and report differences; never write to it or delete it.",
+    )
+    id: InfluxID | None = Field(
+        default=None, description="With managementPolicy Observe: the InfluxDB ID of the object to observe."
     )
 
 
@@ -258,6 +291,11 @@ class Status(_Model):
         default=None,
         description="Set (to the name) before a create is sent, cleared once its ID is recorded: "
         "an object of that name found while set is this resource's own.",
+    )
+    observing: bool | None = Field(
+        default=None,
+        description="The ID is of an object only observed (managementPolicy Observe): switching to Manage "
+        "takes it over only under the adopt rules (adoptExisting).",
     )
 
 

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from .. import metrics
 from ..api import v1alpha1
+from ..reconcile import conditions
 from ..reconcile.outcome import Blocked, Result
-from ..reconcile.reasons import of_instance
+from ..reconcile.reasons import Reason, of_instance
 from . import instances, remotes, replications, resource
 from .finish import settle
 from .listing import Listing
@@ -76,9 +77,10 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     ]
     for kind, objs, sync in kinds:
         for dependent in objs:
-            if problem is None and not rt.recorded_id(dependent):
+            if problem is None and not rt.recorded_id(dependent) and not was_paused(dependent):
                 # Never created yet: its handler owns it, retrying with backoff. Looking
                 # it up here every period would poll InfluxDB once per such object.
+                # One held back by a pause is taken up here: unpausing wakes the refresh.
                 continue
             try:
                 await _dependent(
@@ -93,6 +95,12 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
                 meta = dependent["metadata"]
                 logger.exception("refresh of %s %s/%s failed", kind.kind, meta["namespace"], meta["name"])
                 metrics.reconciles.labels(kind.kind, "error").inc()
+
+
+def was_paused(obj: Obj) -> bool:
+    """Its status last said Paused: a reconcile is owed once it is unpaused."""
+    synced = conditions.get(obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    return synced.get("reason") == Reason.PAUSED
 
 
 async def _blocked(key: Key, problem: Blocked) -> Result:

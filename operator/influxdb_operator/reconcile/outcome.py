@@ -57,13 +57,17 @@ class Result:
     synced: bool = False
 
 
-def ready(message: str, *extra: conditions.Condition) -> list[conditions.Condition]:
-    """The conditions of a reconcile that left InfluxDB matching the spec."""
-    return [
-        conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message),
-        conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, ""),
-        *extra,
-    ]
+def ready(
+    message: str, *extra: conditions.Condition, not_synced: tuple[Reason, str] | None = None
+) -> list[conditions.Condition]:
+    """The conditions of a reconcile that left InfluxDB matching the spec, or
+    (`not_synced`) that found the object but may not make it match."""
+    synced = (
+        conditions.Condition(conditions.SYNCED, "False", *not_synced)
+        if not_synced
+        else conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, "")
+    )
+    return [conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message), synced, *extra]
 
 
 def finish(
