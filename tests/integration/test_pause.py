@@ -27,9 +27,11 @@ def synced(kubectl: Kubectl, kind: str, name: str, *, reason: str, says: str) ->
     """The Synced condition once it has `reason` and its message contains `says`."""
     return dict(
         eventually(
-            lambda: (c := condition(kubectl.get(kind, name), "Synced")).get("reason") == reason
-            and says in c.get("message", "")
-            and c,
+            lambda: (
+                (c := condition(kubectl.get(kind, name), "Synced")).get("reason") == reason
+                and says in c.get("message", "")
+                and c
+            ),
             timeout=WITHIN,
             what=f"{kind}/{name} Synced {reason} saying {says!r}",
         )
@@ -78,7 +80,8 @@ def test_paused_replication_is_not_corrected_until_unpaused(setup: Setup, sandbo
     held(lambda: edge.replications(name=name) == [], "a paused replication was recreated")
     unpause(kubectl, "replication", name)
     recreated = eventually(lambda: edge.replications(name=name), timeout=WITHIN, what="recreated once unpaused")
-    assert len(recreated) == 1 and recreated[0]["id"] != first_id
+    assert len(recreated) == 1
+    assert recreated[0]["id"] != first_id
     assert recreated[0]["description"] == "declared"
     status = setup.ready("replication", name)["status"]
     assert status["id"] == recreated[0]["id"]
@@ -106,13 +109,16 @@ def test_paused_deletion_waits_and_says_why(setup: Setup, sandbox: sandbox_modul
     synced(kubectl, "replication", name, reason="Paused", says="matches")
     kubectl("delete", "replication", name, "--wait=false")
     waiting = kubectl.wait_reason("replication", name, "Paused", timeout=WITHIN)
-    assert "deletion waits" in waiting["message"] and PAUSED in waiting["message"]
-    assert any(
-        e["reason"] == "Paused" and "deletion waits" in e["message"] for e in kubectl.events(name)
-    ), "no Event says why the deletion waits"
+    assert "deletion waits" in waiting["message"]
+    assert PAUSED in waiting["message"]
+    assert any(e["reason"] == "Paused" and "deletion waits" in e["message"] for e in kubectl.events(name)), (
+        "no Event says why the deletion waits"
+    )
     held(
-        lambda: kubectl.exists("replication", name)
-        and edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 200,
+        lambda: (
+            kubectl.exists("replication", name)
+            and edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 200
+        ),
         "a paused resource's deletion went on",
     )
     unpause(kubectl, "replication", name)
