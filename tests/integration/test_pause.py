@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import sandbox as sandbox_module
+from support import readme
 from support.kubectl import Kubectl, condition, eventually
 from support.scenario import Setup
 
@@ -15,12 +16,23 @@ WITHIN = 5 * PERIOD  # one period, plus the operator's and the API's latency
 PAUSED = "influxdb.replication.dev/paused"
 
 
+# The README's two commands, for its example Replication "metrics-to-cloud".
+PAUSE, UNPAUSE = readme.commands("kubectl annotate replication metrics-to-cloud")
+
+
+def _as_documented(argv: list[str], kind: str, name: str) -> list[str]:
+    assert argv[:4] == ["kubectl", "annotate", "replication", "metrics-to-cloud"], argv
+    return ["annotate", kind, name, *argv[4:]]
+
+
 def pause(kubectl: Kubectl, kind: str, name: str) -> None:
-    kubectl("annotate", "--overwrite", kind, name, f"{PAUSED}=true")
+    assert PAUSE[4] == f"{PAUSED}=true"
+    kubectl(*_as_documented(PAUSE, kind, name))
 
 
 def unpause(kubectl: Kubectl, kind: str, name: str) -> None:
-    kubectl("annotate", kind, name, f"{PAUSED}-")
+    assert UNPAUSE[4] == f"{PAUSED}-"
+    kubectl(*_as_documented(UNPAUSE, kind, name))
 
 
 def synced(kubectl: Kubectl, kind: str, name: str, *, reason: str, says: str) -> dict[str, object]:
