@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 import sandbox as sandbox_module
-from support import manifests
+from support import canary, manifests
 from support.kubectl import KubectlError, condition, eventually
+from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
 PERIOD = 2  # the test instances' resyncPeriod, in seconds
@@ -84,7 +85,7 @@ def observed(
 
 
 def test_observed_replication_mirrors_influxdb_and_is_never_written(
-    setup: Setup, sandbox: sandbox_module.Sandbox
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:
     edge, cloud, kubectl = sandbox.edge, sandbox.cloud, setup.kubectl
     remote, replication = made_by_hand(setup, sandbox)
@@ -135,6 +136,7 @@ def test_observed_replication_mirrors_influxdb_and_is_never_written(
     assert edge.request("GET", f"/api/v2/replications/{replication['id']}")[0] == 200
     assert edge.request("GET", f"/api/v2/remotes/{remote['id']}")[0] == 200
     assert "Orphaned" in [e["reason"] for e in kubectl.events("raw")]
+    canary.assert_nowhere([edge.token, cloud.token], kubectl, operator)
 
 
 def test_nothing_to_observe_is_reported_and_nothing_created(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:

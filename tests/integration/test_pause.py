@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 
 import sandbox as sandbox_module
-from support import readme
+from support import canary, readme
 from support.kubectl import Kubectl, condition, eventually
+from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
 PERIOD = 2  # the test instances' resyncPeriod, in seconds
@@ -59,7 +60,9 @@ def held(check: object, what: str) -> None:
         time.sleep(0.5)
 
 
-def test_paused_replication_is_not_corrected_until_unpaused(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+def test_paused_replication_is_not_corrected_until_unpaused(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
     name, edge, kubectl = f"paused-{setup.unique}", sandbox.edge, setup.kubectl
     kubectl.apply(setup.replication(name, description="declared"))
     first_id = setup.ready("replication", name)["status"]["id"]
@@ -99,6 +102,7 @@ def test_paused_replication_is_not_corrected_until_unpaused(setup: Setup, sandbo
     assert status["id"] == recreated[0]["id"]
     assert condition(kubectl.get("replication", name), "Synced")["reason"] == "ReconcileSuccess"
     assert "Recreated" in [e["reason"] for e in kubectl.events(name)]
+    canary.assert_nowhere([edge.token, sandbox.cloud.token], kubectl, operator)
 
 
 def test_a_paused_resource_is_not_created(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
