@@ -7,6 +7,7 @@ operator's log."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import subprocess
@@ -156,7 +157,7 @@ def test_imported_streams_are_observed_without_a_single_write(
     canary.assert_nowhere([*canaries, edge.token], k, operator, output=output)
 
 
-def test_import_with_manage_adopts_by_name(scratch_influxd: ScratchInfluxd, tmp_path: Path) -> None:
+def test_import_with_manage_by_org_id_and_a_token_from_the_environment(scratch_influxd: ScratchInfluxd) -> None:
     _, edge = scratch_influxd("managed-import")
     status, remote = edge.request(
         "POST",
@@ -164,11 +165,24 @@ def test_import_with_manage_adopts_by_name(scratch_influxd: ScratchInfluxd, tmp_
         {"name": "-", "orgID": edge.orgID, "remoteURL": "http://127.0.0.1:1", "remoteAPIToken": "x"},
     )
     assert status == 201, remote
-    token_file = tmp_path / "token"
-    token_file.write_text(edge.token)
-    (doc,) = yaml.safe_load_all(documented_import(edge.url, edge.org, token_file, "--manage"))
+    argv = [sys.executable, "-m", "influxdb_operator", "import", "--url", edge.url, "--org-id", edge.orgID, "--manage"]
+    env = {**os.environ, "INFLUX_TOKEN": edge.token, "PYTHONPATH": str(ROOT / "operator")}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert not canary.leaks([edge.token], output=done.stdout), "the token appears in the import's output"
+    (doc,) = yaml.safe_load_all(done.stdout)
     assert doc["metadata"]["name"] == "remote"  # nothing left of "-": the kind's fallback
     assert doc["spec"]["managementPolicy"] == "Manage"
     assert doc["spec"]["adoptExisting"] is True
     assert "id" not in doc["spec"]
     assert doc["spec"]["name"] == "-"
+    assert doc["spec"]["instanceRef"] == {"name": "influxdb"}  # --instance's default
+
+
+def test_import_without_a_token_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "INFLUX_TOKEN"} | {"PYTHONPATH": str(ROOT / "operator")}
+    argv = [sys.executable, "-m", "influxdb_operator", "import", "--url", "http://127.0.0.1:1", "--org", "o"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert done.returncode == 1
+    assert "no token: give --token-file or set INFLUX_TOKEN" in done.stderr
+    assert done.stdout == ""
