@@ -8,6 +8,7 @@ if the files and the models disagree. Handlers parse specs with them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -26,7 +27,7 @@ PAUSED_ANNOTATION = f"{GROUP}/paused"
 ANNOTATIONS = (PAUSED_ANNOTATION,)
 
 
-def paused(annotations: dict[str, str] | None) -> bool:
+def paused(annotations: Mapping[str, str] | None) -> bool:
     return (annotations or {}).get(PAUSED_ANNOTATION) == "true"
 
 

@@ -58,10 +58,10 @@ def _on_unpause(plural: str) -> None:
 
     @kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="unpause")
     async def unpaused(body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
-        obj = indexes.snapshot(body)
-        if v1alpha1.paused(obj["metadata"]["annotations"]) or not refresh.was_paused(obj):
+        # Every event of these kinds comes here: read in place, nothing copied.
+        if v1alpha1.paused(body.metadata.annotations) or not refresh.was_paused({"status": body.status}):
             return
-        instance = name if plural == managed_instances.PLURAL else obj["spec"].get("instanceRef", {}).get("name", "")
+        instance = name if plural == managed_instances.PLURAL else body.spec.get("instanceRef", {}).get("name", "")
         runtime(memo).wake((namespace or "", instance))
 
 
