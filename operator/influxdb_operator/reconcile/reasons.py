@@ -98,8 +98,8 @@ MEANINGS: dict[Reason | Action, str] = {
     "to InfluxDB: status is still refreshed, drift is only reported, deletion waits",
     Reason.DRIFT_DETECTED: "`managementPolicy: Observe`: the InfluxDB object differs from the spec; reported "
     "(with one Warning Event per difference seen), never corrected",
-    Reason.OBJECT_NOT_FOUND: "nothing to observe: no InfluxDB object with the spec's `id` (or name), and in "
-    "Observe mode or while paused nothing is created",
+    Reason.OBJECT_NOT_FOUND: "`managementPolicy: Observe` and no InfluxDB object with the spec's `id` (or, without "
+    "one, its name): nothing is created",
     Reason.REPLICATING: "the remote's last answer was a success",
     Reason.NO_WRITES_YET: "nothing has been replicated yet",
     Reason.REMOTE_ERROR: "the remote's last answer was an error",
