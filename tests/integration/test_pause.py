@@ -5,6 +5,7 @@ refreshed; removing the annotation catches up at once."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import sandbox as sandbox_module
 from support import canary, readme
@@ -51,9 +52,8 @@ def synced(kubectl: Kubectl, kind: str, name: str, *, reason: str, says: str) ->
     )
 
 
-def held(check: object, what: str) -> None:
+def held(check: Callable[[], object], what: str) -> None:
     """`check()` stays true for three more refresh periods."""
-    assert callable(check)
     deadline = time.monotonic() + 3 * PERIOD
     while time.monotonic() < deadline:
         assert check(), what
