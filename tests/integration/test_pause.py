@@ -162,3 +162,31 @@ def test_pausing_an_instance_pauses_its_resources(setup: Setup, sandbox: sandbox
     )
     synced(kubectl, "influxdbinstance", "edge", reason="ReconcileSuccess", says="")
     synced(kubectl, "remoteconnection", "cloud", reason="ReconcileSuccess", says="")
+
+
+def test_a_spec_change_made_while_paused_is_applied_once_unpaused(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    name, edge, kubectl = f"respec-{setup.unique}", sandbox.edge, setup.kubectl
+    kubectl.apply(setup.replication(name))
+    ready = setup.ready("replication", name)
+    replication_id, generation = ready["status"]["id"], ready["metadata"]["generation"]
+    pause(kubectl, "replication", name)
+    synced(kubectl, "replication", name, reason="Paused", says="matches")
+    kubectl("patch", "replication", name, "--type=merge", "-p", '{"spec": {"maxQueueSizeBytes": 50000000}}')
+    synced(kubectl, "replication", name, reason="Paused", says="maxQueueSizeBytes is 67108860 in InfluxDB, 50000000")
+
+    def unchanged() -> bool:
+        obj = kubectl.get("replication", name) or {}
+        have = edge.request("GET", f"/api/v2/replications/{replication_id}")[1]
+        return bool(have["maxQueueSizeBytes"] == 67108860 and obj["status"]["observedGeneration"] == generation)
+
+    held(unchanged, "a spec change was applied while paused")
+    unpause(kubectl, "replication", name)
+    eventually(
+        lambda: edge.request("GET", f"/api/v2/replications/{replication_id}")[1]["maxQueueSizeBytes"] == 50000000,
+        timeout=WITHIN,
+        what="the spec change applied once unpaused",
+    )
+    assert setup.ready("replication", name)["status"]["observedGeneration"] == generation + 1
+    assert "Updated" in [e["reason"] for e in kubectl.events(name)]

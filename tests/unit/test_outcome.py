@@ -114,3 +114,13 @@ def test_a_data_plane_alert_is_announced_once_and_its_end_too() -> None:
         [("Normal", Action.HEALTHY_AGAIN)],
         [],
     ]
+
+
+def test_a_paused_result_leaves_observed_generation_where_it_was() -> None:
+    status = _apply({}, finish(STATUS, {}, Result(status=STATUS(id="abc"), conditions=ready("ok")), generation=1)[0])
+    paused = Result(
+        status=STATUS(id="abc"), conditions=ready("found", not_synced=(Reason.PAUSED, "paused")), applied=False
+    )
+    patch, _ = finish(STATUS, status, paused, generation=2)
+    assert "observedGeneration" not in patch
+    assert [c["reason"] for c in patch["conditions"] if c["type"] == "Synced"] == ["Paused"]

@@ -82,7 +82,8 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
     conds, events, fields = resource.report(res, synced, "remote")
     status = v1alpha1.RemoteConnectionStatus(id=synced.have.id).model_copy(update=fields | known)
-    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events))
+    applied = res.paused is None
+    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:

@@ -208,7 +208,8 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     )
     conds, events, fields = resource.report(res, synced, "replication", _health(obj, have, dp, limits))
     status = replications.observed(have).model_copy(update=fields | shown)
-    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events))
+    applied = res.paused is None
+    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:

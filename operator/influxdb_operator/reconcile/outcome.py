@@ -55,6 +55,9 @@ class Result:
     events: list[Event] = field(default_factory=list)
     # InfluxDB was changed (or first found matching): stamps lastSyncTime.
     synced: bool = False
+    # False while paused: the spec was only compared, not acted on, so
+    # observedGeneration stays (a change is applied, as such, once unpaused).
+    applied: bool = True
 
 
 def ready(
@@ -88,7 +91,8 @@ def finish(
     else:
         updates = outcome.conditions
         new = outcome.status.model_dump(by_alias=True, exclude_unset=True)
-        new["observedGeneration"] = generation
+        if outcome.applied:
+            new["observedGeneration"] = generation
         if outcome.synced or not old.get("lastSyncTime"):
             new["lastSyncTime"] = conditions.now()
         events += outcome.events
