@@ -1,7 +1,8 @@
 """`influxdb-replication-operator` / `python -m influxdb_operator`: run the operator.
 
 A thin front for `kopf run` with this package's handlers, so that the image,
-`make run` and the tests start it the same way.
+`make run` and the tests start it the same way. With no subcommand it runs
+the operator; `import` prints manifests for an InfluxDB's existing streams.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import sys
 
 import kopf
+
+from . import importer
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -38,11 +41,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--standalone", action="store_true", help="do not coordinate with other instances (peering)")
     parser.add_argument("--verbose", action="store_true")
+    subcommands = parser.add_subparsers(dest="command", metavar="{import}")
+    importer.add_parser(subcommands)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.command == "import":
+        return importer.run(args)
     if args.metrics_port is not None:
         os.environ["INFLUXDB_OPERATOR_METRICS_PORT"] = str(args.metrics_port)
     if args.max_backoff is not None:

@@ -4,6 +4,7 @@ rewrites them; tests compare them with what the code generates."""
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,6 +23,17 @@ def render(text: str) -> str:
         if count != 1:
             raise ValueError(f"README.md has no single {name} section")
     return text
+
+
+def commands(prefix: str) -> list[list[str]]:
+    """The README's command lines that start with `prefix`, as argv lists
+    (a trailing `> file` dropped): tests run them as documented."""
+    found = []
+    for line in README.read_text().splitlines():
+        text = line.strip()
+        if text.startswith(prefix):
+            found.append(shlex.split(text.split(" > ", 1)[0]))
+    return found
 
 
 if __name__ == "__main__":

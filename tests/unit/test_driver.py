@@ -175,3 +175,48 @@ async def test_adoption_can_be_refused_by_the_kind() -> None:
     with pytest.raises(Blocked):
         await run(ext, target(pending=True))
     assert not any(c.startswith(("create", "update")) for c in ext.calls)
+
+
+# --- the read-only half: paused resources and managementPolicy Observe ---
+
+
+async def test_look_reports_drift_without_writing_and_hides_write_only_fields() -> None:
+    ext = FakeExternal(want_size=2, secret_changed=True, objects={"7": Thing("7", "t", 1)})
+    found = await external.look(ext, target("7"), None, by_name=False)
+    assert found is not None
+    assert found.have.id == "7"
+    assert found.differing == {"size": (1, 2)}
+    assert ext.calls == ["get 7"]
+
+
+async def test_look_without_an_id_or_a_name_lookup_calls_nothing() -> None:
+    ext = FakeExternal(objects={"7": Thing("7", "t", 1)})
+    assert await external.look(ext, target(), None, by_name=False) is None
+    assert ext.calls == []
+
+
+async def test_look_by_name_attaches_to_the_object_of_the_name() -> None:
+    ext = FakeExternal(objects={"7": Thing("7", "t", 1)})
+    found = await external.look(ext, target(), None, by_name=True)
+    assert found is not None
+    assert found.have.id == "7"
+    assert ext.calls == ["find t"]
+
+
+def takeover(*, adopt: bool) -> Target:
+    return Target("t", "7", create_pending=False, adopt_existing=adopt, spec_changed=True, takeover=True)
+
+
+async def test_an_observed_object_is_not_taken_over_without_adopt_existing() -> None:
+    ext = FakeExternal(want_size=2, objects={"7": Thing("7", "t", 1)})
+    with pytest.raises(Blocked) as blocked:
+        await run(ext, takeover(adopt=False))
+    assert blocked.value.reason is Reason.NAME_CONFLICT
+    assert not any(c.startswith(("create", "update")) for c in ext.calls)
+
+
+async def test_an_observed_object_is_adopted_with_adopt_existing() -> None:
+    ext = FakeExternal(want_size=2, objects={"7": Thing("7", "t", 1)})
+    have, events = await run(ext, takeover(adopt=True))
+    assert have.id == "7"
+    assert events == [("Normal", Action.ADOPTED), ("Normal", Action.UPDATED)]

@@ -152,3 +152,13 @@ def test_a_snapshot_without_a_kept_result_keeps_its_own_validated_condition() ->
     patch, _ = finish(STATUS, status, Result(status=STATUS(id="abc"), conditions=ready("ok")), generation=1)
     assert "validation" not in patch
     assert [c for c in patch["conditions"] if c["type"] == "Validated"] == [VALIDATED]
+
+
+def test_a_paused_result_leaves_observed_generation_where_it_was() -> None:
+    status = _apply({}, finish(STATUS, {}, Result(status=STATUS(id="abc"), conditions=ready("ok")), generation=1)[0])
+    paused = Result(
+        status=STATUS(id="abc"), conditions=ready("found", not_synced=(Reason.PAUSED, "paused")), applied=False
+    )
+    patch, _ = finish(STATUS, status, paused, generation=2)
+    assert "observedGeneration" not in patch
+    assert [c["reason"] for c in patch["conditions"] if c["type"] == "Synced"] == ["Paused"]

@@ -8,6 +8,7 @@ if the files and the models disagree. Handlers parse specs with them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -18,6 +19,17 @@ GROUP = "influxdb.replication.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CATEGORY = "influxdb"
+
+# `"true"` on any kind: nothing is written to InfluxDB for it (on an
+# InfluxDBInstance: for everything of that instance) until removed.
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+# The annotations handlers read; kept in the operator's snapshots of objects.
+ANNOTATIONS = (PAUSED_ANNOTATION,)
+
+
+def paused(annotations: Mapping[str, str] | None) -> bool:
+    return (annotations or {}).get(PAUSED_ANNOTATION) == "true"
+
 
 # InfluxDB's own bounds (replication.go): the queue may not be smaller than
 # 32 MiB; the age limit is 0 (never purge) or one minute to two months.
@@ -70,6 +82,11 @@ HTTPURL = Annotated[str, Field(min_length=8, max_length=2048, json_schema_extra=
 class DeletionPolicy(StrEnum):
     DELETE = "Delete"
     ORPHAN = "Orphan"
+
+
+class ManagementPolicy(StrEnum):
+    MANAGE = "Manage"
+    OBSERVE = "Observe"
 
 
 class LocalObjectReference(_Model):
@@ -128,9 +145,18 @@ class InfluxDBInstanceSpec(_Model):
     )
 
 
+# A subclass that sets model_config of its own must repeat this rule: pydantic
+# replaces json_schema_extra rather than merging it.
+_OBSERVE_ID_RULE = {
+    "rule": "!has(self.id) || self.managementPolicy == 'Observe'",
+    "message": "id is only for managementPolicy: Observe (Manage finds its object by name)",
+}
+
+
 class ManagedSpec(_Model):
     """What every kind backed by an InfluxDB object of an instance has."""
 
+    model_config = ConfigDict(json_schema_extra=_cel(_OBSERVE_ID_RULE))
     # Set once the object exists in InfluxDB. Not `createPending`: it is also set
     # before a create that then fails (a missing bucket); a change made after a
     # create whose ID was lost is caught when the object is adopted (NameConflict).
@@ -152,6 +178,14 @@ class ManagedSpec(_Model):
     adopt_existing: bool = Field(
         default=False,
         description="Take over an existing InfluxDB object of the same name instead of reporting NameConflict.",
+    )
+    management_policy: ManagementPolicy = Field(
+        default=ManagementPolicy.MANAGE,
+        description="Manage: create, correct and delete the InfluxDB object. Observe: attach to an existing "
+        "one (by id, else by name), mirror its status and report differences; never write to it or delete it.",
+    )
+    id: InfluxID | None = Field(
+        default=None, description="With managementPolicy Observe: the InfluxDB ID of the object to observe."
     )
 
 
@@ -225,11 +259,12 @@ class ReplicationSpec(ManagedSpec):
     # (by name, even an existing bucket is "not found"): refused here, clearly.
     model_config = ConfigDict(
         json_schema_extra=_cel(
+            _OBSERVE_ID_RULE,
             {
                 "rule": "!has(self.validateBeforeCreate) || !self.validateBeforeCreate || has(self.remoteBucket.id)",
                 "message": "validateBeforeCreate needs remoteBucket.id: InfluxDB validates a new replication "
                 "against the remote bucket's ID only",
-            }
+            },
         )
     )
     ROOT_RULES: ClassVar[tuple[dict[str, str], ...]] = (
@@ -304,6 +339,11 @@ class Status(_Model):
         default=None,
         description="Set (to the name) before a create is sent, cleared once its ID is recorded: "
         "an object of that name found while set is this resource's own.",
+    )
+    observing: bool | None = Field(
+        default=None,
+        description="The ID is of an object only observed (managementPolicy Observe): switching to Manage "
+        "takes it over only under the adopt rules (adoptExisting).",
     )
 
 

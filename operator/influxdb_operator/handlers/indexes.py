@@ -26,6 +26,7 @@ def snapshot(body: kopf.Body) -> Obj:
             "uid": body.metadata.uid,
             "generation": body.metadata.get("generation"),
             "deletionTimestamp": body.metadata.get("deletionTimestamp"),
+            "annotations": {k: v for k, v in body.metadata.annotations.items() if k in v1alpha1.ANNOTATIONS},
         },
         "spec": copy.deepcopy(dict(body.spec)),
         "status": copy.deepcopy(dict(body.status)),

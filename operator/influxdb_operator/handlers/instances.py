@@ -1,5 +1,6 @@
 """InfluxDBInstance: its refresh daemon, and what wakes it early (a spec or
-a Secret change). Its deletion is wired with every kind's in `resources`."""
+a Secret change, an unpause). Its deletion is wired with every kind's in
+`resources`."""
 
 from __future__ import annotations
 
@@ -48,3 +49,21 @@ async def secret_changed(
         remote = one(kwargs["remotes"], (namespace, remote_name))
         if remote is not None:
             rt.wake((namespace, remote["spec"].get("instanceRef", {}).get("name", "")))
+
+
+def _on_unpause(plural: str) -> None:
+    """kopf diffs no annotation of its own prefix, which the pause annotation
+    shares, so an unpause is seen in the raw events: not paused, yet its
+    status still says Paused. The refresh then reconciles what was held back."""
+
+    @kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="unpause")
+    async def unpaused(body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+        # Every event of these kinds comes here: read in place, nothing copied.
+        if v1alpha1.paused(body.metadata.annotations) or not refresh.was_paused({"status": body.status}):
+            return
+        instance = name if plural == managed_instances.PLURAL else body.spec.get("instanceRef", {}).get("name", "")
+        runtime(memo).wake((namespace or "", instance))
+
+
+for unpausing in (managed_instances.PLURAL, "remoteconnections", "replications"):
+    _on_unpause(unpausing)

@@ -36,6 +36,7 @@ class Instance:
     uid: str
     spec: v1alpha1.InfluxDBInstanceSpec
     status: dict[str, Any]
+    paused: bool = False  # everything of the instance is paused
 
     @property
     def org_id(self) -> str | None:
@@ -69,7 +70,8 @@ def instance(refs: Refs, namespace: str, name: str, *, need_org: bool = True) ->
     if body is None:
         raise Blocked(Reason.INSTANCE_NOT_FOUND, f"InfluxDBInstance {namespace}/{name} does not exist")
     spec = v1alpha1.InfluxDBInstanceSpec.model_validate(body["spec"])
-    found = Instance(namespace, name, body["metadata"]["uid"], spec, body["status"])
+    paused = v1alpha1.paused(body["metadata"].get("annotations"))
+    found = Instance(namespace, name, body["metadata"]["uid"], spec, body["status"], paused)
     if need_org and found.org_id is None:
         raise Blocked(
             Reason.INSTANCE_NOT_READY, f"InfluxDBInstance {namespace}/{name} is not ready yet: its org is not resolved"

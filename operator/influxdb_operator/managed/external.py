@@ -6,7 +6,8 @@ it, compare it with the spec (pure `drift`) and correct it. `sync` does the
 rest, the same for every kind: observe by the recorded ID (from the
 refresh's listing when there is one), else by name; guard creates with the
 create-pending marker; adopt, report a conflict, recreate what was deleted
-out of band, and PATCH drift back.
+out of band, and PATCH drift back. `look` is its read-only half, for
+paused resources and managementPolicy Observe.
 """
 
 from __future__ import annotations
@@ -76,28 +77,49 @@ class Target:
     create_pending: bool
     adopt_existing: bool
     spec_changed: bool  # a new generation: changes are "Updated", not "DriftCorrected"
+    # recorded_id is of an object only observed so far (managementPolicy was
+    # Observe): it becomes this resource's under the adopt rules only.
+    takeover: bool = False
 
 
 @dataclass(frozen=True)
 class Synced(Generic[H]):
     have: H
     events: list[Event]
+    # Read-only (`look`): how the object differs from the spec, uncorrected.
+    differing: Drift | None = None
+
+
+async def _by_id(ext: External[H], recorded: str | None, seen: Mapping[str, H] | None) -> H | None:
+    """A listing (`seen`) answers only for presence: absence there may be
+    stale (a create may have landed since) and acting on it could duplicate,
+    so it is confirmed with a direct lookup."""
+    if seen is not None and recorded and recorded in seen:
+        return seen[recorded]
+    return await ext.endpoints.get(recorded) if recorded else None
 
 
 async def observe(ext: External[H], target: Target, seen: Mapping[str, H] | None) -> tuple[H | None, H | None]:
-    """(the object with the recorded ID, else one with the name, else neither).
-
-    A listing (`seen`) answers only for presence: absence there may be stale
-    (a create may have landed since) and acting on it could duplicate, so it
-    is confirmed with a direct lookup."""
-    recorded = target.recorded_id
-    if seen is not None and recorded and recorded in seen:
-        return seen[recorded], None
-    by_id = await ext.endpoints.get(recorded) if recorded else None
+    """(the object with the recorded ID, else one with the name, else neither)."""
+    by_id = await _by_id(ext, target.recorded_id, seen)
     if by_id is not None:
         return by_id, None
     same_name = await ext.endpoints.find(target.name)
     return None, (same_name[0] if same_name else None)
+
+
+async def look(ext: External[H], target: Target, seen: Mapping[str, H] | None, *, by_name: bool) -> Synced[H] | None:
+    """Read-only: the object with the recorded ID (else, if `by_name`, one
+    with the name) and its observable drift; None if there is none. No
+    recorded ID and no name lookup costs no call at all."""
+    have = await _by_id(ext, target.recorded_id, seen)
+    if have is None and by_name:
+        same_name = await ext.endpoints.find(target.name)
+        have = same_name[0] if same_name else None
+    if have is None:
+        return None
+    shown = {name: pair for name, pair in ext.drift(have, adopted=False).items() if name not in ext.write_only}
+    return Synced(have, [], shown)
 
 
 async def sync(
@@ -110,6 +132,8 @@ async def sync(
 ) -> Synced[H]:
     """Make InfluxDB hold what `ext` wants; `mark_pending` stores the marker durably."""
     by_id, by_name = await observe(ext, target, seen)
+    if target.takeover and by_id is not None:
+        by_id, by_name = None, by_id  # only observed so far: not known to be ours
     differing = ext.drift(by_id, adopted=False) if by_id is not None else {}
     decision = _decide(target, by_id, by_name, up_to_date=not differing)
     if decision.verb is plan.Verb.CONFLICT:
@@ -139,7 +163,7 @@ async def sync(
 
 def _decide(target: Target, by_id: H | None, by_name: H | None, *, up_to_date: bool) -> plan.Plan[H]:
     return plan.plan(
-        recorded_id=target.recorded_id,
+        recorded_id=None if target.takeover else target.recorded_id,
         by_id=by_id,
         by_name=by_name,
         create_pending=target.create_pending,

@@ -14,6 +14,7 @@ from .runtime import Runtime
 from .world import Dependents, Obj, Refs
 
 KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
+PAUSED = f"paused by the annotation {v1alpha1.PAUSED_ANNOTATION}=true on this InfluxDBInstance"
 
 
 async def _org_id(client: InfluxClient, inst: clients.Instance, resolved: str | None) -> str:
@@ -42,9 +43,11 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Result, Listing]:
         listing = await Listing.take(client, org_id)
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"InfluxDB at {inst.spec.url}") from error
+    # The instance itself is never written; pausing it pauses its dependents.
+    paused = (Reason.PAUSED, f"{PAUSED}: nothing is written to InfluxDB for its resources") if inst.paused else None
     result = Result(
         status=v1alpha1.InfluxDBInstanceStatus(orgID=org_id, version=health.version),
-        conditions=ready(f"InfluxDB {health.version or ''} is up and the token works"),
+        conditions=ready(f"InfluxDB {health.version or ''} is up and the token works", not_synced=paused),
     )
     return result, listing
 

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from .. import metrics
 from ..api import v1alpha1
+from ..reconcile import conditions
 from ..reconcile.outcome import Blocked, Result
-from ..reconcile.reasons import of_instance
+from ..reconcile.reasons import Reason, of_instance
 from . import instances, remotes, replications, resource
 from .finish import settle
 from .listing import Listing
@@ -79,9 +80,10 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
     ]
     for kind, objs, sync in kinds:
-        due = [o for o in objs if problem is not None or rt.recorded_id(o)]
+        due = [o for o in objs if problem is not None or rt.recorded_id(o) or was_paused(o)]
         # Never-created objects are skipped when the instance is fine: their handler owns
         # them, retrying with backoff; looking them up here would poll InfluxDB per object.
+        # One held back by a pause is taken up here: unpausing wakes the refresh.
         await _each(due, functools.partial(_refresh_dependent, rt, kind, key, problem, sync))
 
 
@@ -114,6 +116,12 @@ async def _each(objs: list[Obj], work: Callable[[Obj], Awaitable[None]]) -> None
             await work(obj)
 
     await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(objs)))))
+
+
+def was_paused(obj: Obj) -> bool:
+    """Its status last said Paused: a reconcile is owed once it is unpaused."""
+    synced = conditions.get(obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    return synced.get("reason") == Reason.PAUSED
 
 
 async def _blocked(key: Key, problem: Blocked) -> Result:

@@ -12,7 +12,7 @@ from ..api import v1alpha1
 from ..influx import errors, models
 from ..reconcile import remotes
 from ..reconcile.drift import Drift, correction, drift
-from ..reconcile.outcome import Blocked, Result, from_influx, ready
+from ..reconcile.outcome import Blocked, Result, from_influx
 from ..reconcile.reasons import Action, Reason
 from . import clients, resource
 from .external import Endpoints
@@ -43,7 +43,7 @@ class RemoteExternal:
 
     res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
     want: models.RemoteSettings
-    token: SecretStr
+    token: SecretStr | None  # None where nothing may be written (paused, Observe)
     token_changed: bool
 
     @property
@@ -54,6 +54,7 @@ class RemoteExternal:
         return None  # a plain create never contacts the remote
 
     async def create(self) -> models.Remote:
+        assert self.token is not None  # the driver creates only where it may write
         body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
         return await self.res.client.remotes.create(body)
 
@@ -75,17 +76,17 @@ class RemoteExternal:
 async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
     """Make InfluxDB hold the remote `obj` declares, with the Secret's current token."""
     res = await resource.resolve(rt, refs, obj, KIND)
-    token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
-    fingerprint = remotes.fingerprint(token, salt=obj["metadata"]["uid"])
-    changed = obj["status"].get("tokenFingerprint") != fingerprint
+    token, known = None, {}
+    if res.writes:  # a paused or observed remote's token is never sent: its Secret is not read
+        token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
+        known = {"token_fingerprint": remotes.fingerprint(token, salt=obj["metadata"]["uid"])}
+    changed = token is not None and obj["status"].get("tokenFingerprint") != known["token_fingerprint"]
     ext = RemoteExternal(res, remotes.desired(res.spec, name=res.name), token, changed)
     synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
-    return Result(
-        status=v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint),
-        conditions=ready(f"remote {res.name!r} (ID {synced.have.id}) matches the spec"),
-        events=synced.events,
-        synced=bool(synced.events),
-    )
+    conds, events, fields = resource.report(res, synced, "remote")
+    status = v1alpha1.RemoteConnectionStatus(id=synced.have.id).model_copy(update=fields | known)
+    applied = res.paused is None
+    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:

@@ -12,7 +12,7 @@ from ..api import v1alpha1
 from ..influx import errors, models
 from ..reconcile import conditions, dataplane, replications
 from ..reconcile.drift import Drift, correction, drift
-from ..reconcile.outcome import Blocked, Result, from_influx, ready
+from ..reconcile.outcome import Blocked, Result, from_influx
 from ..reconcile.reasons import ALERTING, Action, Reason
 from . import heartbeats, resource
 from .external import Endpoints
@@ -246,7 +246,8 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want, first), seen)
     have, limits = synced.have, thresholds(rt, res)
     dp, lost = _observe(rt, obj, have, listing, limits)
-    lag = await heartbeats.beat(rt, refs, res, have, listing) if listing and res.spec.heartbeat else None
+    # A heartbeat is a write too: none for a paused or observed stream.
+    lag = await heartbeats.beat(rt, refs, res, have, listing) if listing and res.spec.heartbeat and res.writes else None
     _export(labels, have, dp, lost, limits, lag)
     # Figures are shown once their window is covered, so a restart does not rewrite them.
     shown = (
@@ -254,13 +255,10 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
         if dp is not None and dp.covered
         else {}
     )
-    status = replications.observed(have).model_copy(update={"create_pending": None} | shown)
-    return Result(
-        status=status,
-        conditions=ready(f"replication {res.name!r} (ID {have.id}) matches the spec", _health(obj, have, dp, limits)),
-        events=synced.events,
-        synced=bool(synced.events),
-    )
+    conds, events, fields = resource.report(res, synced, "replication", _health(obj, have, dp, limits))
+    status = replications.observed(have).model_copy(update=fields | shown)
+    applied = res.paused is None
+    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:

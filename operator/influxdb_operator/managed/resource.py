@@ -1,6 +1,7 @@
 """What remotes and replications share around the driver: the resolved
 resource (instance, client, name in InfluxDB), running `external.sync` for
-it, and deleting its InfluxDB object as its deletion policy says."""
+it - or only `external.look` while it is paused or merely observed - and
+deleting its InfluxDB object as its deletion and management policies say."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any, Generic, TypeVar
 from ..api import v1alpha1
 from ..influx import errors
 from ..influx.client import Collection, InfluxClient
-from ..reconcile.outcome import Blocked, Event, from_influx
+from ..reconcile import conditions
+from ..reconcile.drift import Drift
+from ..reconcile.outcome import Blocked, Event, from_influx, ready
 from ..reconcile.reasons import Action, Reason
 from . import clients, external
 from .runtime import Runtime
@@ -48,6 +51,19 @@ class Resolved(Generic[S]):
         return str(self.obj["metadata"]["namespace"])
 
     @property
+    def observe_only(self) -> bool:
+        return self.spec.management_policy is v1alpha1.ManagementPolicy.OBSERVE
+
+    @property
+    def paused(self) -> str | None:
+        """Why nothing may be written for it now, or None."""
+        return paused_by(self.obj, self.inst)
+
+    @property
+    def writes(self) -> bool:
+        return not self.observe_only and self.paused is None
+
+    @property
     def where(self) -> str:
         """The instance and org, as the user named them."""
         return f"InfluxDBInstance {self.inst.name} (org {self.inst.org!r})"
@@ -61,10 +77,59 @@ async def resolve(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> Resolved[
     return Resolved(obj, spec, spec.name or obj["metadata"]["name"], inst, client, inst.org_id)
 
 
+def paused_by(obj: Obj, inst: clients.Instance | None) -> str | None:
+    """Why nothing may be written for `obj`: its own pause annotation, or its instance's."""
+    if v1alpha1.paused(obj["metadata"].get("annotations")):
+        where = "this resource"
+    elif inst is not None and inst.paused:
+        where = f"InfluxDBInstance {inst.name}"
+    else:
+        return None
+    return f"paused by the annotation {v1alpha1.PAUSED_ANNOTATION}=true on {where}"
+
+
 async def run(
     rt: Runtime, kind: Kind[S], res: Resolved[S], ext: external.External[H], seen: Mapping[str, H] | None
 ) -> external.Synced[H]:
-    """`external.sync` for `res`, InfluxDB's errors turned into conditions."""
+    """`external.sync` for `res` (only `external.look` when it may not
+    write), InfluxDB's errors turned into conditions."""
+    try:
+        return await (_sync(rt, kind, res, ext, seen) if res.writes else _look(rt, res, ext, seen))
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"{ext.noun} {res.name!r} in {res.where}") from error
+
+
+async def _look(
+    rt: Runtime, res: Resolved[S], ext: external.External[H], seen: Mapping[str, H] | None
+) -> external.Synced[H]:
+    """Paused, or Observe: find the object, never write. Observe attaches to
+    `spec.id`, else to the object of the name, and records its ID."""
+    pinned = res.spec.id if res.observe_only else None
+    target = external.Target(
+        name=res.name,
+        recorded_id=pinned or rt.recorded_id(res.obj),
+        create_pending=False,
+        adopt_existing=False,
+        spec_changed=False,
+    )
+    found = await external.look(ext, target, seen, by_name=res.observe_only and pinned is None)
+    if found is None:
+        what = f"{ext.noun} with ID {pinned}" if pinned else f"{ext.noun} {res.name!r}"
+        if res.paused is not None:
+            later = "; it is created once unpaused" if not res.observe_only else ""
+            raise Blocked(Reason.PAUSED, f"{res.paused}: nothing is written to InfluxDB, and no {what} exists{later}")
+        raise Blocked(
+            Reason.OBJECT_NOT_FOUND,
+            f"no {what} in {res.where} to observe; nothing is created (managementPolicy: Observe)",
+        )
+    if res.observe_only:
+        rt.record(res.obj, found.have.id)
+    return found
+
+
+async def _sync(
+    rt: Runtime, kind: Kind[S], res: Resolved[S], ext: external.External[H], seen: Mapping[str, H] | None
+) -> external.Synced[H]:
     meta, status = res.obj["metadata"], res.obj["status"]
 
     async def mark_pending() -> None:
@@ -77,41 +142,74 @@ async def run(
         create_pending=bool(status.get("createPending")),
         adopt_existing=res.spec.adopt_existing,
         spec_changed=meta.get("generation") != status.get("observedGeneration"),
+        takeover=bool(status.get("observing")),
     )
-    try:
-        return await external.sync(
-            ext, target, seen=seen, mark_pending=mark_pending, record=lambda new: rt.record(res.obj, new)
-        )
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"{ext.noun} {res.name!r} in {res.where}") from error
+    return await external.sync(
+        ext, target, seen=seen, mark_pending=mark_pending, record=lambda new: rt.record(res.obj, new)
+    )
+
+
+Report = tuple[list[conditions.Condition], list[Event], dict[str, Any]]
+
+
+def report(res: Resolved[S], synced: external.Synced[H], noun: str, *extra: conditions.Condition) -> Report:
+    """The conditions, the Events (a read-only mode's once per new finding,
+    not every period) and the status fields of a reconcile that found the
+    object: `noun` as in "replication"."""
+    found, differing = f"{noun} {res.name!r} (ID {synced.have.id})", synced.differing or {}
+    if res.writes:
+        return ready(f"{found} matches the spec", *extra), synced.events, {"create_pending": None, "observing": None}
+    fields: dict[str, Any] = {"observing": True} if res.observe_only else {}
+    if res.paused is not None:
+        event = Event("Normal", Reason.PAUSED, f"{res.paused}; {_differences(differing)}")
+    elif differing:
+        event = Event("Warning", Reason.DRIFT_DETECTED, f"observed only: {_differences(differing)}")
+    else:
+        return ready(f"observing {found}, which matches the spec", *extra), [], fields
+    before = conditions.get(res.obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    news = (before.get("reason"), before.get("message")) != (event.reason, event.message)
+    state = "observing" if res.observe_only else "found"
+    not_synced = (Reason(event.reason), event.message)
+    return ready(f"{state} {found}", *extra, not_synced=not_synced), [event] if news else [], fields
+
+
+def _differences(differing: Drift) -> str:
+    if not differing:
+        return "InfluxDB matches the spec"
+    shown = "; ".join(
+        f"{name} is {have!r} in InfluxDB, {want!r} in the spec" for name, (have, want) in sorted(differing.items())
+    )
+    return f"differs from the spec (not corrected): {shown}"
 
 
 async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
     """Delete (or orphan) the InfluxDB object; Events say which. Blocked
-    keeps the finalizer; InfluxDB's errors are left to the kind, which knows
-    what they mean for it."""
+    keeps the finalizer (while paused, too); InfluxDB's errors are left to
+    the kind, which knows what they mean for it."""
     meta, status = obj["metadata"], obj["status"]
     spec = kind.spec.model_validate(obj["spec"])
     name = spec.name or meta["name"]
     recorded = rt.recorded_id(obj)
-    if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
-        rt.post_events(
-            obj,
-            kind.kind,
-            [
-                Event(
-                    "Normal", Action.ORPHANED, f"left {kind.noun} {name!r}" + (f" (ID {recorded})" if recorded else "")
-                )
-            ],
-        )
-        return
+    inst: clients.Instance | None = None
     try:
         inst = clients.instance(refs, meta["namespace"], spec.instance_ref.name, need_org=False)
     except Blocked as blocked:
         if blocked.reason is not Reason.INSTANCE_NOT_FOUND:
             raise
+        missing = blocked.message
+    paused = paused_by(obj, inst)
+    if paused is not None:
+        raise Blocked(Reason.PAUSED, f"deletion waits: {paused}; remove it to let the deletion go on")
+    left = f"left {kind.noun} {name!r}" + (f" (ID {recorded})" if recorded else "")
+    if spec.management_policy is v1alpha1.ManagementPolicy.OBSERVE or status.get("observing"):
+        rt.post_events(obj, kind.kind, [Event("Normal", Action.ORPHANED, f"{left}: it was only observed")])
+        return
+    if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
+        rt.post_events(obj, kind.kind, [Event("Normal", Action.ORPHANED, left)])
+        return
+    if inst is None:
         # Nothing is left to reach InfluxDB with; waiting would block forever.
-        message = f"{blocked.message}; nothing deleted in InfluxDB"
+        message = f"{missing}; nothing deleted in InfluxDB"
         rt.post_events(obj, kind.kind, [Event("Warning", Action.ORPHANED, message)])
         return
     client = await rt.clients.get(refs, inst, deleting=True)

@@ -56,15 +56,22 @@ class Result:
     events: list[Event] = field(default_factory=list)
     # InfluxDB was changed (or first found matching): stamps lastSyncTime.
     synced: bool = False
+    # False while paused: the spec was only compared, not acted on, so
+    # observedGeneration stays (a change is applied, as such, once unpaused).
+    applied: bool = True
 
 
-def ready(message: str, *extra: conditions.Condition) -> list[conditions.Condition]:
-    """The conditions of a reconcile that left InfluxDB matching the spec."""
-    return [
-        conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message),
-        conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, ""),
-        *extra,
-    ]
+def ready(
+    message: str, *extra: conditions.Condition, not_synced: tuple[Reason, str] | None = None
+) -> list[conditions.Condition]:
+    """The conditions of a reconcile that left InfluxDB matching the spec, or
+    (`not_synced`) that found the object but may not make it match."""
+    synced = (
+        conditions.Condition(conditions.SYNCED, "False", *not_synced)
+        if not_synced
+        else conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, "")
+    )
+    return [conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message), synced, *extra]
 
 
 def finish(
@@ -91,7 +98,8 @@ def finish(
     else:
         updates = outcome.conditions
         new = outcome.status.model_dump(by_alias=True, exclude_unset=True)
-        new["observedGeneration"] = generation
+        if outcome.applied:
+            new["observedGeneration"] = generation
         if outcome.synced or not old.get("lastSyncTime"):
             new["lastSyncTime"] = conditions.now()
         events += outcome.events

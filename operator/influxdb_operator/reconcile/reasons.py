@@ -39,6 +39,10 @@ class Reason(StrEnum):
     NAME_CONFLICT = "NameConflict"
     IN_USE = "InUse"
     RECONCILE_ERROR = "ReconcileError"
+    # read-only modes (the paused annotation, managementPolicy Observe)
+    PAUSED = "Paused"
+    DRIFT_DETECTED = "DriftDetected"
+    OBJECT_NOT_FOUND = "ObjectNotFound"
     # Healthy (Replication, from the data plane)
     REPLICATING = "Replicating"
     NO_WRITES_YET = "NoWritesYet"
@@ -95,6 +99,12 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.NAME_CONFLICT: "an InfluxDB object of the same name exists and is not provably this resource's",
     Reason.IN_USE: "deletion waits: other resources (or InfluxDB objects) still use this one",
     Reason.RECONCILE_ERROR: "an unexpected error in the operator; retried with backoff",
+    Reason.PAUSED: "the `influxdb.replication.dev/paused` annotation (here or on the instance) stops every write "
+    "to InfluxDB: status is still refreshed, drift is only reported, deletion waits",
+    Reason.DRIFT_DETECTED: "`managementPolicy: Observe`: the InfluxDB object differs from the spec; reported "
+    "(with one Warning Event per difference seen), never corrected",
+    Reason.OBJECT_NOT_FOUND: "`managementPolicy: Observe` and no InfluxDB object with the spec's `id` (or, without "
+    "one, its name): nothing is created",
     Reason.REPLICATING: "the remote's last answer was a success",
     Reason.NO_WRITES_YET: "nothing has been replicated yet",
     Reason.REMOTE_ERROR: "the remote's last answer was an error",
