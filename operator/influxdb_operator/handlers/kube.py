@@ -9,6 +9,7 @@ The official client is synchronous, so its calls run in a thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -18,6 +19,8 @@ import kubernetes
 from ..api import v1alpha1
 from ..managed.world import Obj
 from ..reconcile.outcome import Event
+
+logger = logging.getLogger(__name__)
 
 
 class StatusWriter:
@@ -30,6 +33,7 @@ class StatusWriter:
 
     async def __call__(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge-patch `status` into the object's status subresource."""
+        logger.debug("patching the status of %s %s/%s with %s", plural, namespace, name, status)
         await asyncio.to_thread(
             self._api.patch_namespaced_custom_object_status,
             v1alpha1.GROUP,
