@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 import sandbox as sandbox_module
+from sandbox import binaries
 from support import canary, manifests, readme
 from support.kubectl import Kubectl, condition
 from support.operator_process import OperatorProcess
@@ -186,3 +187,33 @@ def test_import_without_a_token_says_so(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "no token: give --token-file or set INFLUX_TOKEN" in done.stderr
     assert done.stdout == ""
+
+
+def test_kubectl_influxdb_import_is_the_operators_import(scratch_influxd: ScratchInfluxd) -> None:
+    """The plugin's `import` hands every argument to the operator's own; a -n
+    before it names the manifests' namespace."""
+    _, edge = scratch_influxd("plugin-import")
+    status, remote = edge.request(
+        "POST",
+        "/api/v2/remotes",
+        {"name": "cloud", "orgID": edge.orgID, "remoteURL": "http://127.0.0.1:1", "remoteAPIToken": "x"},
+    )
+    assert status == 201, remote
+    args = ["--url", edge.url, "--org-id", edge.orgID]
+    env = {
+        **os.environ,
+        "INFLUX_TOKEN": edge.token,
+        "PYTHONPATH": str(ROOT / "operator"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    plugin = [binaries.path("kubectl"), "influxdb", "-n", "team", "import", *args]
+    operator = [sys.executable, "-m", "influxdb_operator", "import", *args, "--namespace", "team"]
+    through_kubectl, direct = (
+        subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True, env=env)
+        for argv in (plugin, operator)
+    )
+    assert through_kubectl.stdout == direct.stdout
+    (doc,) = yaml.safe_load_all(direct.stdout)
+    assert doc["kind"] == "RemoteConnection"
+    assert doc["metadata"] == {"name": "cloud", "namespace": "team"}
+    assert not canary.leaks([edge.token], output=direct.stdout)

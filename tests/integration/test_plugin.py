@@ -325,3 +325,31 @@ def test_readme_kubectl_get_sample_has_the_real_columns(fleet: Fleet) -> None:
     typo = fleet.setup.kubectl("get", "replication", "typo").splitlines()
     assert typo[0].split()[-2:] == ["REASON", "AGE"]
     assert typo[1].split()[-2] == "BucketNotFound", typo
+
+
+def test_validate_pause_and_resume_act_through_the_operator(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    """The commands against the features behind their annotations: validate
+    --wait prints the operator's answer, pause and resume flip Synced."""
+    unique = secrets.token_hex(3)
+    namespace = f"t-{unique}"
+    kubectl("create", "namespace", namespace)
+    setup = Setup.create(sandbox, kubectl.in_namespace(namespace), unique)
+    setup.kubectl.apply(setup.replication("stream"))
+    setup.ready("replication", "stream")
+    admin = sandbox.kube.kubeconfig
+
+    done = plugin(admin, "-n", namespace, "validate", "stream", "--wait", "--timeout=90")
+    assert done.code == 0, done.err
+    requested, answer = done.out.splitlines()
+    assert requested.startswith("replication/stream validation requested"), done.out
+    assert answer.startswith("Validated=True StreamWorks: validate "), done.out
+
+    def synced() -> dict[str, object]:
+        return condition(setup.kubectl.get("replication", "stream"), "Synced")
+
+    assert plugin(admin, "-n", namespace, "pause", "replication/stream").code == 0
+    eventually(lambda: synced().get("reason") == "Paused", timeout=30, what="Synced=Paused")
+    assert plugin(admin, "-n", namespace, "resume", "irep/stream").code == 0
+    eventually(lambda: synced().get("status") == "True", timeout=30, what="Synced=True after resume")

@@ -71,17 +71,16 @@ def test_a_ready_but_unhealthy_replication_shows_its_health_and_figures() -> Non
     assert "<bad>✘ QueueFillingUp</>  <warn>paused</>" in lines[-1]
 
 
-def test_validate_answered_by_the_recorded_value_or_a_newer_condition() -> None:
+def test_validate_answered_once_status_records_a_result_for_the_value() -> None:
     value = "2026-01-01T10:00:00.123456Z"
-    validated = ("Validated", "True", "Validated")
+    validated = ("Validated", "True", "StreamWorks")
     assert cli.answered(obj("Replication", "r", {}, READY), value) is None
-    old = obj("Replication", "r", {}, validated)
-    old["status"]["conditions"][0]["lastTransitionTime"] = "2026-01-01T09:59:59Z"
-    assert cli.answered(old, value) is None
-    recorded = obj("Replication", "r", {}, validated, validatedFor=value)
-    assert cli.answered(recorded, value) == recorded["status"]["conditions"][0]
-    old["status"]["conditions"][0]["lastTransitionTime"] = "2026-01-01T10:00:01Z"
-    assert cli.answered(old, value) is not None
+    earlier = obj("Replication", "r", {}, validated, validation={"requested": "before", "result": "Succeeded"})
+    assert cli.answered(earlier, value) is None
+    running = obj("Replication", "r", {}, validated, validation={"requested": value, "result": "Validating"})
+    assert cli.answered(running, value) is None
+    done = obj("Replication", "r", {}, validated, validation={"requested": value, "result": "Succeeded"})
+    assert cli.answered(done, value) == done["status"]["conditions"][0]
 
 
 def test_kinds_as_kubectl_names_them() -> None:

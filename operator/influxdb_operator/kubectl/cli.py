@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -65,11 +64,26 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-token", parents=[common], help=f"rotate a RemoteConnection's minted token once ({ROTATE})"
     )
     rotate.add_argument("name", metavar="NAME", help="the RemoteConnection")
+    commands.add_parser(
+        "import",
+        add_help=False,
+        help="print manifests for an InfluxDB's existing remotes and replications (the operator's own "
+        "`influxdb-replication-operator import`; `kubectl influxdb import --help` for its options)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "import":
+        # Talks to InfluxDB, not Kubernetes: the operator's own command does it all, given
+        # every argument after `import`; a -n before it names the manifests' namespace.
+        namespace = ["--namespace", args.namespace] if getattr(args, "namespace", None) else []
+        command = [sys.executable, "-m", "influxdb_operator", "import", *namespace, *rest]
+        os.execv(sys.executable, command)  # noqa: S606 - argv as given, no shell
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         kube = connect(*(getattr(args, key, None) for key in ("kubeconfig", "context", "namespace")))
         if args.command == "status":
@@ -143,13 +157,10 @@ def validate(kube: Kube, name: str, *, wait: bool, timeout: float) -> int:
 
 
 def answered(obj: tree.Obj, value: str) -> tree.Obj | None:
-    """The Validated condition once it answers the request `value`: the
-    operator records the value it answered in status (or, failing that, the
-    condition changed since the request)."""
+    """The Validated condition once `status.validation` records a result for
+    the request `value` (not just that it is Validating)."""
     found = tree.condition(obj, "Validated")
-    if found is None:
+    shown = (obj.get("status") or {}).get("validation") or {}
+    if found is None or shown.get("requested") != value or shown.get("result") in (None, "Validating"):
         return None
-    status = obj.get("status") or {}
-    if value in json.dumps(status) or str(found.get("lastTransitionTime") or "") >= value[:19] + "Z":
-        return found
-    return None
+    return found
