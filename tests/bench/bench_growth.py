@@ -17,9 +17,10 @@ Per-object time in each phase, from the smallest size to the largest, shows the
 growth. Nothing here asserts a time.
 
 `BENCH_PROFILE=1` runs the operator under cProfile and prints, per size, the
-functions where the operator's time went (cumulative), from start through the
-backlog and the rest window; slower (about 1.5x), so the figures of such a run
-are not comparable with others.
+functions where the operator's time went (cumulative), from its second start
+through the backlog and the rest window; `BENCH_PROFILE=memory` runs it under
+tracemalloc and prints where the memory it holds at the end was allocated.
+Both slow it down, so the figures of such a run are not comparable with others.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from support.operator_process import OperatorProcess
 pytestmark = pytest.mark.timeout(0)  # a bench of thousands runs as long as it takes
 
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100 300").split()]
-PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+PROFILE = os.environ.get("BENCH_PROFILE", "")  # "1": where the time goes; "memory": where the memory is
 PERIOD = 5.0
 REST = 3  # periods measured at rest
 SETTLE = 6  # periods after the backlog before that: the trends' first window (3 periods) is covered
@@ -206,8 +207,10 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             sandbox.kube.kubeconfig, work / f"operator-{n}.log", f"--metrics-port={port}", f"--namespace={namespace}"
         )
         profile = work / f"operator-{n}.prof"
-        if PROFILE:
+        if PROFILE == "1":
             operator.python_args = ("-m", "cProfile", "-o", str(profile))
+        elif PROFILE == "memory":
+            operator.python_args = ("-X", "tracemalloc=8", str(Path(__file__).with_name("memdump.py")), str(profile))
         operator.start()
         try:
             ns.wait_ready("remoteconnection", "cloud")
@@ -234,8 +237,10 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             figures["rss"] = measure.rss_mib(_pid(operator))
         finally:
             operator.stop()
-        if PROFILE:
+        if PROFILE == "1":
             print(f"\nprofile of the operator at N={n} (start, backlog, rest):\n{_profile(profile)}")
+        elif PROFILE == "memory":
+            print(f"\nmemory of the operator at N={n}, at its exit after the rest window:\n{profile.read_text()}")
     return figures
 
 

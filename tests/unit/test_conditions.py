@@ -49,3 +49,14 @@ def test_patch_holds_only_changed_fields_and_explicit_clears() -> None:
     old = {"id": "abc", "currentQueueSizeBytes": 5, "createPending": "r1", "other": 1}
     new = {"id": "abc", "currentQueueSizeBytes": 7, "createPending": None}
     assert conditions.status_patch(old, new) == {"currentQueueSizeBytes": 7, "createPending": None}
+
+
+def test_a_null_inside_an_object_is_no_change_against_its_absence() -> None:
+    # A merge patch's null removes the key: the stored status never holds it,
+    # so comparing with it as a value would write the same figures every period.
+    stored = {"dataPlane": {"fillRate": "0 B/s", "droppedBytes": 0}}
+    same = {"dataPlane": {"fillRate": "0 B/s", "lag": None, "droppedBytes": 0}}
+    assert conditions.status_patch(stored, same) == {}
+    with_lag = {"dataPlane": {"fillRate": "0 B/s", "lag": "3s", "droppedBytes": 0}}
+    assert conditions.status_patch(stored, with_lag) == with_lag
+    assert conditions.status_patch(with_lag, same) == same

@@ -79,6 +79,14 @@ def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if key not in new:
             # Only the fields this operator owns are ever passed in `new`.
             continue
-        if old.get(key) != new[key]:
+        if _stored(old.get(key)) != _stored(new[key]):
             patch[key] = new[key]
     return patch
+
+
+def _stored(value: Any) -> Any:
+    """`value` as Kubernetes keeps it after a merge patch: a null inside an
+    object removes that key rather than being stored, so it equals absence."""
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items() if v is not None}
+    return value
