@@ -15,6 +15,10 @@ import kopf
 
 from ..api import v1alpha1
 from ..managed.world import Dependents, Key, Obj, Refs
+from ..reconcile import tokens
+
+# The annotations the managed layer reads (not kopf's own, which are large).
+_KEPT_ANNOTATIONS = frozenset({tokens.ROTATE_ANNOTATION})
 
 
 def snapshot(body: kopf.Body) -> Obj:
@@ -26,6 +30,7 @@ def snapshot(body: kopf.Body) -> Obj:
             "uid": body.metadata.uid,
             "generation": body.metadata.get("generation"),
             "deletionTimestamp": body.metadata.get("deletionTimestamp"),
+            "annotations": {k: v for k, v in body.metadata.annotations.items() if k in _KEPT_ANNOTATIONS},
         },
         "spec": copy.deepcopy(dict(body.spec)),
         "status": copy.deepcopy(dict(body.status)),
@@ -55,9 +60,19 @@ def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
-def replications_by_connection(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str] | None:
+def replications_by_connection(
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[Key, Obj] | None:
+    """Only what a remote needs of its users: their names and remote buckets."""
     ref = (spec.get("remote") or {}).get("connectionRef")
-    return {(namespace or "", ref["name"]): name} if ref else None
+    if not ref:
+        return None
+    user = {
+        "metadata": {"name": name},
+        "spec": {"remoteBucket": dict(spec.get("remoteBucket") or {})},
+        "status": {"remoteBucketID": status.get("remoteBucketID")},
+    }
+    return {(namespace or "", ref["name"]): user}
 
 
 # Secret types that never hold an InfluxDB token or CA: not kept in memory.
@@ -96,7 +111,7 @@ def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: An
 
 
 def refs(kwargs: dict[str, Any]) -> Refs:
-    return Refs(kwargs["instances"], kwargs["remotes"], kwargs["secrets"])
+    return Refs(kwargs["instances"], kwargs["remotes"], kwargs["secrets"], kwargs["replications_by_connection"])
 
 
 def dependents(kwargs: dict[str, Any]) -> Dependents:

@@ -9,7 +9,7 @@ The official client is synchronous, so its calls run in a thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import kopf
@@ -40,6 +40,59 @@ class StatusWriter:
             {"status": status},
             _content_type="application/merge-patch+json",
         )
+
+
+class SecretStore:
+    """Secrets the operator owns: minted tokens, owned by their RemoteConnection
+    (so Kubernetes deletes them with it). Their data is never logged: errors
+    are re-raised without the request, which holds it."""
+
+    def __init__(self) -> None:
+        self._api = kubernetes.client.CoreV1Api()
+
+    async def put(self, owner: Obj, owner_kind: str, name: str, data: Mapping[str, str]) -> None:
+        meta = owner["metadata"]
+        body: Any = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "namespace": meta["namespace"],
+                "labels": {"app.kubernetes.io/managed-by": "influxdb-replication-operator"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": v1alpha1.API_VERSION,
+                        "kind": owner_kind,
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "stringData": dict(data),
+        }
+        try:
+            await asyncio.to_thread(self._api.replace_namespaced_secret, name, meta["namespace"], body)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise _plain(error, f"replacing Secret {meta['namespace']}/{name}") from None
+            try:
+                await asyncio.to_thread(self._api.create_namespaced_secret, meta["namespace"], body)
+            except kubernetes.client.ApiException as again:
+                raise _plain(again, f"creating Secret {meta['namespace']}/{name}") from None
+
+    async def delete(self, namespace: str, name: str) -> None:
+        try:
+            await asyncio.to_thread(self._api.delete_namespaced_secret, name, namespace)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise _plain(error, f"deleting Secret {namespace}/{name}") from None
+
+
+def _plain(error: kubernetes.client.ApiException, doing: str) -> RuntimeError:
+    """The API's answer without the request (which holds the token)."""
+    return RuntimeError(f"{doing}: {error.status} {error.reason}")
 
 
 def post_events(obj: Obj, kind: str, events: Sequence[Event]) -> None:

@@ -14,7 +14,7 @@ from ..reconcile import remotes
 from ..reconcile.drift import Drift, correction, drift
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import Action, Reason
-from . import clients, resource
+from . import clients, external, resource, tokens
 from .external import Endpoints
 from .listing import Listing
 from .runtime import Runtime
@@ -69,27 +69,93 @@ class RemoteExternal:
         return await self.res.client.remotes.update(have.id, body)
 
 
+async def _run(
+    rt: Runtime,
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    listing: Listing | None,
+    token: SecretStr,
+    *,
+    url: str,
+    org_id: str | None,
+) -> tuple[external.Synced[models.Remote], str]:
+    """The driver for the remote, holding `token`: (what it synced, the token's fingerprint)."""
+    fingerprint = remotes.fingerprint(token, salt=res.obj["metadata"]["uid"])
+    changed = res.obj["status"].get("tokenFingerprint") != fingerprint
+    want = remotes.desired(res.spec, name=res.name, url=url, org_id=org_id)
+    ext = RemoteExternal(res, want, token, changed)
+    return await resource.run(rt, KIND, res, ext, listing.remotes if listing else None), fingerprint
+
+
 async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
-    """Make InfluxDB hold the remote `obj` declares, with the Secret's current token."""
+    """Make InfluxDB hold the remote `obj` declares, with the Secret's current
+    token, or a minted one when the remote is named as an instance."""
     res = await resource.resolve(rt, refs, obj, KIND)
+    if res.spec.remote_instance_ref is not None:
+        return await _sync_minted(rt, refs, res, res.spec.remote_instance_ref.name, listing)
+    # The CRD's rules: a token Secret, else an instance, and a URL with the Secret.
+    assert res.spec.remote_token_secret_ref is not None
+    assert res.spec.remote_url is not None
     token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
-    fingerprint = remotes.fingerprint(token, salt=obj["metadata"]["uid"])
-    changed = obj["status"].get("tokenFingerprint") != fingerprint
-    ext = RemoteExternal(res, remotes.desired(res.spec, name=res.name), token, changed)
-    synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
+    synced, fingerprint = await _run(rt, res, listing, token, url=res.spec.remote_url, org_id=res.spec.remote_org_id)
+    status = v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint)
+    events = synced.events
+    minted = obj["status"].get("mintedToken")
+    if minted:
+        # Switched back to a user's Secret: now that the remote holds it, revoke what was minted.
+        events += await tokens.revoke(rt, refs, obj, str(minted["instance"]))
+        status = status.model_copy(update={"minted_token": None, "token_rotation_started": None})
     return Result(
-        status=v1alpha1.RemoteConnectionStatus(id=synced.have.id, create_pending=None, token_fingerprint=fingerprint),
+        status=status,
         conditions=ready(f"remote {synced.have.id} matches the spec"),
-        events=synced.events,
-        synced=bool(synced.events),
+        events=events,
+        synced=bool(events),
+    )
+
+
+async def _sync_minted(
+    rt: Runtime,
+    refs: Refs,
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    instance: str,
+    listing: Listing | None,
+) -> Result:
+    """The remote with a token minted on `instance` (see `tokens` for the order of steps)."""
+    obj = res.obj
+    cl = await tokens.cloud(rt, refs, res.namespace, instance)
+    users = every(refs.users, (res.namespace, obj["metadata"]["name"]))
+    plan = await tokens.plan(rt, refs, obj, cl, users, full=listing is None)
+    url = res.spec.remote_url or cl.inst.spec.url
+    synced, fingerprint = await _run(rt, res, listing, plan.token.token, url=url, org_id=cl.org_id)
+    events = plan.events + synced.events
+    if plan.search:
+        await tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
+        events += tokens.revoked(cl, await tokens.settle_strays(cl, obj, keep=plan.token.authorization_id))
+    covers = ", ".join(b.name or b.id for b in plan.minted.buckets) or "no bucket yet"
+    return Result(
+        status=v1alpha1.RemoteConnectionStatus.model_validate(
+            {
+                "id": synced.have.id,
+                "createPending": None,
+                "tokenFingerprint": fingerprint,
+                "mintedToken": plan.minted.model_dump(by_alias=True),
+                "tokenRotationStarted": None,
+            }
+        ),
+        conditions=ready(f"remote {synced.have.id} matches the spec; its minted token writes to {covers}"),
+        events=events,
+        synced=bool(events),
     )
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
-    """Waits while Replications use the remote: InfluxDB would refuse anyway."""
+    """Waits while Replications use the remote: InfluxDB would refuse anyway.
+    With policy Delete, minted tokens are revoked once the remote is gone;
+    Orphan leaves them, as the orphaned remote still writes with one."""
     meta = obj["metadata"]
     name = obj["spec"].get("name") or meta["name"]
-    users = sorted(every(deps.replications_by_connection, (meta["namespace"], meta["name"])))
+    users = sorted(
+        u["metadata"]["name"] for u in every(deps.replications_by_connection, (meta["namespace"], meta["name"]))
+    )
     if users:
         raise Blocked(
             Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"
@@ -104,3 +170,9 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
         ) from error
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"deleting remote {name!r}") from error
+    minted = obj["status"].get("mintedToken")
+    spec = v1alpha1.RemoteConnectionSpec.model_validate(obj["spec"])
+    instance = spec.remote_instance_ref.name if spec.remote_instance_ref else (minted or {}).get("instance")
+    if instance and spec.deletion_policy is v1alpha1.DeletionPolicy.DELETE:
+        # The remote is gone from the edge: nothing uses the minted token any more.
+        rt.post_events(obj, KIND.kind, await tokens.revoke(rt, refs, obj, str(instance)))

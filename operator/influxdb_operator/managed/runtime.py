@@ -13,8 +13,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import SecretStr
 
 from ..config import Settings
 from ..influx.client import InfluxClient
@@ -27,6 +30,24 @@ from .world import Key, Obj
 StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
 # (the object, its kind, the events): posted in the background
 EventPoster = Callable[[Obj, str, Sequence[Event]], None]
+
+
+class SecretStore(Protocol):
+    """Secrets the operator owns (minted tokens): written and deleted, never logged."""
+
+    async def put(self, owner: Obj, owner_kind: str, name: str, data: Mapping[str, str]) -> None:
+        """Create or replace Secret `name` in the owner's namespace, owned by it."""
+
+    async def delete(self, namespace: str, name: str) -> None:
+        """Delete it; already gone is fine."""
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A token this process minted, ahead of the Secrets watch."""
+
+    authorization_id: str
+    token: SecretStr
 
 
 @dataclass
@@ -42,6 +63,7 @@ class Runtime:
     settings: Settings
     write_status: StatusWriter
     post_events: EventPoster
+    secrets: SecretStore | None = None  # None where nothing mints tokens (unit tests)
     clients: ClientCache = field(default_factory=ClientCache)
     _ids: dict[str, str] = field(default_factory=dict)
     _locks: collections.defaultdict[str, asyncio.Lock] = field(
@@ -53,6 +75,8 @@ class Runtime:
     beats: dict[str, Beats] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
     remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
+    # Per RemoteConnection UID, the token last minted (fresher than the Secrets index).
+    minted: dict[str, Minted] = field(default_factory=dict)
 
     def recorded_id(self, obj: Obj) -> str | None:
         """The InfluxDB ID this process recorded (fresher than any watch event), else the status's."""
@@ -69,6 +93,7 @@ class Runtime:
         self._ids.pop(uid, None)
         self.trends.pop(uid, None)
         self.beats.pop(uid, None)
+        self.minted.pop(uid, None)
 
     async def close(self) -> None:
         await self.clients.close()

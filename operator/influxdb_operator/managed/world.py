@@ -36,6 +36,8 @@ class Refs:
     instances: Mapping[Key, Collection[Obj]]
     remotes: Mapping[Key, Collection[Obj]]
     secrets: Mapping[Key, Collection[dict[str, str]]]
+    # Replications by the RemoteConnection they use: what a minted token must cover.
+    users: Mapping[Key, Collection[Obj]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Dependents:
 
     remotes_by_instance: Mapping[Key, Collection[str]]
     replications_by_instance: Mapping[Key, Collection[Obj]]
-    replications_by_connection: Mapping[Key, Collection[str]]
+    replications_by_connection: Mapping[Key, Collection[Obj]]  # the same as Refs.users
 
     def of_instance(self, refs: Refs, key: Key) -> tuple[list[Obj], list[Obj]]:
         """(remotes, replications) of the instance `key`, remotes from their one snapshot."""
