@@ -1,0 +1,237 @@
+"""Remote tokens minted by the operator on the cloud InfluxDB: scoped to the
+buckets their Replications write to, rotated make-before-break (also when
+the operator is killed in the middle), revoked, and never shown."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import sandbox as sandbox_module
+from sandbox import influx
+from support import manifests
+from support.kubectl import Kubectl, eventually
+from support.operator_process import OperatorProcess
+from support.pacing import paced
+from support.scenario import Setup
+
+ROTATE = "influxdb.replication.dev/rotate-token"
+
+
+def _minted_remote(setup: Setup, name: str, **spec: Any) -> dict[str, Any]:
+    """A RemoteConnection to the cloud, named as the InfluxDBInstance "cloudinst"."""
+    remote = manifests.remote(
+        name, setup.namespace, instance="edge", url="", org_id="", secret="", name=f"{name}-{setup.unique}", **spec
+    )
+    for key in ("remoteURL", "remoteOrgID", "remoteTokenSecretRef"):
+        remote["spec"].pop(key)
+    remote["spec"]["remoteInstanceRef"] = {"name": "cloudinst"}
+    return remote
+
+
+def _cloud_instance(setup: Setup, cloud: influx.Influx, *, url: str | None = None) -> None:
+    setup.kubectl.apply(
+        manifests.instance("cloudinst", setup.namespace, url=url or cloud.url, org=cloud.org, secret="cloud-token")
+    )
+    setup.ready("influxdbinstance", "cloudinst")
+
+
+def _ours(cloud: influx.Influx, kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
+    """The cloud's authorizations made for RemoteConnection `name`, found by description."""
+    obj = kubectl.get("remoteconnection", name)
+    assert obj is not None
+    meta = obj["metadata"]
+    description = f"influxdb-replication-operator: {meta['namespace']}/{name} RemoteConnection uid {meta['uid']}"
+    status, body = cloud.request("GET", f"/api/v2/authorizations?orgID={cloud.orgID}")
+    assert status == 200
+    return [a for a in body["authorizations"] if a.get("description") == description]
+
+
+def _secret_token(kubectl: Kubectl, name: str) -> tuple[str, str]:
+    """(token, authorization ID) from the minted Secret of RemoteConnection `name`."""
+    secret = kubectl.get("secret", f"{name}-minted-token")
+    assert secret is not None
+    data = secret["data"]
+    return base64.b64decode(data["token"]).decode(), base64.b64decode(data["authorizationID"]).decode()
+
+
+def _write_with(cloud: influx.Influx, token: str, bucket: str, line: str) -> int:
+    query = urllib.parse.urlencode({"org": cloud.org, "bucket": bucket, "precision": "ns"})
+    return cloud.request("POST", f"/api/v2/write?{query}", token=token, raw=line.encode())[0]
+
+
+def _scopes(auth: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    return sorted((p["action"], p["resource"]["type"], p["resource"].get("id")) for p in auth["permissions"])
+
+
+def _bucket_id(cloud: influx.Influx, name: str) -> str:
+    status, body = cloud.request("GET", f"/api/v2/buckets?orgID={cloud.orgID}&name={name}")
+    assert status == 200
+    return str(body["buckets"][0]["id"])
+
+
+def _leaked(visible: str, *tokens: str) -> list[int]:
+    """Positions of the tokens found in `visible`: a failure never prints a token."""
+    return [i for i, token in enumerate(tokens) if token in visible]
+
+
+def _write(edge: influx.Influx, bucket: str, measurement: str, count: int = 5) -> None:
+    now = time.time_ns()
+    edge.write(bucket, "\n".join(f"{measurement},n={i} v={i} {now + i}" for i in range(count)))
+
+
+def test_minted_token_writes_only_to_its_buckets_follows_replications_and_is_revoked_on_switch(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "minted"))
+    remote = setup.ready("remoteconnection", "minted")
+    # No replication yet: a token that may only read its org (InfluxDB wants at least one permission).
+    assert remote["status"]["mintedToken"]["buckets"] == []
+    assert remote["status"]["mintedToken"]["secretName"] == "minted-minted-token"
+    first = remote["status"]["mintedToken"]["authorizationID"]
+    name = f"mint-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "minted"}}
+    ns.apply(replication)
+    setup.ready("replication", name)
+
+    _write(edge, setup.edge_bucket, "minted")
+    eventually(lambda: cloud.count(setup.cloud_bucket, "minted") == 5, timeout=30, what="points at the cloud")
+    target = _bucket_id(cloud, setup.cloud_bucket)
+    [auth] = _ours(cloud, ns, "minted")
+    assert _scopes(auth) == [("write", "buckets", target)]
+    token, auth_id = _secret_token(ns, "minted")
+    assert auth_id == auth["id"] != first
+    status = ns.get("remoteconnection", "minted")["status"]  # type: ignore[index]
+    assert status["mintedToken"]["authorizationID"] == auth["id"]
+    assert status["mintedToken"]["buckets"] == [{"id": target, "name": setup.cloud_bucket}]
+    secret = ns.get("secret", "minted-minted-token")
+    assert secret is not None
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == ns.get("remoteconnection", "minted")["metadata"]["uid"]  # type: ignore[index]
+    # The token writes to its bucket and nowhere else.
+    assert _write_with(cloud, token, setup.cloud_bucket, "direct v=1") == 204
+    assert _write_with(cloud, token, cloud.bucket, "direct v=1") in (401, 403)
+
+    # A second Replication to another bucket: the token is widened (a new one), the old one revoked.
+    other = f"other-{setup.unique}"
+    other_id = cloud.create_bucket(other)
+    second = setup.replication(f"{name}-2", remoteBucket={"name": other})
+    second["spec"]["remote"] = {"connectionRef": {"name": "minted"}}
+    ns.apply(second)
+    setup.ready("replication", f"{name}-2")
+    [widened] = _ours(cloud, ns, "minted")
+    assert _scopes(widened) == sorted([("write", "buckets", target), ("write", "buckets", other_id)])
+    assert widened["id"] != auth["id"]
+    _write(edge, setup.edge_bucket, "widened")
+    eventually(lambda: cloud.count(other, "widened") == 5, timeout=30, what="points in the second bucket")
+    # ... and narrowed again when that Replication goes.
+    ns("delete", "replication", f"{name}-2", "--timeout=60s")
+    eventually(
+        lambda: [_scopes(a) for a in _ours(cloud, ns, "minted")] == [[("write", "buckets", target)]],
+        timeout=30,
+        what="token narrowed to the remaining bucket",
+    )
+    token, _ = _secret_token(ns, "minted")
+    events = ns.events("minted")
+    assert {"TokenMinted", "TokenRevoked"} <= {e["reason"] for e in events}
+
+    # Canary: the minted token appears nowhere visible.
+    visible = operator.tail(1000000) + json.dumps(ns.get("remoteconnection", "minted")) + json.dumps(events)
+    visible += json.dumps(ns.get("replication", name))
+    assert _leaked(visible, token) == [], "a minted token (by position) is in the log, status or Events"
+
+    # Back to a user's Secret: the minted tokens are revoked, their Secret deleted; data still flows.
+    switched = _minted_remote(setup, "minted")
+    del switched["spec"]["remoteInstanceRef"]
+    switched["spec"] |= {
+        "remoteURL": cloud.url,
+        "remoteOrgID": cloud.orgID,
+        "remoteTokenSecretRef": {"name": "cloud-token", "key": "token"},
+    }
+    ns.apply(switched)
+    eventually(lambda: _ours(cloud, ns, "minted") == [], timeout=30, what="minted tokens revoked")
+    eventually(lambda: not ns.exists("secret", "minted-minted-token"), timeout=30, what="minted Secret deleted")
+    assert "mintedToken" not in ns.get("remoteconnection", "minted")["status"]  # type: ignore[index]
+    _write(edge, setup.edge_bucket, "switched")
+    eventually(lambda: cloud.count(setup.cloud_bucket, "switched") == 5, timeout=30, what="points after the switch")
+    assert _write_with(cloud, token, setup.cloud_bucket, "revoked v=1") == 401
+
+
+def test_deleting_a_minted_remote_revokes_its_token(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, ns = sandbox.cloud, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "doomed"))
+    setup.ready("remoteconnection", "doomed")
+    token, _ = _secret_token(ns, "doomed")
+    assert len(_ours(cloud, ns, "doomed")) == 1
+    uid = ns.get("remoteconnection", "doomed")["metadata"]["uid"]  # type: ignore[index]
+    ns("delete", "remoteconnection", "doomed", "--timeout=60s")
+    status, body = cloud.request("GET", f"/api/v2/authorizations?orgID={cloud.orgID}")
+    assert status == 200
+    assert [a for a in body["authorizations"] if uid in a.get("description", "")] == []
+    assert not ns.exists("secret", "doomed-minted-token")
+    assert cloud.request("GET", f"/api/v2/buckets?orgID={cloud.orgID}", token=token)[0] == 401
+
+
+def _remote_write_errors(edge: influx.Influx, replication_id: str) -> dict[str, float]:
+    """influxd's remote write errors of one replication, by HTTP code."""
+    text = urllib.request.urlopen(f"{edge.url}/metrics", timeout=10).read().decode()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("replications_queue_remote_write_errors{") and f'replicationID="{replication_id}"' in line:
+            code = line.split('code="', 1)[1].split('"', 1)[0] if 'code="' in line else "?"
+            found[code] = found.get(code, 0.0) + float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def test_rotation_under_steady_writes_loses_nothing_and_never_sees_401(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "steady"))
+    setup.ready("remoteconnection", "steady")
+    name = f"steady-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "steady"}}
+    ns.apply(replication)
+    replication_id = setup.ready("replication", name)["status"]["id"]
+    [before] = _ours(cloud, ns, "steady")
+    codes: set[int] = set()
+
+    def write(n: int) -> None:
+        edge.write(setup.edge_bucket, f"paced,n={n} v={n} {time.time_ns()}")
+
+    with paced(write, every=0.1) as counts:
+        time.sleep(2)
+        for request in ("one", "two"):
+            ns("annotate", "--overwrite", "remoteconnection", "steady", f"{ROTATE}={request}")
+
+            def answered(request: str = request) -> bool:
+                status = ns.get("remoteconnection", "steady")["status"]  # type: ignore[index]
+                code = ns.get("replication", name)["status"].get("latestResponseCode")  # type: ignore[index]
+                if code is not None:
+                    codes.add(code)
+                return bool(
+                    status["mintedToken"].get("rotationRequest") == request and not status.get("tokenRotationStarted")
+                )
+
+            eventually(answered, timeout=60, interval=0.3, what=f"rotation {request} answered")
+            time.sleep(3)  # writes keep flowing with the new token
+    written, failed = counts
+    assert failed == 0
+    eventually(lambda: cloud.count(setup.cloud_bucket, "paced") == written, timeout=60, what="every point at the cloud")
+    [after] = _ours(cloud, ns, "steady")
+    assert after["id"] != before["id"]
+    assert cloud.request("GET", f"/api/v2/authorizations/{before['id']}")[0] == 404
+    assert codes <= {204}, f"response codes seen: {codes}"
+    assert _remote_write_errors(edge, replication_id) == {}, "influxd recorded remote write errors"
+    assert "TokenMinted" in [e["reason"] for e in ns.events("steady")]
