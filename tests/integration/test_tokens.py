@@ -17,6 +17,7 @@ from support import manifests
 from support.kubectl import Kubectl, eventually
 from support.operator_process import OperatorProcess
 from support.pacing import paced
+from support.proxy import HoldingProxy
 from support.scenario import Setup
 
 ROTATE = "influxdb.replication.dev/rotate-token"
@@ -25,11 +26,11 @@ ROTATE = "influxdb.replication.dev/rotate-token"
 def _minted_remote(setup: Setup, name: str, **spec: Any) -> dict[str, Any]:
     """A RemoteConnection to the cloud, named as the InfluxDBInstance "cloudinst"."""
     remote = manifests.remote(
-        name, setup.namespace, instance="edge", url="", org_id="", secret="", name=f"{name}-{setup.unique}", **spec
+        name, setup.namespace, instance="edge", url="", org_id="", secret="", name=f"{name}-{setup.unique}"
     )
     for key in ("remoteURL", "remoteOrgID", "remoteTokenSecretRef"):
         remote["spec"].pop(key)
-    remote["spec"]["remoteInstanceRef"] = {"name": "cloudinst"}
+    remote["spec"] |= {"remoteInstanceRef": {"name": "cloudinst"}, **spec}
     return remote
 
 
@@ -235,3 +236,69 @@ def test_rotation_under_steady_writes_loses_nothing_and_never_sees_401(
     assert codes <= {204}, f"response codes seen: {codes}"
     assert _remote_write_errors(edge, replication_id) == {}, "influxd recorded remote write errors"
     assert "TokenMinted" in [e["reason"] for e in ns.events("steady")]
+
+
+# Where a rotation is cut short: (proxy, "METHOD /path" held, held before it is sent?).
+STEPS = [
+    ("cloud", r"POST /api/v2/authorizations", False),  # minted; the Secret not yet written
+    ("edge", r"PATCH /api/v2/remotes/\w+", True),  # the Secret written; the remote still has the old token
+    ("edge", r"PATCH /api/v2/remotes/\w+", False),  # the remote has the new token; not confirmed
+    ("cloud", r"POST /api/v2/write", False),  # confirming the new token
+    ("cloud", r"DELETE /api/v2/authorizations/\w+", False),  # the old one revoked; status not yet written
+]
+
+
+def test_operator_killed_at_each_step_of_a_rotation_leaves_one_working_token(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess
+) -> None:
+    cloud, edge = sandbox.cloud, sandbox.edge
+    ns = kubectl.in_namespace(fault_namespace)
+    with HoldingProxy(edge.url).running() as edge_proxy, HoldingProxy(cloud.url).running() as cloud_proxy:
+        proxies = {"edge": edge_proxy, "cloud": cloud_proxy}
+        setup = Setup.create(sandbox, ns, fault_namespace, edge_url=edge_proxy.url)
+        # The operator reaches the cloud through the proxy; the edge writes to it directly (remoteURL).
+        _cloud_instance(setup, cloud, url=cloud_proxy.url)
+        ns.apply(_minted_remote(setup, "killed", remoteURL=cloud.url))
+        setup.ready("remoteconnection", "killed")
+        name = f"killed-{setup.unique}"
+        replication = setup.replication(name)
+        replication["spec"]["remote"] = {"connectionRef": {"name": "killed"}}
+        ns.apply(replication)
+        setup.ready("replication", name)
+
+        for step, (side, match, before) in enumerate(STEPS):
+            proxy = proxies[side]
+            proxy.arm(match, before=before)
+            ns("annotate", "--overwrite", "remoteconnection", "killed", f"{ROTATE}=step-{step}")
+            assert proxy.held.wait(60), f"step {step}: the operator never sent {match}"
+            own_operator.kill()
+            proxy.release()
+            own_operator.start()
+
+            def answered(step: int = step) -> bool:
+                status = ns.get("remoteconnection", "killed")["status"]  # type: ignore[index]
+                return bool(
+                    status["mintedToken"].get("rotationRequest") == f"step-{step}"
+                    and not status.get("tokenRotationStarted")
+                )
+
+            eventually(answered, timeout=60, what=f"step {step}: rotation answered after the restart")
+            ours = _ours(cloud, ns, "killed")
+            token, auth_id = _secret_token(ns, "killed")
+            assert [a["id"] for a in ours] == [auth_id], f"step {step}: strays left"
+            assert _write_with(cloud, token, setup.cloud_bucket, f"direct,step={step} v=1") == 204
+            _write(edge, setup.edge_bucket, f"after{step}")
+            eventually(
+                lambda step=step: cloud.count(setup.cloud_bucket, f"after{step}") == 5,
+                timeout=30,
+                what=f"step {step}: points flow with the token the remote holds",
+            )
+        ns("delete", "replication", name, "--timeout=60s")
+        ns("delete", "remoteconnection", "killed", "--timeout=60s")
+        assert _ours_by_uid(cloud, fault_namespace) == []
+
+
+def _ours_by_uid(cloud: influx.Influx, namespace: str) -> list[str]:
+    status, body = cloud.request("GET", f"/api/v2/authorizations?orgID={cloud.orgID}")
+    assert status == 200
+    return [a["id"] for a in body["authorizations"] if f" {namespace}/" in a.get("description", "")]
