@@ -266,6 +266,7 @@ def test_operator_killed_at_each_step_of_a_rotation_leaves_one_working_token(
         ns.apply(replication)
         setup.ready("replication", name)
 
+        seen: list[str] = []
         for step, (side, match, before) in enumerate(STEPS):
             proxy = proxies[side]
             proxy.arm(match, before=before)
@@ -287,15 +288,19 @@ def test_operator_killed_at_each_step_of_a_rotation_leaves_one_working_token(
             token, auth_id = _secret_token(ns, "killed")
             assert [a["id"] for a in ours] == [auth_id], f"step {step}: strays left"
             assert _write_with(cloud, token, setup.cloud_bucket, f"direct,step={step} v=1") == 204
+            seen.append(token)
             _write(edge, setup.edge_bucket, f"after{step}")
-            eventually(
-                lambda step=step: cloud.count(setup.cloud_bucket, f"after{step}") == 5,
-                timeout=30,
-                what=f"step {step}: points flow with the token the remote holds",
-            )
+            _arrive(cloud, setup.cloud_bucket, f"after{step}", 5)
+        visible = own_operator.tail(1000000) + json.dumps(ns.get("remoteconnection", "killed"))
+        visible += json.dumps(ns.events("killed"))
+        assert _leaked(visible, *seen) == [], "a minted token (by position) is in the log, status or Events"
         ns("delete", "replication", name, "--timeout=60s")
         ns("delete", "remoteconnection", "killed", "--timeout=60s")
         assert _ours_by_uid(cloud, fault_namespace) == []
+
+
+def _arrive(cloud: influx.Influx, bucket: str, measurement: str, count: int) -> None:
+    eventually(lambda: cloud.count(bucket, measurement) == count, timeout=30, what=f"{count} {measurement} points")
 
 
 def _ours_by_uid(cloud: influx.Influx, namespace: str) -> list[str]:
