@@ -238,6 +238,32 @@ def test_rotation_under_steady_writes_loses_nothing_and_never_sees_401(
     assert "TokenMinted" in [e["reason"] for e in ns.events("steady")]
 
 
+def test_a_rotation_period_mints_new_tokens_on_its_own(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "periodic", tokenRotation={"period": "5s"}))
+    setup.ready("remoteconnection", "periodic")
+    name = f"periodic-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "periodic"}}
+    ns.apply(replication)
+    setup.ready("replication", name)
+    seen = {_secret_token(ns, "periodic")[1]}
+
+    def rotated_twice() -> bool:
+        seen.add(_secret_token(ns, "periodic")[1])
+        return len(seen) >= 3
+
+    eventually(rotated_twice, timeout=60, what="two rotations by period")
+    _write(edge, setup.edge_bucket, "periodic")
+    _arrive(cloud, setup.cloud_bucket, "periodic", 5)
+    # Each rotation revoked the one before: never more than one left once a rotation is done.
+    eventually(lambda: len(_ours(cloud, ns, "periodic")) == 1, timeout=30, what="one authorization")
+    ns("delete", "replication", name, "--timeout=60s")
+
+
 # Where a rotation is cut short: (proxy, "METHOD /path" held, held before it is sent?).
 STEPS = [
     ("cloud", r"POST /api/v2/authorizations", False),  # minted; the Secret not yet written
