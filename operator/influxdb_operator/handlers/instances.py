@@ -57,5 +57,6 @@ async def rotation_requested(body: kopf.Body, namespace: str | None, memo: kopf.
     rather than at the end of its period (no InfluxDB call here)."""
     request = body.metadata.annotations.get(tokens.ROTATE_ANNOTATION)
     answered = (body.status.get("mintedToken") or {}).get("rotationRequest")
-    if request is not None and request != answered and body.spec.get("remoteInstanceRef"):
+    underway = body.status.get("tokenRotationStarted")
+    if request is not None and request != answered and not underway and body.spec.get("remoteInstanceRef"):
         runtime(memo).wake((namespace or "", body.spec.get("instanceRef", {}).get("name", "")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -130,7 +130,10 @@ async def _sync_minted(
     if plan.search:
         await tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
         events += tokens.revoked(cl, await tokens.settle_strays(cl, obj, keep=plan.token.authorization_id))
+    rt.minted[obj["metadata"]["uid"]] = replace(plan.token, record=plan.minted)
     covers = ", ".join(b.name or b.id for b in plan.minted.buckets) or "no bucket yet"
+    if plan.missing:
+        covers += f" (not on the remote, so not covered: bucket {', '.join(plan.missing)})"
     return Result(
         status=v1alpha1.RemoteConnectionStatus.model_validate(
             {

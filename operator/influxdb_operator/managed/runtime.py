@@ -19,6 +19,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from ..api.v1alpha1 import MintedTokenStatus
 from ..config import Settings
 from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
@@ -44,10 +45,13 @@ class SecretStore(Protocol):
 
 @dataclass(frozen=True)
 class Minted:
-    """A token this process minted, ahead of the Secrets watch."""
+    """A token this process minted, ahead of the Secrets watch; with the
+    status recorded for it once its rotation finished (ahead of the watch of
+    the RemoteConnection, which may still show the status before)."""
 
     authorization_id: str
     token: SecretStr
+    record: MintedTokenStatus | None = None
 
 
 @dataclass

@@ -68,6 +68,7 @@ class Plan:
     minted: v1alpha1.MintedTokenStatus
     new: bool  # minted in this sync: confirm it, then revoke the old one
     search: bool  # look for strays on the remote (a new token, a restart, an unfinished rotation)
+    missing: list[str]  # bucket references the Replications name that the remote does not have
     events: list[Event]
 
 
@@ -108,6 +109,10 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
     recorded = status.get("mintedToken")
     minted = v1alpha1.MintedTokenStatus.model_validate(recorded) if recorded else None
     have = _memory_or_secret(rt, refs, obj)
+    unfinished = bool(status.get("tokenRotationStarted"))
+    if have is not None and have.record is not None and have.record != minted:
+        # This process finished a rotation the watched status does not show yet.
+        minted, unfinished = have.record, False
     request = (meta.get("annotations") or {}).get(tokens.ROTATE_ANNOTATION)
     period = spec.token_rotation.period if spec.token_rotation else None
     now = datetime.now(UTC)
@@ -119,17 +124,17 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
     )
     wanted = tokens.targets(users)
     buckets = minted.buckets if minted else []
+    missing: list[str] = []
     try:
         if reason is not None or (minted is not None and tokens.buckets_changed(minted, wanted)):
-            resolved, _missing = await _resolve(cl, wanted)
+            resolved, missing = await _resolve(cl, wanted)
             if reason is None and {b.id for b in resolved} != {b.id for b in buckets}:
                 reason = "the buckets its Replications write to changed"
             buckets = resolved if reason is not None else buckets
         if reason is None:
             assert have is not None
             assert minted is not None
-            search = full or bool(status.get("tokenRotationStarted"))
-            return Plan(have, minted, new=False, search=search, events=[])
+            return Plan(have, minted, new=False, search=full or unfinished, missing=missing, events=[])
         await rt.write_status(PLURAL, meta["namespace"], meta["name"], {"tokenRotationStarted": conditions.now()})
         status["tokenRotationStarted"] = conditions.now()
         description = tokens.description(meta["namespace"], meta["name"], meta["uid"])
@@ -159,7 +164,7 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
             "rotationRequest": request,
         }
     )
-    return Plan(fresh, record, new=True, search=True, events=[event])
+    return Plan(fresh, record, new=True, search=True, missing=missing, events=[event])
 
 
 async def _store(rt: Runtime, obj: Obj, token: Minted) -> None:
