@@ -182,6 +182,46 @@ def test_deleting_a_minted_remote_revokes_its_token(
     assert cloud.request("GET", f"/api/v2/buckets?orgID={cloud.orgID}", token=token)[0] == 401
 
 
+def _operator_calls(server: influx.Influx, paths: tuple[str, ...]) -> float:
+    """Requests the operator (aiohttp) made to `paths` on `server`, from influxd's own counters."""
+    text = urllib.request.urlopen(f"{server.url}/metrics", timeout=10).read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("http_api_requests_total{")
+        and "aiohttp" in line
+        and any(f'path="{path}"' in line for path in paths)
+    )
+
+
+def test_a_settled_minted_remote_costs_no_call_and_no_write(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, ns = sandbox.cloud, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "quiet"))
+    setup.ready("remoteconnection", "quiet")
+    name = f"quiet-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "quiet"}}
+    ns.apply(replication)
+    setup.ready("replication", name)
+    time.sleep(6)  # the widening rotation and the first refreshes settle
+
+    def versions() -> tuple[str, str]:
+        remote, secret = ns.get("remoteconnection", "quiet"), ns.get("secret", "quiet-minted-token")
+        assert remote is not None
+        assert secret is not None
+        return remote["metadata"]["resourceVersion"], secret["metadata"]["resourceVersion"]
+
+    paths = ("/api/v2/authorizations", "/api/v2/buckets", "/api/v2/write")
+    before, calls = versions(), _operator_calls(cloud, paths)
+    assert calls > 0  # minting was counted: the counters do see the operator
+    time.sleep(10)  # five refreshes of the 2s period
+    assert versions() == before, "a refresh rewrote the remote or its Secret"
+    assert _operator_calls(cloud, paths) == calls, "a refresh called the cloud about the token"
+
+
 def _remote_write_errors(edge: influx.Influx, replication_id: str) -> dict[str, float]:
     """influxd's remote write errors of one replication, by HTTP code."""
     text = urllib.request.urlopen(f"{edge.url}/metrics", timeout=10).read().decode()
