@@ -182,6 +182,28 @@ def test_deleting_a_minted_remote_revokes_its_token(
     assert cloud.request("GET", f"/api/v2/buckets?orgID={cloud.orgID}", token=token)[0] == 401
 
 
+def test_a_secret_of_the_same_name_not_owned_is_never_overwritten(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, ns = sandbox.cloud, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(manifests.secret("taken-minted-token", setup.namespace, "the user's own"))
+    ns.apply(_minted_remote(setup, "taken"))
+    blocked = ns.wait_reason("remoteconnection", "taken", "SecretNotWritten", timeout=60)
+    assert "is not owned by RemoteConnection taken" in blocked["message"]
+    assert _ours(cloud, ns, "taken") == []  # the token minted for it was revoked at once
+    assert _secret_token_raw(ns, "taken-minted-token") == "the user's own"
+    ns("delete", "secret", "taken-minted-token")
+    setup.ready("remoteconnection", "taken")
+    assert len(_ours(cloud, ns, "taken")) == 1
+
+
+def _secret_token_raw(kubectl: Kubectl, name: str) -> str:
+    secret = kubectl.get("secret", name)
+    assert secret is not None
+    return base64.b64decode(secret["data"]["token"]).decode()
+
+
 def _operator_calls(server: influx.Influx, paths: tuple[str, ...]) -> float:
     """Requests the operator (aiohttp) made to `paths` on `server`, from influxd's own counters."""
     text = urllib.request.urlopen(f"{server.url}/metrics", timeout=10).read().decode()

@@ -16,6 +16,7 @@ import kopf
 import kubernetes
 
 from ..api import v1alpha1
+from ..managed.runtime import SecretRefused
 from ..managed.world import Obj
 from ..reconcile.outcome import Event
 
@@ -72,27 +73,34 @@ class SecretStore:
             },
             "stringData": dict(data),
         }
+        namespace = meta["namespace"]
         try:
-            await asyncio.to_thread(self._api.replace_namespaced_secret, name, meta["namespace"], body)
+            existing = await asyncio.to_thread(self._api.read_namespaced_secret, name, namespace)
+            owners = (existing.metadata.owner_references if existing.metadata else None) or []
+            if not any(owner.uid == meta["uid"] for owner in owners):
+                raise SecretRefused(f"Secret {namespace}/{name} exists and is not owned by {owner_kind} {meta['name']}")
+            await asyncio.to_thread(self._api.replace_namespaced_secret, name, namespace, body)
         except kubernetes.client.ApiException as error:
             if error.status != 404:
-                raise _plain(error, f"replacing Secret {meta['namespace']}/{name}") from None
+                raise _refusal(error, f"replacing Secret {namespace}/{name}") from None
             try:
-                await asyncio.to_thread(self._api.create_namespaced_secret, meta["namespace"], body)
+                await asyncio.to_thread(self._api.create_namespaced_secret, namespace, body)
             except kubernetes.client.ApiException as again:
-                raise _plain(again, f"creating Secret {meta['namespace']}/{name}") from None
+                raise _refusal(again, f"creating Secret {namespace}/{name}") from None
 
     async def delete(self, namespace: str, name: str) -> None:
         try:
             await asyncio.to_thread(self._api.delete_namespaced_secret, name, namespace)
         except kubernetes.client.ApiException as error:
             if error.status != 404:
-                raise _plain(error, f"deleting Secret {namespace}/{name}") from None
+                raise _refusal(error, f"deleting Secret {namespace}/{name}") from None
 
 
-def _plain(error: kubernetes.client.ApiException, doing: str) -> RuntimeError:
-    """The API's answer without the request (which holds the token)."""
-    return RuntimeError(f"{doing}: {error.status} {error.reason}")
+def _refusal(error: kubernetes.client.ApiException, doing: str) -> Exception:
+    """The API's answer without the request (which holds the token): a
+    refusal (4xx) is sure to have written nothing, anything else may have."""
+    message = f"{doing}: {error.status} {error.reason}"
+    return SecretRefused(message) if 400 <= (error.status or 0) < 500 else RuntimeError(message)
 
 
 def post_events(obj: Obj, kind: str, events: Sequence[Event]) -> None:

@@ -33,11 +33,16 @@ StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
 EventPoster = Callable[[Obj, str, Sequence[Event]], None]
 
 
+class SecretRefused(Exception):
+    """Kubernetes answered that the Secret was not written (nothing was)."""
+
+
 class SecretStore(Protocol):
     """Secrets the operator owns (minted tokens): written and deleted, never logged."""
 
     async def put(self, owner: Obj, owner_kind: str, name: str, data: Mapping[str, str]) -> None:
-        """Create or replace Secret `name` in the owner's namespace, owned by it."""
+        """Create or replace Secret `name` in the owner's namespace, owned by it;
+        `SecretRefused` if one of that name is not the owner's, or the API refuses."""
 
     async def delete(self, namespace: str, name: str) -> None:
         """Delete it; already gone is fine."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,7 +35,7 @@ from ..reconcile import conditions, tokens
 from ..reconcile.outcome import Blocked, Event, from_influx
 from ..reconcile.reasons import Action, Reason
 from . import clients
-from .runtime import Minted, Runtime
+from .runtime import Minted, Runtime, SecretRefused
 from .world import Obj, Refs, one
 
 KIND = "RemoteConnection"
@@ -66,7 +67,6 @@ class Plan:
 
     token: Minted
     minted: v1alpha1.MintedTokenStatus
-    new: bool  # minted in this sync: confirm it, then revoke the old one
     search: bool  # look for strays on the remote (a new token, a restart, an unfinished rotation)
     missing: list[str]  # bucket references the Replications name that the remote does not have
     events: list[Event]
@@ -115,56 +115,74 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
         minted, unfinished = have.record, False
     request = (meta.get("annotations") or {}).get(tokens.ROTATE_ANNOTATION)
     period = spec.token_rotation.period if spec.token_rotation else None
-    now = datetime.now(UTC)
     reason = tokens.why_new(
         minted if have is not None else None,
         request=request,
         period=v1alpha1.parse_duration(period) if period else None,
-        now=now,
+        now=datetime.now(UTC),
     )
     wanted = tokens.targets(users)
     buckets = minted.buckets if minted else []
     missing: list[str] = []
-    try:
-        if reason is not None or (minted is not None and tokens.buckets_changed(minted, wanted)):
+    if reason is not None or (minted is not None and tokens.buckets_changed(minted, wanted)):
+        try:
             resolved, missing = await _resolve(cl, wanted)
-            if reason is None and {b.id for b in resolved} != {b.id for b in buckets}:
-                reason = "the buckets its Replications write to changed"
-            buckets = resolved if reason is not None else buckets
-        if reason is None:
-            assert have is not None
-            assert minted is not None
-            return Plan(have, minted, new=False, search=full or unfinished, missing=missing, events=[])
-        await rt.write_status(PLURAL, meta["namespace"], meta["name"], {"tokenRotationStarted": conditions.now()})
-        status["tokenRotationStarted"] = conditions.now()
-        description = tokens.description(meta["namespace"], meta["name"], meta["uid"])
-        body = models.AuthorizationCreate(
-            orgID=cl.org_id, description=description, permissions=tokens.permissions(cl.org_id, (b.id for b in buckets))
-        )
+        except errors.InfluxError as error:
+            raise from_influx(error, doing=f"finding the buckets to write to on {cl.where}") from error
+        if reason is None and {b.id for b in resolved} != {b.id for b in buckets}:
+            reason = "the buckets its Replications write to changed"
+        buckets = resolved if reason is not None else buckets
+    if reason is None:
+        assert have is not None
+        assert minted is not None
+        return Plan(have, minted, search=full or unfinished, missing=missing, events=[])
+    fresh = await _mint(rt, obj, cl, buckets)
+    names = ", ".join(b.name or b.id for b in buckets) or "no bucket yet"
+    event = Event(
+        "Normal",
+        Action.TOKEN_MINTED,
+        f"minted authorization {fresh.authorization_id} on {cl.where} to write to {names}: {reason}",
+    )
+    record = v1alpha1.MintedTokenStatus.model_validate(
+        {
+            "authorizationID": fresh.authorization_id,
+            "instance": cl.inst.name,
+            "secretName": tokens.secret_name(meta["name"]),
+            "buckets": buckets,
+            "issuedAt": conditions.now(),
+            "rotationRequest": request,
+        }
+    )
+    return Plan(fresh, record, search=True, missing=missing, events=[event])
+
+
+async def _mint(rt: Runtime, obj: Obj, cl: Cloud, buckets: list[v1alpha1.MintedBucket]) -> Minted:
+    """Steps 1-3: the marker, the authorization, the Secret."""
+    meta = obj["metadata"]
+    started: dict[str, object] = {"tokenRotationStarted": conditions.now()}
+    await rt.write_status(PLURAL, meta["namespace"], meta["name"], started)
+    obj["status"].update(started)
+    body = models.AuthorizationCreate(
+        orgID=cl.org_id,
+        description=tokens.description(meta["namespace"], meta["name"], meta["uid"]),
+        permissions=tokens.permissions(cl.org_id, (b.id for b in buckets)),
+    )
+    try:
         made = await cl.client.authorizations.create(body)
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"minting a token on {cl.where}") from error
     if made.token is None:
         raise Blocked(Reason.INFLUXDB_ERROR, f"{cl.where} created authorization {made.id} but sent no token")
     fresh = Minted(made.id, made.token)
-    await _store(rt, obj, fresh)
-    names = ", ".join(b.name or b.id for b in buckets) or "no bucket yet"
-    event = Event(
-        "Normal",
-        Action.TOKEN_MINTED,
-        f"minted authorization {made.id} on {cl.where} to write to {names}: {reason}",
-    )
-    record = v1alpha1.MintedTokenStatus.model_validate(
-        {
-            "authorizationID": made.id,
-            "instance": cl.inst.name,
-            "secretName": tokens.secret_name(meta["name"]),
-            "buckets": buckets,
-            "issuedAt": now.isoformat(),
-            "rotationRequest": request,
-        }
-    )
-    return Plan(fresh, record, new=True, search=True, missing=missing, events=[event])
+    try:
+        await _store(rt, obj, fresh)
+    except SecretRefused as refused:
+        # Surely not stored, so never to be used: revoked now, not left for the next search.
+        # (A write that may have landed, a timeout, is left to that search.)
+        with contextlib.suppress(errors.InfluxError):
+            await cl.client.authorizations.delete(made.id)
+        raise Blocked(Reason.SECRET_NOT_WRITTEN, f"{refused}; the token minted for it was revoked") from None
+    return fresh
 
 
 async def _store(rt: Runtime, obj: Obj, token: Minted) -> None:

@@ -20,6 +20,7 @@ class Reason(StrEnum):
     SECRET_KEY_NOT_FOUND = "SecretKeyNotFound"
     SECRET_KEY_EMPTY = "SecretKeyEmpty"
     SECRET_INVALID = "SecretInvalid"
+    SECRET_NOT_WRITTEN = "SecretNotWritten"
     INSTANCE_NOT_FOUND = "InstanceNotFound"
     INSTANCE_NOT_READY = "InstanceNotReady"
     INSTANCE_UNREACHABLE = "InstanceUnreachable"
@@ -75,6 +76,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.SECRET_KEY_NOT_FOUND: "the referenced key is not in the Secret",
     Reason.SECRET_KEY_EMPTY: "the referenced key of the Secret is empty",
     Reason.SECRET_INVALID: "the Secret's value is not text, or not a PEM CA bundle",
+    Reason.SECRET_NOT_WRITTEN: "the Secret for a minted token could not be written (one of that name is not "
+    "this resource's, or RBAC forbids it); the token was revoked at once",
     Reason.INSTANCE_NOT_FOUND: "the InfluxDBInstance in `instanceRef` does not exist",
     Reason.INSTANCE_NOT_READY: "the InfluxDBInstance has not resolved its org yet (it is starting; no Event)",
     Reason.INSTANCE_UNREACHABLE: "the InfluxDBInstance's server cannot be reached",
