@@ -182,6 +182,33 @@ def test_deleting_a_minted_remote_revokes_its_token(
     assert cloud.request("GET", f"/api/v2/buckets?orgID={cloud.orgID}", token=token)[0] == 401
 
 
+def test_widening_and_rotation_requests_do_not_wait_for_a_long_resync_period(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(
+        manifests.instance("edge", setup.namespace, url=edge.url, org=edge.org, secret="edge-token", resync="300s")
+    )
+    ns.apply(_minted_remote(setup, "prompt"))
+    setup.ready("remoteconnection", "prompt")
+    name = f"prompt-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "prompt"}}
+    started = time.monotonic()
+    ns.apply(replication)
+    setup.ready("replication", name, timeout=60)
+    assert time.monotonic() - started < 30, "the token was widened only by the periodic refresh"
+    started = time.monotonic()
+    ns("annotate", "remoteconnection", "prompt", f"{ROTATE}=now")
+    eventually(
+        lambda: ns.get("remoteconnection", "prompt")["status"]["mintedToken"].get("rotationRequest") == "now",  # type: ignore[index]
+        timeout=60,
+        what="rotation answered",
+    )
+    assert time.monotonic() - started < 30, "the rotation waited for the periodic refresh"
+
+
 def test_a_secret_of_the_same_name_not_owned_is_never_overwritten(
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:

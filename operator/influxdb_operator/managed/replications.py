@@ -207,7 +207,14 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     meta = obj["metadata"]
     labels = (meta["namespace"], meta["name"], obj["spec"].get("instanceRef", {}).get("name", ""))
     res = await resource.resolve(rt, refs, obj, KIND)
-    want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+    try:
+        want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+    except Blocked as blocked:
+        if blocked.reason is Reason.REMOTE_TOKEN_PENDING and listing is None:
+            # The remote's token is widened by the instance's refresh: run it now, not
+            # at the end of its period (from handlers only, whose retries back off).
+            rt.wake((res.namespace, res.inst.name))
+        raise
     seen = listing.replications if listing else None
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want), seen)
     have, limits = synced.have, thresholds(rt, res)
