@@ -353,6 +353,50 @@ def test_a_rotation_period_mints_new_tokens_on_its_own(
     ns("delete", "replication", name, "--timeout=60s")
 
 
+def test_moving_a_replication_to_another_bucket_under_writes_never_loses_permission(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "mover"))
+    setup.ready("remoteconnection", "mover")
+    name = f"mover-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": "mover"}}
+    ns.apply(replication)
+    replication_id = setup.ready("replication", name)["status"]["id"]
+    second = f"moved-{setup.unique}"
+    second_id = cloud.create_bucket(second)
+
+    def write(n: int) -> None:
+        edge.write(setup.edge_bucket, f"moving,n={n} v={n} {time.time_ns()}")
+
+    with paced(write, every=0.1) as counts:
+        time.sleep(2)
+        replication["spec"]["remoteBucket"] = {"name": second}
+        ns.apply(replication)
+        eventually(
+            lambda: edge.request("GET", f"/api/v2/replications/{replication_id}")[1].get("RemoteBucketName") == second,
+            timeout=60,
+            what="the replication moved to the second bucket",
+        )
+        eventually(
+            lambda: [_scopes(a) for a in _ours(cloud, ns, "mover")] == [[("write", "buckets", second_id)]],
+            timeout=60,
+            what="the token narrowed to the second bucket",
+        )
+        time.sleep(2)
+    written, failed = counts
+    assert failed == 0
+    eventually(
+        lambda: cloud.count(setup.cloud_bucket, "moving") + cloud.count(second, "moving") == written,
+        timeout=60,
+        what="every point in one of the two buckets",
+    )
+    assert cloud.count(second, "moving") > 0
+    assert _remote_write_errors(edge, replication_id) == {}, "influxd recorded remote write errors"
+
+
 # Where a rotation is cut short: (proxy, "METHOD /path" held, held before it is sent?).
 STEPS = [
     ("cloud", r"POST /api/v2/authorizations", False),  # minted; the Secret not yet written

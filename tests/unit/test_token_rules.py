@@ -23,8 +23,8 @@ def _minted(*buckets: tuple[str, str | None], request: str | None = None, age: f
     )
 
 
-def _user(ref: dict[str, str], held: str | None = None) -> dict[str, object]:
-    return {"spec": {"remoteBucket": ref}, "status": {"remoteBucketID": held}}
+def _user(ref: dict[str, str], *held: dict[str, str]) -> dict[str, object]:
+    return {"spec": {"remoteBucket": ref}, "held": list(held)}
 
 
 def test_permissions_write_on_exactly_the_buckets_or_only_read_the_org() -> None:
@@ -38,8 +38,8 @@ def test_permissions_write_on_exactly_the_buckets_or_only_read_the_org() -> None
 
 
 def test_targets_keep_the_bucket_influxdb_still_holds_until_it_moved() -> None:
-    users = [_user({"name": "new"}, held="old-id"), _user({"id": "abc"}), _user({})]
-    assert tokens.targets(users) == {("name", "new"), ("id", "old-id"), ("id", "abc")}
+    users = [_user({"name": "new"}, {"name": "old"}, {"id": "old-id"}), _user({"id": "abc"}), _user({})]
+    assert tokens.targets(users) == {("name", "new"), ("name", "old"), ("id", "old-id"), ("id", "abc")}
 
 
 def test_description_names_the_resource_and_secret_names_fit() -> None:

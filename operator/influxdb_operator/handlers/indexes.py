@@ -9,6 +9,7 @@ to the handlers that name it as a parameter (the function names below).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import kopf
@@ -59,20 +60,37 @@ def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.
     return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
 
 
+# What kopf last handled of an object (its diff-base, see `lifecycle`): for a
+# Replication, what InfluxDB holds until a spec change has been applied.
+LAST_HANDLED = f"{v1alpha1.GROUP}/last-handled-configuration"
+
+
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
 def replications_by_connection(
-    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
 ) -> dict[Key, Obj] | None:
-    """Only what a remote needs of its users: their names and remote buckets."""
-    ref = (spec.get("remote") or {}).get("connectionRef")
-    if not ref:
-        return None
+    """Only what a remote needs of its users: their names and remote buckets,
+    the spec's and those InfluxDB still holds (a bucket or remote being left
+    keeps its token until the change is applied: make-before-break)."""
+    try:
+        handled = json.loads(body.metadata.annotations.get(LAST_HANDLED) or "{}").get("spec") or {}
+    except ValueError:
+        handled = {}
+    held = [handled.get("remoteBucket") or {}, {"id": status.get("remoteBucketID")}]
     user = {
         "metadata": {"name": name},
-        "spec": {"remoteBucket": dict(spec.get("remoteBucket") or {})},
-        "status": {"remoteBucketID": status.get("remoteBucketID")},
+        "spec": {
+            "instanceRef": dict(spec.get("instanceRef") or {}),
+            "remoteBucket": dict(spec.get("remoteBucket") or {}),
+        },
+        "held": [ref for ref in held if ref.get("id") or ref.get("name")],
     }
-    return {(namespace or "", ref["name"]): user}
+    connections = {
+        ref["name"]
+        for ref in ((spec.get("remote") or {}).get("connectionRef"), (handled.get("remote") or {}).get("connectionRef"))
+        if ref and ref.get("name")
+    }
+    return {(namespace or "", connection): user for connection in connections} or None
 
 
 # Secret types that never hold an InfluxDB token or CA: not kept in memory.

@@ -122,7 +122,12 @@ async def _sync_minted(
     """The remote with a token minted on `instance` (see `tokens` for the order of steps)."""
     obj = res.obj
     cl = await tokens.cloud(rt, refs, res.namespace, instance)
-    users = every(refs.users, (res.namespace, obj["metadata"]["name"]))
+    # Replications of another instance cannot use this remote (they wait with a mismatch).
+    users = [
+        u
+        for u in every(refs.users, (res.namespace, obj["metadata"]["name"]))
+        if u["spec"]["instanceRef"].get("name") == res.inst.name
+    ]
     plan = await tokens.plan(rt, refs, obj, cl, users, full=listing is None)
     url = res.spec.remote_url or cl.inst.spec.url
     synced, fingerprint = await _run(rt, res, listing, plan.token.token, url=url, org_id=cl.org_id)

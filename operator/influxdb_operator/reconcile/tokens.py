@@ -55,18 +55,15 @@ def permissions(org_id: str, bucket_ids: Iterable[str]) -> list[models.Permissio
 
 def targets(users: Iterable[Mapping[str, Any]]) -> set[BucketRef]:
     """The remote buckets the Replications using a remote write to: each one's
-    spec, and the bucket InfluxDB still holds for it (status) until it has
-    moved, so a replication changing bucket never loses its permission."""
+    spec, and those InfluxDB still holds for it (`held`) until a change is
+    applied, so a replication changing bucket never loses its permission."""
     found: set[BucketRef] = set()
     for user in users:
-        ref = (user.get("spec") or {}).get("remoteBucket") or {}
-        if ref.get("id"):
-            found.add(("id", ref["id"]))
-        elif ref.get("name"):
-            found.add(("name", ref["name"]))
-        held = (user.get("status") or {}).get("remoteBucketID")
-        if held:
-            found.add(("id", held))
+        for ref in [(user.get("spec") or {}).get("remoteBucket") or {}, *(user.get("held") or [])]:
+            if ref.get("id"):
+                found.add(("id", ref["id"]))
+            elif ref.get("name"):
+                found.add(("name", ref["name"]))
     return found
 
 
