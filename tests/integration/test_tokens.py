@@ -174,7 +174,12 @@ def test_deleting_a_minted_remote_revokes_its_token(
     token, _ = _secret_token(ns, "doomed")
     assert len(_ours(cloud, ns, "doomed")) == 1
     uid = ns.get("remoteconnection", "doomed")["metadata"]["uid"]  # type: ignore[index]
+    # The instance that minted it waits: without it the token could not be revoked.
+    ns("delete", "influxdbinstance", "cloudinst", "--wait=false")
+    waiting = ns.wait_reason("influxdbinstance", "cloudinst", "InUse", timeout=30)
+    assert "RemoteConnection doomed (its minted token)" in waiting["message"]
     ns("delete", "remoteconnection", "doomed", "--timeout=60s")
+    eventually(lambda: not ns.exists("influxdbinstance", "cloudinst"), timeout=30, what="the instance gone after it")
     status, body = cloud.request("GET", f"/api/v2/authorizations?orgID={cloud.orgID}")
     assert status == 200
     assert [a for a in body["authorizations"] if uid in a.get("description", "")] == []
