@@ -41,6 +41,26 @@ def _cloud_instance(setup: Setup, cloud: influx.Influx, *, url: str | None = Non
     setup.ready("influxdbinstance", "cloudinst")
 
 
+def _stream(
+    setup: Setup,
+    cloud: influx.Influx,
+    remote: str,
+    *,
+    cloud_url: str | None = None,
+    remote_spec: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The cloud instance (at `cloud_url`), a minted RemoteConnection `remote` and a
+    Replication `<remote>-<unique>` through it, both Ready: (its name, manifest, object)."""
+    _cloud_instance(setup, cloud, url=cloud_url)
+    setup.kubectl.apply(_minted_remote(setup, remote, **(remote_spec or {})))
+    setup.ready("remoteconnection", remote)
+    name = f"{remote}-{setup.unique}"
+    replication = setup.replication(name)
+    replication["spec"]["remote"] = {"connectionRef": {"name": remote}}
+    setup.kubectl.apply(replication)
+    return name, replication, setup.ready("replication", name)
+
+
 def _ours(cloud: influx.Influx, kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
     """The cloud's authorizations made for RemoteConnection `name`, found by description."""
     obj = kubectl.get("remoteconnection", name)
@@ -252,14 +272,7 @@ def test_a_settled_minted_remote_costs_no_call_and_no_write(
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:
     cloud, ns = sandbox.cloud, setup.kubectl
-    _cloud_instance(setup, cloud)
-    ns.apply(_minted_remote(setup, "quiet"))
-    setup.ready("remoteconnection", "quiet")
-    name = f"quiet-{setup.unique}"
-    replication = setup.replication(name)
-    replication["spec"]["remote"] = {"connectionRef": {"name": "quiet"}}
-    ns.apply(replication)
-    setup.ready("replication", name)
+    _stream(setup, cloud, "quiet")
     time.sleep(6)  # the widening rotation and the first refreshes settle
 
     def versions() -> tuple[str, str]:
@@ -291,14 +304,8 @@ def test_rotation_under_steady_writes_loses_nothing_and_never_sees_401(
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:
     cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
-    _cloud_instance(setup, cloud)
-    ns.apply(_minted_remote(setup, "steady"))
-    setup.ready("remoteconnection", "steady")
-    name = f"steady-{setup.unique}"
-    replication = setup.replication(name)
-    replication["spec"]["remote"] = {"connectionRef": {"name": "steady"}}
-    ns.apply(replication)
-    replication_id = setup.ready("replication", name)["status"]["id"]
+    name, _, ready = _stream(setup, cloud, "steady")
+    replication_id = ready["status"]["id"]
     [before] = _ours(cloud, ns, "steady")
     codes: set[int] = set()
 
@@ -336,14 +343,7 @@ def test_a_rotation_period_mints_new_tokens_on_its_own(
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:
     cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
-    _cloud_instance(setup, cloud)
-    ns.apply(_minted_remote(setup, "periodic", tokenRotation={"period": "5s"}))
-    setup.ready("remoteconnection", "periodic")
-    name = f"periodic-{setup.unique}"
-    replication = setup.replication(name)
-    replication["spec"]["remote"] = {"connectionRef": {"name": "periodic"}}
-    ns.apply(replication)
-    setup.ready("replication", name)
+    name, _, _ = _stream(setup, cloud, "periodic", remote_spec={"tokenRotation": {"period": "5s"}})
     seen = {_secret_token(ns, "periodic")[1]}
 
     def rotated_twice() -> bool:
@@ -362,14 +362,8 @@ def test_moving_a_replication_to_another_bucket_under_writes_never_loses_permiss
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:
     cloud, edge, ns = sandbox.cloud, sandbox.edge, setup.kubectl
-    _cloud_instance(setup, cloud)
-    ns.apply(_minted_remote(setup, "mover"))
-    setup.ready("remoteconnection", "mover")
-    name = f"mover-{setup.unique}"
-    replication = setup.replication(name)
-    replication["spec"]["remote"] = {"connectionRef": {"name": "mover"}}
-    ns.apply(replication)
-    replication_id = setup.ready("replication", name)["status"]["id"]
+    _, replication, ready = _stream(setup, cloud, "mover")
+    replication_id = ready["status"]["id"]
     second = f"moved-{setup.unique}"
     second_id = cloud.create_bucket(second)
 
@@ -421,14 +415,7 @@ def test_operator_killed_at_each_step_of_a_rotation_leaves_one_working_token(
         proxies = {"edge": edge_proxy, "cloud": cloud_proxy}
         setup = Setup.create(sandbox, ns, fault_namespace, edge_url=edge_proxy.url)
         # The operator reaches the cloud through the proxy; the edge writes to it directly (remoteURL).
-        _cloud_instance(setup, cloud, url=cloud_proxy.url)
-        ns.apply(_minted_remote(setup, "killed", remoteURL=cloud.url))
-        setup.ready("remoteconnection", "killed")
-        name = f"killed-{setup.unique}"
-        replication = setup.replication(name)
-        replication["spec"]["remote"] = {"connectionRef": {"name": "killed"}}
-        ns.apply(replication)
-        setup.ready("replication", name)
+        name, _, _ = _stream(setup, cloud, "killed", cloud_url=cloud_proxy.url, remote_spec={"remoteURL": cloud.url})
 
         seen: list[str] = []
         for step, (side, match, before) in enumerate(STEPS):
