@@ -133,6 +133,4 @@ def refs(kwargs: dict[str, Any]) -> Refs:
 
 
 def dependents(kwargs: dict[str, Any]) -> Dependents:
-    return Dependents(
-        kwargs["remotes_by_instance"], kwargs["replications_by_instance"], kwargs["replications_by_connection"]
-    )
+    return Dependents(kwargs["remotes_by_instance"], kwargs["replications_by_instance"])

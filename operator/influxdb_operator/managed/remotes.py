@@ -161,9 +161,7 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     Orphan leaves them, as the orphaned remote still writes with one."""
     meta = obj["metadata"]
     name = obj["spec"].get("name") or meta["name"]
-    users = sorted(
-        u["metadata"]["name"] for u in every(deps.replications_by_connection, (meta["namespace"], meta["name"]))
-    )
+    users = sorted(u["metadata"]["name"] for u in every(refs.users, (meta["namespace"], meta["name"])))
     if users:
         raise Blocked(
             Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"

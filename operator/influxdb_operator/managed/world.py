@@ -42,11 +42,10 @@ class Refs:
 
 @dataclass(frozen=True)
 class Dependents:
-    """Who uses an instance or a remote connection."""
+    """Who uses an instance (a remote connection's users are `Refs.users`)."""
 
     remotes_by_instance: Mapping[Key, Collection[str]]
     replications_by_instance: Mapping[Key, Collection[Obj]]
-    replications_by_connection: Mapping[Key, Collection[Obj]]  # the same as Refs.users
 
     def of_instance(self, refs: Refs, key: Key) -> tuple[list[Obj], list[Obj]]:
         """(remotes, replications) of the instance `key`, remotes from their one snapshot."""
