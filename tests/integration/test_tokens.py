@@ -396,6 +396,28 @@ def test_moving_a_replication_to_another_bucket_under_writes_never_loses_permiss
     assert _remote_write_errors(edge, replication_id) == {}, "influxd recorded remote write errors"
 
 
+def test_a_rotation_that_fails_halfway_is_finished_with_the_token_already_minted(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
+) -> None:
+    cloud, ns = sandbox.cloud, kubectl.in_namespace(namespace)
+    with HoldingProxy(sandbox.edge.url).running() as edge_proxy:
+        setup = Setup.create(sandbox, ns, unique, edge_url=edge_proxy.url)
+        _stream(setup, cloud, "halfway")
+        # The edge refuses (502) to take the new token once: the rotation stops after the Secret.
+        edge_proxy.arm(r"PATCH /api/v2/remotes/\w+", before=True)
+        ns("annotate", "remoteconnection", "halfway", f"{ROTATE}=once")
+        assert edge_proxy.held.wait(60), "the new token was never sent to the edge"
+        _, minted = _secret_token(ns, "halfway")
+        edge_proxy.release()
+        eventually(
+            lambda: ns.get("remoteconnection", "halfway")["status"]["mintedToken"].get("rotationRequest") == "once",  # type: ignore[index]
+            timeout=60,
+            what="the rotation finished",
+        )
+        assert [a["id"] for a in _ours(cloud, ns, "halfway")] == [minted], "minted again instead of finishing"
+        assert _secret_token(ns, "halfway")[1] == minted
+
+
 # Where a rotation is cut short: (proxy, "METHOD /path" held, held before it is sent?).
 STEPS = [
     ("cloud", r"POST /api/v2/authorizations", False),  # minted; the Secret not yet written

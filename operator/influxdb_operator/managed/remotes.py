@@ -135,7 +135,7 @@ async def _sync_minted(
     if plan.search:
         await tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
         events += tokens.revoked(cl, await tokens.settle_strays(cl, obj, keep=plan.token.authorization_id))
-    rt.minted[obj["metadata"]["uid"]] = replace(plan.token, record=plan.minted)
+    rt.minted[obj["metadata"]["uid"]] = replace(plan.token, record=plan.minted, pending=None)
     covers = ", ".join(b.name or b.id for b in plan.minted.buckets) or "no bucket yet"
     if plan.missing:
         covers += f" (not on the remote, so not covered: bucket {', '.join(plan.missing)})"

@@ -52,11 +52,13 @@ class SecretStore(Protocol):
 class Minted:
     """A token this process minted, ahead of the Secrets watch; with the
     status recorded for it once its rotation finished (ahead of the watch of
-    the RemoteConnection, which may still show the status before)."""
+    the RemoteConnection, which may still show the status before), or the
+    status it is meant to get while its rotation is not finished yet."""
 
     authorization_id: str
     token: SecretStr
     record: MintedTokenStatus | None = None
+    pending: MintedTokenStatus | None = None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
@@ -113,6 +113,9 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
     if have is not None and have.record is not None and have.record != minted:
         # This process finished a rotation the watched status does not show yet.
         minted, unfinished = have.record, False
+    elif have is not None and have.pending is not None and unfinished:
+        # This process minted it, and a later step failed: finish that rotation, not mint again.
+        minted = have.pending
     request = (meta.get("annotations") or {}).get(tokens.ROTATE_ANNOTATION)
     period = spec.token_rotation.period if spec.token_rotation else None
     reason = tokens.why_new(
@@ -153,6 +156,7 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
             "rotationRequest": request,
         }
     )
+    fresh = rt.minted[meta["uid"]] = replace(fresh, pending=record)
     return Plan(fresh, record, search=True, missing=missing, events=[event])
 
 
