@@ -15,7 +15,10 @@ working token and no authorization that is not found again:
    Secret's is deleted; then the status records the new one.
 
 Until 6 the old authorization stays valid, so whatever token the edge's
-remote holds at any moment works.
+remote holds at any moment works. A rotation stopped by an error after step 3
+is finished with the token it minted (this process remembers it); after a
+restart, the trigger (annotation, period, buckets) still stands, so a new one
+is minted and the unfinished one deleted as a stray.
 """
 
 from __future__ import annotations
