@@ -234,6 +234,34 @@ def test_widening_and_rotation_requests_do_not_wait_for_a_long_resync_period(
     assert time.monotonic() - started < 30, "the rotation waited for the periodic refresh"
 
 
+def test_a_bucket_missing_on_the_cloud_is_waited_for_and_said(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    cloud, ns = sandbox.cloud, setup.kubectl
+    _cloud_instance(setup, cloud)
+    ns.apply(_minted_remote(setup, "early"))
+    setup.ready("remoteconnection", "early")
+    later = f"later-{setup.unique}"
+    name = f"early-{setup.unique}"
+    replication = setup.replication(name, remoteBucket={"name": later})
+    replication["spec"]["remote"] = {"connectionRef": {"name": "early"}}
+    ns.apply(replication)
+    waiting = ns.wait_reason("replication", name, "RemoteTokenPending", timeout=30)
+    assert later in waiting["message"]
+    eventually(
+        lambda: (
+            f"not covered: bucket name {later}"
+            in ns.get("remoteconnection", "early")["status"]["conditions"][0]["message"]
+        ),  # type: ignore[index]
+        timeout=30,
+        what="the remote names the missing bucket",
+    )
+    assert sandbox.edge.replications(name=name) == []  # not created to meet 401s
+    later_id = cloud.create_bucket(later)
+    setup.ready("replication", name, timeout=60)
+    assert [_scopes(a) for a in _ours(cloud, ns, "early")] == [[("write", "buckets", later_id)]]
+
+
 def test_a_secret_of_the_same_name_not_owned_is_never_overwritten(
     setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
 ) -> None:

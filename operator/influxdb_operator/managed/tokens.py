@@ -90,11 +90,18 @@ def _memory_or_secret(rt: Runtime, refs: Refs, obj: Obj) -> Minted | None:
     return Minted(auth_id, SecretStr(token)) if token and auth_id else None
 
 
-async def _resolve(cl: Cloud, wanted: set[tokens.BucketRef]) -> tuple[list[v1alpha1.MintedBucket], list[str]]:
-    """(the buckets found on the remote, the references not found)."""
+async def _resolve(
+    cl: Cloud, wanted: set[tokens.BucketRef], known: list[v1alpha1.MintedBucket]
+) -> tuple[list[v1alpha1.MintedBucket], list[str]]:
+    """(the buckets found on the remote, the references not found). Buckets
+    in `known` are taken as they are: only new references cost a call."""
     found: dict[str, v1alpha1.MintedBucket] = {}
     missing: list[str] = []
     for kind, value in sorted(wanted):
+        same = [b for b in known if (b.id if kind == "id" else b.name) == value]
+        if same:
+            found.setdefault(same[0].id, same[0])
+            continue
         bucket = await (cl.client.get_bucket(value) if kind == "id" else cl.client.find_bucket(cl.org_id, value))
         if bucket is None or bucket.orgID != cl.org_id:
             missing.append(f"{kind} {value}")
@@ -132,7 +139,8 @@ async def plan(rt: Runtime, refs: Refs, obj: Obj, cl: Cloud, users: list[Obj], *
     missing: list[str] = []
     if reason is not None or (minted is not None and tokens.buckets_changed(minted, wanted)):
         try:
-            resolved, missing = await _resolve(cl, wanted)
+            # A rotation asked for looks every bucket up again (one may have been recreated).
+            resolved, missing = await _resolve(cl, wanted, buckets if reason is None else [])
         except errors.InfluxError as error:
             raise from_influx(error, doing=f"finding the buckets to write to on {cl.where}") from error
         if reason is None and {b.id for b in resolved} != {b.id for b in buckets}:
