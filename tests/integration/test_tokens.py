@@ -14,7 +14,7 @@ from typing import Any
 import sandbox as sandbox_module
 from sandbox import influx
 from support import manifests
-from support.kubectl import Kubectl, eventually
+from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
 from support.pacing import paced
 from support.proxy import HoldingProxy
@@ -250,9 +250,8 @@ def test_a_bucket_missing_on_the_cloud_is_waited_for_and_said(
     assert later in waiting["message"]
     eventually(
         lambda: (
-            f"not covered: bucket name {later}"
-            in ns.get("remoteconnection", "early")["status"]["conditions"][0]["message"]
-        ),  # type: ignore[index]
+            f"not covered: bucket name {later}" in condition(ns.get("remoteconnection", "early"), "Ready")["message"]
+        ),
         timeout=30,
         what="the remote names the missing bucket",
     )
