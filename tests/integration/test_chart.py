@@ -178,16 +178,9 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
         cloud = sandbox.cloud
         setup.kubectl.apply(
             manifests.instance("cloudinst", watched, url=cloud.url, org=cloud.org, secret="cloud-token"),
-            {
-                "apiVersion": manifests.API,
-                "kind": "RemoteConnection",
-                "metadata": {"name": "minted", "namespace": watched},
-                "spec": {
-                    "instanceRef": {"name": "edge"},
-                    "remoteInstanceRef": {"name": "cloudinst"},
-                    "name": f"minted-{unique}",
-                },
-            },
+            manifests.minted_remote(
+                "minted", watched, instance="edge", remote_instance="cloudinst", name=f"minted-{unique}"
+            ),
         )
         setup.ready("remoteconnection", "minted", timeout=90)
         assert setup.kubectl.exists("secret", "minted-minted-token")

@@ -25,13 +25,9 @@ ROTATE = "influxdb.replication.dev/rotate-token"
 
 def _minted_remote(setup: Setup, name: str, **spec: Any) -> dict[str, Any]:
     """A RemoteConnection to the cloud, named as the InfluxDBInstance "cloudinst"."""
-    remote = manifests.remote(
-        name, setup.namespace, instance="edge", url="", org_id="", secret="", name=f"{name}-{setup.unique}"
+    return manifests.minted_remote(
+        name, setup.namespace, instance="edge", remote_instance="cloudinst", name=f"{name}-{setup.unique}", **spec
     )
-    for key in ("remoteURL", "remoteOrgID", "remoteTokenSecretRef"):
-        remote["spec"].pop(key)
-    remote["spec"] |= {"remoteInstanceRef": {"name": "cloudinst"}, **spec}
-    return remote
 
 
 def _cloud_instance(setup: Setup, cloud: influx.Influx, *, url: str | None = None) -> None:
