@@ -30,9 +30,29 @@ def _minted_remote(setup: Setup, name: str, **spec: Any) -> dict[str, Any]:
     )
 
 
-def _cloud_instance(setup: Setup, cloud: influx.Influx, *, url: str | None = None) -> None:
+def _cloud_instance(
+    setup: Setup, cloud: influx.Influx, *, url: str | None = None, own_user: tuple[str, ...] = ("read", "write")
+) -> None:
+    """The cloud as the InfluxDBInstance "cloudinst", with no more than the README says it
+    needs (`own_user`: the actions on its own user)."""
+    status, me = cloud.request("GET", "/api/v2/me")
+    assert status == 200
+    grants = [("read", "replications"), ("read", "remotes"), ("read", "authorizations"), ("write", "authorizations")]
+    grants += [("read", "buckets"), ("write", "buckets")]
+    permissions = [{"action": a, "resource": {"type": t, "orgID": cloud.orgID}} for a, t in grants]
+    permissions += [
+        *({"action": action, "resource": {"type": "users", "id": me["id"]}} for action in own_user),
+        {"action": "read", "resource": {"type": "orgs", "id": cloud.orgID}},
+    ]
+    status, made = cloud.request(
+        "POST",
+        "/api/v2/authorizations",
+        {"orgID": cloud.orgID, "description": f"minting {setup.namespace}", "permissions": permissions},
+    )
+    assert status == 201
     setup.kubectl.apply(
-        manifests.instance("cloudinst", setup.namespace, url=url or cloud.url, org=cloud.org, secret="cloud-token")
+        manifests.secret("cloudinst-token", setup.namespace, made["token"]),
+        manifests.instance("cloudinst", setup.namespace, url=url or cloud.url, org=cloud.org, secret="cloudinst-token"),
     )
     setup.ready("influxdbinstance", "cloudinst")
 
@@ -255,6 +275,16 @@ def test_a_bucket_missing_on_the_cloud_is_waited_for_and_said(
     later_id = cloud.create_bucket(later)
     setup.ready("replication", name, timeout=60)
     assert [_scopes(a) for a in _ours(cloud, ns, "early")] == [[("write", "buckets", later_id)]]
+
+
+def test_an_instance_token_that_cannot_see_its_authorizations_is_reported(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    # Without read on its user, InfluxDB silently leaves its authorizations out of listings.
+    _cloud_instance(setup, sandbox.cloud, own_user=("write",))
+    setup.kubectl.apply(_minted_remote(setup, "blind"))
+    blocked = setup.kubectl.wait_reason("remoteconnection", "blind", "Unauthorized", timeout=30)
+    assert "needs read on authorizations and on its own user" in blocked["message"]
 
 
 def test_a_secret_of_the_same_name_not_owned_is_never_overwritten(

@@ -226,6 +226,13 @@ async def settle_strays(cl: Cloud, obj: Obj, *, keep: str | None) -> list[str]:
     description = tokens.description(meta["namespace"], meta["name"], meta["uid"])
     try:
         ours = [a.id for a in await cl.client.authorizations.list(cl.org_id) if a.description == description]
+        if keep is not None and keep not in ours:
+            # InfluxDB leaves out of a listing what the token may not read: strays would go unseen.
+            raise Blocked(
+                Reason.UNAUTHORIZED,
+                f"the token of {cl.where} cannot see authorization {keep} it made, so it cannot find old ones "
+                "to revoke: it needs read on authorizations and on its own user",
+            )
         return [a for a in ours if a != keep and await cl.client.authorizations.delete(a)]
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"revoking old tokens on {cl.where}") from error
