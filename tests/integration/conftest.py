@@ -3,6 +3,7 @@ operator process, and a ready-made edge -> cloud setup per test."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,25 @@ def setup(
     sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
 ) -> Setup:
     return Setup.create(sandbox, kubectl.in_namespace(namespace), unique)
+
+
+@pytest.fixture
+def fault_namespace(kubectl: Kubectl, crds: None) -> str:
+    """A namespace the shared operator does not watch (not `t-*`), for `own_operator`."""
+    name = f"f-{secrets.token_hex(3)}"
+    kubectl("create", "namespace", name)
+    return name
+
+
+@pytest.fixture
+def own_operator(sandbox: sandbox_module.Sandbox, fault_namespace: str, tmp_path: Path) -> Iterator[OperatorProcess]:
+    """An operator of the test's own, watching only `fault_namespace`: it may be killed."""
+    process = OperatorProcess(sandbox.kube.kubeconfig, tmp_path / "operator.log", f"--namespace={fault_namespace}")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture

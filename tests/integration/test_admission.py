@@ -60,7 +60,32 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("remote URL without scheme", remote(remoteURL="cloud.example.com:8086"), "spec.remoteURL"),
     ("remote URL ftp", remote(remoteURL="ftp://cloud.example.com"), "spec.remoteURL"),
     ("remote org id not hex", remote(remoteOrgID="cloud-org"), "spec.remoteOrgID"),
-    ("remote without token", without(remote(), "spec", "remoteTokenSecretRef"), "spec.remoteTokenSecretRef"),
+    (
+        "remote without token",
+        without(remote(), "spec", "remoteTokenSecretRef"),
+        "exactly one of remoteTokenSecretRef or remoteInstanceRef must be set",
+    ),
+    (
+        "remote with token and instance",
+        remote(remoteInstanceRef={"name": "cloud"}),
+        "exactly one of remoteTokenSecretRef or remoteInstanceRef must be set",
+    ),
+    (
+        "minted remote with an org ID",
+        without(remote(remoteInstanceRef={"name": "cloud"}), "spec", "remoteTokenSecretRef"),
+        "remoteOrgID is the org of remoteInstanceRef",
+    ),
+    (
+        "remote token without URL",
+        without(remote(), "spec", "remoteURL"),
+        "remoteURL is required with remoteTokenSecretRef",
+    ),
+    (
+        "rotation of a user's token",
+        remote(tokenRotation={"period": "24h"}),
+        "tokenRotation needs remoteInstanceRef",
+    ),
+    ("rotation period not a duration", remote(tokenRotation={"period": "daily"}), "spec.tokenRotation.period"),
     ("remote deletion policy", remote(deletionPolicy="delete"), "spec.deletionPolicy"),
     ("remote token secret nameless", remote(remoteTokenSecretRef={"key": "t"}), "spec.remoteTokenSecretRef.name"),
     ("instance URL scheme", instance(url="influxdb:8086"), "spec.url"),
@@ -98,6 +123,14 @@ def test_defaults_are_applied(admission: Kubectl) -> None:
     assert spec["maxAgeSeconds"] == 604800
     assert spec["dropNonRetryableData"] is False
     assert spec["deletionPolicy"] == "Delete"
+
+
+def test_a_minted_remote_needs_neither_url_nor_org(admission: Kubectl) -> None:
+    doc = remote(remoteInstanceRef={"name": "cloud"}, tokenRotation={"period": "720h"})
+    for key in ("remoteURL", "remoteOrgID", "remoteTokenSecretRef"):
+        del doc["spec"][key]
+    out = admission("apply", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(doc))
+    assert json.loads(out)["spec"]["remoteInstanceRef"] == {"name": "cloud"}
 
 
 # kind, manifest, a change, the status that makes the field immutable, the refusal.

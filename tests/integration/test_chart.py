@@ -16,6 +16,7 @@ import yaml
 
 import sandbox as sandbox_module
 from sandbox import binaries, processes
+from support import manifests
 from support.chart import CHART, RELEASE_NAMESPACE, ROOT, helm, render
 from support.kubectl import Kubectl, KubectlError, eventually
 from support.operator_process import OperatorProcess
@@ -161,6 +162,7 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
     )
     # Least privilege: Secrets in the watched namespace only.
     assert as_operator("auth", "can-i", "get", "secrets", "--namespace=default", check=False).strip() == "no"
+    assert as_operator("auth", "can-i", "create", "secrets", "--namespace=default", check=False).strip() == "no"
     with pytest.raises(KubectlError, match=r"[Ff]orbidden"):
         as_operator("get", "secrets", "--namespace=default")
     assert as_operator("auth", "can-i", "delete", "replications", f"--namespace={watched}", check=False).strip() == "no"
@@ -196,6 +198,20 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
         assert "influxdb_operator_influxdb_api_calls_total" in metrics
         assert "influxdb_operator_reconciles_total" in metrics
         assert "influxdb_replication_latest_response_code" in metrics
+
+        # A minted remote token: its Secret written and deleted with the chart's identity.
+        cloud = sandbox.cloud
+        setup.kubectl.apply(
+            manifests.instance("cloudinst", watched, url=cloud.url, org=cloud.org, secret="cloud-token"),
+            manifests.minted_remote(
+                "minted", watched, instance="edge", remote_instance="cloudinst", name=f"minted-{unique}"
+            ),
+        )
+        setup.ready("remoteconnection", "minted", timeout=90)
+        assert setup.kubectl.exists("secret", "minted-minted-token")
+        setup.kubectl("delete", "remoteconnection", "minted", "--timeout=60s")
+        assert not setup.kubectl.exists("secret", "minted-minted-token")
+        setup.kubectl("delete", "influxdbinstance", "cloudinst", "--timeout=60s")
 
         setup.kubectl("delete", "replication", name, "--timeout=60s")
         assert edge.request("GET", f"/api/v2/replications/{replication_id}")[0] == 404

@@ -123,6 +123,41 @@ async def test_errors_are_typed_and_carry_no_token(sandbox: sandbox_module.Sandb
         assert not shown
 
 
+async def test_authorization_calls_and_an_empty_write_proves_a_token(
+    sandbox: sandbox_module.Sandbox, unique: str
+) -> None:
+    cloud = sandbox.cloud
+    async with InfluxClient(cloud.url, SecretStr(cloud.token)) as client:
+        made = await client.authorizations.create(
+            models.AuthorizationCreate(
+                orgID=cloud.orgID,
+                description=f"client-{unique}",
+                permissions=[
+                    models.Permission(
+                        action="write", resource=models.Resource(type="buckets", id=cloud.bucketID, orgID=cloud.orgID)
+                    )
+                ],
+            )
+        )
+        assert made.token is not None
+        assert made.token.get_secret_value() not in repr(made)
+        assert [(p.action, p.resource.type, p.resource.id) for p in made.permissions] == [
+            ("write", "buckets", cloud.bucketID)
+        ]
+        listed = [a for a in await client.authorizations.list(cloud.orgID) if a.description == f"client-{unique}"]
+        assert [a.id for a in listed] == [made.id]
+        async with InfluxClient(cloud.url, made.token) as scoped:
+            await scoped.write(cloud.orgID, cloud.bucketID, "")  # nothing written, the permission checked
+            other = cloud.create_bucket(f"client-{unique}")
+            with pytest.raises(errors.Unauthorized):
+                await scoped.write(cloud.orgID, other, "")
+        assert await client.authorizations.delete(made.id) is True
+        assert await client.authorizations.delete(made.id) is False
+        async with InfluxClient(cloud.url, made.token) as revoked:
+            with pytest.raises(errors.Unauthorized):
+                await revoked.write(cloud.orgID, cloud.bucketID, "")
+
+
 async def test_empty_lists_come_back_empty(sandbox: sandbox_module.Sandbox, unique: str) -> None:
     edge = sandbox.edge
     status, org = edge.request("POST", "/api/v2/orgs", {"name": f"empty-{unique}"})

@@ -5,11 +5,6 @@ its own namespace, so it can be killed without disturbing the others."""
 from __future__ import annotations
 
 import functools
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 import sandbox as sandbox_module
 from support import manifests
@@ -17,23 +12,6 @@ from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
 from support.proxy import HoldingProxy
 from support.scenario import ScratchInfluxd, Setup
-
-
-@pytest.fixture
-def fault_namespace(kubectl: Kubectl, crds: None) -> str:
-    name = f"f-{secrets.token_hex(3)}"
-    kubectl("create", "namespace", name)
-    return name
-
-
-@pytest.fixture
-def own_operator(sandbox: sandbox_module.Sandbox, fault_namespace: str, tmp_path: Path) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(sandbox.kube.kubeconfig, tmp_path / "operator.log", f"--namespace={fault_namespace}")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def test_unreachable_instance_is_not_ready_and_recovers(

@@ -51,6 +51,16 @@ def remote(
     }
 
 
+def minted_remote(name: str, namespace: str, /, *, instance: str, remote_instance: str, **spec: Any) -> dict[str, Any]:
+    """A RemoteConnection whose token the operator mints on the InfluxDBInstance `remote_instance`."""
+    return {
+        "apiVersion": API,
+        "kind": "RemoteConnection",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"instanceRef": {"name": instance}, "remoteInstanceRef": {"name": remote_instance}, **spec},
+    }
+
+
 def replication(
     name: str, namespace: str, /, *, instance: str, local_bucket: str, connection: str, remote_bucket: str, **spec: Any
 ) -> dict[str, Any]:

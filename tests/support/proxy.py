@@ -3,11 +3,14 @@
 It forwards every request; while `hold` is set, the answer to a POST that
 creates a replication or remote is kept back after InfluxDB has acted on it,
 which recreates exactly the window in which a crash loses the new ID.
+`arm` holds another request instead (matched as "METHOD /path" by a regular
+expression), after InfluxDB answered it or before it is even forwarded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +20,7 @@ from aiohttp import web
 
 from sandbox import processes
 
-_CREATES = ("/api/v2/replications", "/api/v2/remotes")
+_CREATES = re.compile(r"POST /api/v2/(replications|remotes)")
 
 
 class HoldingProxy:
@@ -28,11 +31,32 @@ class HoldingProxy:
         self.hold = threading.Event()
         self.held = threading.Event()  # set once a create was forwarded and its answer held
         self._release: asyncio.Event | None = None
+        self._match, self._before = _CREATES, False
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
 
+    def arm(self, match: str, *, before: bool = False) -> None:
+        """Hold the next requests matching `match` (fullmatch of "METHOD /path"),
+        before forwarding them or after their answer, until `release`."""
+        self._match, self._before = re.compile(match), before
+        self.held.clear()
+        self._release = asyncio.Event()
+        self.hold.set()
+
+    async def _wait_if_held(self, request: web.Request) -> bool:
+        """True if the request was held (until released)."""
+        if self.hold.is_set() and self._match.fullmatch(f"{request.method} {request.path}"):
+            assert self._release is not None
+            self.held.set()
+            await self._release.wait()
+            return True
+        return False
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if self._before and await self._wait_if_held(request):
+            # Held before it was sent: InfluxDB never sees it, as if the sender had died first.
+            return web.Response(status=502, text="held and dropped by the test proxy")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         async with (
             aiohttp.ClientSession() as session,
@@ -40,10 +64,8 @@ class HoldingProxy:
         ):
             payload = await answer.read()
             status, content_type = answer.status, answer.headers.get("Content-Type", "application/json")
-        if request.method == "POST" and request.path in _CREATES and self.hold.is_set():
-            assert self._release is not None
-            self.held.set()
-            await self._release.wait()
+        if not self._before:
+            await self._wait_if_held(request)
         return web.Response(status=status, body=payload, headers={"Content-Type": content_type})
 
     async def _start(self) -> None:
@@ -58,6 +80,7 @@ class HoldingProxy:
         self.hold.clear()
         assert self._release is not None
         self._loop.call_soon_threadsafe(self._release.set)
+        self._match, self._before = _CREATES, False
 
     @contextmanager
     def running(self) -> Iterator[HoldingProxy]:

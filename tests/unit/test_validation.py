@@ -41,7 +41,7 @@ def test_what_this_process_recorded_wins_over_an_older_snapshot() -> None:
 
 def test_nothing_starts_before_the_replication_exists_or_once_answered() -> None:
     rt = _runtime()
-    refs = Refs({}, {}, {})
+    refs = Refs({}, {}, {}, {})
     fresh: dict[str, Any] = {"metadata": {"uid": "u", "name": "r", "namespace": "n"}, "spec": {}, "status": {}}
     validation.request(rt, refs, fresh, "v1")  # no ID yet: its creation brings another event
     done = fresh | {"status": {"id": "0" * 16} | _shown("v1", "Succeeded")}

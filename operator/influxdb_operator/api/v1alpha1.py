@@ -189,14 +189,55 @@ class ManagedSpec(_Model):
     )
 
 
-class RemoteConnectionSpec(ManagedSpec):
-    """A remote InfluxDB that this instance replicates to (`/api/v2/remotes`)."""
-
-    remote_url: HTTPURL = Field(alias="remoteURL", description="Base URL of the remote InfluxDB.")
-    remote_org_id: InfluxID | None = Field(
-        default=None, alias="remoteOrgID", description="Organization ID on the remote."
+class TokenRotation(_Model):
+    period: Duration | None = Field(
+        default=None, description="Mint a new token this long after the last one (e.g. 720h); off when absent."
     )
-    remote_token_secret_ref: SecretKeySelector = Field(description="Token with write access to the remote buckets.")
+
+
+class RemoteConnectionSpec(ManagedSpec):
+    """A remote InfluxDB that this instance replicates to (`/api/v2/remotes`).
+
+    Its token is either a user's Secret (`remoteTokenSecretRef`) or minted by
+    the operator on the remote, named as an InfluxDBInstance (`remoteInstanceRef`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_cel(
+            _OBSERVE_ID_RULE,
+            _exactly_one("remoteTokenSecretRef", "remoteInstanceRef"),
+            {
+                "rule": "has(self.remoteInstanceRef) || has(self.remoteURL)",
+                "message": "remoteURL is required with remoteTokenSecretRef",
+            },
+            {
+                "rule": "!has(self.remoteInstanceRef) || !has(self.remoteOrgID)",
+                "message": "remoteOrgID is the org of remoteInstanceRef; it cannot be set with it",
+            },
+            {
+                "rule": "has(self.remoteInstanceRef) || !has(self.tokenRotation)",
+                "message": "tokenRotation needs remoteInstanceRef: only minted tokens are rotated",
+            },
+        )
+    )
+
+    remote_url: HTTPURL | None = Field(
+        default=None,
+        alias="remoteURL",
+        description="Base URL of the remote InfluxDB as this instance reaches it; "
+        "defaults to the url of remoteInstanceRef (set it where the edge reaches the remote by another address).",
+    )
+    remote_org_id: InfluxID | None = Field(
+        default=None, alias="remoteOrgID", description="Organization ID on the remote (with remoteTokenSecretRef)."
+    )
+    remote_token_secret_ref: SecretKeySelector | None = Field(
+        default=None, description="Token with write access to the remote buckets."
+    )
+    remote_instance_ref: LocalObjectReference | None = Field(
+        default=None,
+        description="The remote as an InfluxDBInstance whose token may manage authorizations: the operator "
+        "then mints a token that may only write to the buckets the Replications using this remote target.",
+    )
+    token_rotation: TokenRotation | None = Field(default=None, description="Rotation of the minted token.")
     allow_insecure_tls: bool = Field(
         default=False, alias="allowInsecureTLS", description="Skip TLS verification of the remote."
     )
@@ -352,9 +393,33 @@ class InfluxDBInstanceStatus(Status):
     org_id: str | None = Field(default=None, alias="orgID")
 
 
+class MintedBucket(_Model):
+    name: str | None = None
+    id: str
+
+
+class MintedTokenStatus(_Model):
+    """The token the operator minted on the remote (never the token itself)."""
+
+    authorization_id: str = Field(alias="authorizationID", description="The authorization's ID on the remote.")
+    instance: str = Field(description="The InfluxDBInstance it was minted on (to revoke it from).")
+    secret_name: str = Field(description="The Secret holding the token, owned by this RemoteConnection.")
+    buckets: list[MintedBucket] = Field(default_factory=list, description="The buckets it may write to.")
+    issued_at: str = Field(description="When it was minted.")
+    rotation_request: str | None = Field(
+        default=None, description="The value of the rotate-token annotation last answered."
+    )
+
+
 class RemoteConnectionStatus(Status):
     token_fingerprint: str | None = Field(
         default=None, description="A salted hash of the token last sent, to tell when the Secret changed."
+    )
+    minted_token: MintedTokenStatus | None = None
+    token_rotation_started: str | None = Field(
+        default=None,
+        description="Set before a token is minted, cleared when the old one is revoked: while set, a restarted "
+        "operator looks for authorizations of its own it does not track and revokes them.",
     )
 
 

@@ -9,12 +9,17 @@ to the handlers that name it as a parameter (the function names below).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import kopf
 
 from ..api import v1alpha1
 from ..managed.world import Dependents, Key, Obj, Refs
+from ..reconcile import tokens
+
+# The annotations the managed layer reads (not kopf's own, which are large).
+_KEPT_ANNOTATIONS = frozenset({*v1alpha1.ANNOTATIONS, tokens.ROTATE_ANNOTATION})
 
 
 def snapshot(body: kopf.Body) -> Obj:
@@ -26,7 +31,7 @@ def snapshot(body: kopf.Body) -> Obj:
             "uid": body.metadata.uid,
             "generation": body.metadata.get("generation"),
             "deletionTimestamp": body.metadata.get("deletionTimestamp"),
-            "annotations": {k: v for k, v in body.metadata.annotations.items() if k in v1alpha1.ANNOTATIONS},
+            "annotations": {k: v for k, v in body.metadata.annotations.items() if k in _KEPT_ANNOTATIONS},
         },
         "spec": copy.deepcopy(dict(body.spec)),
         "status": copy.deepcopy(dict(body.status)),
@@ -55,10 +60,37 @@ def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.
     return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
 
 
+# What kopf last handled of an object (its diff-base, see `lifecycle`): for a
+# Replication, what InfluxDB holds until a spec change has been applied.
+LAST_HANDLED = f"{v1alpha1.GROUP}/last-handled-configuration"
+
+
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
-def replications_by_connection(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str] | None:
-    ref = (spec.get("remote") or {}).get("connectionRef")
-    return {(namespace or "", ref["name"]): name} if ref else None
+def replications_by_connection(
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
+) -> dict[Key, Obj] | None:
+    """Only what a remote needs of its users: their names and remote buckets,
+    the spec's and those InfluxDB still holds (a bucket or remote being left
+    keeps its token until the change is applied: make-before-break)."""
+    try:
+        handled = json.loads(body.metadata.annotations.get(LAST_HANDLED) or "{}").get("spec") or {}
+    except ValueError:
+        handled = {}
+    held = [handled.get("remoteBucket") or {}, {"id": status.get("remoteBucketID")}]
+    user = {
+        "metadata": {"name": name},
+        "spec": {
+            "instanceRef": dict(spec.get("instanceRef") or {}),
+            "remoteBucket": dict(spec.get("remoteBucket") or {}),
+        },
+        "held": [ref for ref in held if ref.get("id") or ref.get("name")],
+    }
+    connections = {
+        ref["name"]
+        for ref in ((spec.get("remote") or {}).get("connectionRef"), (handled.get("remote") or {}).get("connectionRef"))
+        if ref and ref.get("name")
+    }
+    return {(namespace or "", connection): user for connection in connections} or None
 
 
 # Secret types that never hold an InfluxDB token or CA: not kept in memory.
@@ -97,10 +129,8 @@ def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: An
 
 
 def refs(kwargs: dict[str, Any]) -> Refs:
-    return Refs(kwargs["instances"], kwargs["remotes"], kwargs["secrets"])
+    return Refs(kwargs["instances"], kwargs["remotes"], kwargs["secrets"], kwargs["replications_by_connection"])
 
 
 def dependents(kwargs: dict[str, Any]) -> Dependents:
-    return Dependents(
-        kwargs["remotes_by_instance"], kwargs["replications_by_instance"], kwargs["replications_by_connection"]
-    )
+    return Dependents(kwargs["remotes_by_instance"], kwargs["replications_by_instance"])

@@ -12,6 +12,7 @@ from ..api import v1alpha1
 from ..managed import instances as managed_instances
 from ..managed import refresh
 from ..managed.world import every, one
+from ..reconcile import tokens
 from . import indexes
 from .lifecycle import runtime
 
@@ -67,3 +68,14 @@ def _on_unpause(plural: str) -> None:
 
 for unpausing in (managed_instances.PLURAL, "remoteconnections", "replications"):
     _on_unpause(unpausing)
+
+
+@kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
+async def rotation_requested(body: kopf.Body, namespace: str | None, memo: kopf.Memo, **_: Any) -> None:
+    """A new rotate-token annotation: the refresh, which rotates, runs now
+    rather than at the end of its period (no InfluxDB call here)."""
+    request = body.metadata.annotations.get(tokens.ROTATE_ANNOTATION)
+    answered = (body.status.get("mintedToken") or {}).get("rotationRequest")
+    underway = body.status.get("tokenRotationStarted")
+    if request is not None and request != answered and not underway and body.spec.get("remoteInstanceRef"):
+        runtime(memo).wake((namespace or "", body.spec.get("instanceRef", {}).get("name", "")))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import kopf
 import kubernetes
 
 from ..api import v1alpha1
+from ..managed.runtime import SecretRefused
 from ..managed.world import Obj
 from ..reconcile.outcome import Event
 
@@ -44,6 +45,66 @@ class StatusWriter:
             {"status": status},
             _content_type="application/merge-patch+json",
         )
+
+
+class SecretStore:
+    """Secrets the operator owns: minted tokens, owned by their RemoteConnection
+    (so Kubernetes deletes them with it). Their data is never logged: errors
+    are re-raised without the request, which holds it."""
+
+    def __init__(self) -> None:
+        self._api = kubernetes.client.CoreV1Api()
+
+    async def put(self, owner: Obj, owner_kind: str, name: str, data: Mapping[str, str]) -> None:
+        meta = owner["metadata"]
+        body: Any = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "namespace": meta["namespace"],
+                "labels": {"app.kubernetes.io/managed-by": "influxdb-replication-operator"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": v1alpha1.API_VERSION,
+                        "kind": owner_kind,
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "stringData": dict(data),
+        }
+        namespace = meta["namespace"]
+        try:
+            existing = await asyncio.to_thread(self._api.read_namespaced_secret, name, namespace)
+            owners = (existing.metadata.owner_references if existing.metadata else None) or []
+            if not any(owner.uid == meta["uid"] for owner in owners):
+                raise SecretRefused(f"Secret {namespace}/{name} exists and is not owned by {owner_kind} {meta['name']}")
+            await asyncio.to_thread(self._api.replace_namespaced_secret, name, namespace, body)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise _refusal(error, f"replacing Secret {namespace}/{name}") from None
+            try:
+                await asyncio.to_thread(self._api.create_namespaced_secret, namespace, body)
+            except kubernetes.client.ApiException as again:
+                raise _refusal(again, f"creating Secret {namespace}/{name}") from None
+
+    async def delete(self, namespace: str, name: str) -> None:
+        try:
+            await asyncio.to_thread(self._api.delete_namespaced_secret, name, namespace)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise _refusal(error, f"deleting Secret {namespace}/{name}") from None
+
+
+def _refusal(error: kubernetes.client.ApiException, doing: str) -> Exception:
+    """The API's answer without the request (which holds the token): a
+    refusal (4xx) is sure to have written nothing, anything else may have."""
+    message = f"{doing}: {error.status} {error.reason}"
+    return SecretRefused(message) if 400 <= (error.status or 0) < 500 else RuntimeError(message)
 
 
 def post_events(obj: Obj, kind: str, events: Sequence[Event]) -> None:

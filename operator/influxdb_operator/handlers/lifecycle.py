@@ -38,7 +38,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10]
-    memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events)
+    memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())
     port = os.environ.get("INFLUXDB_OPERATOR_METRICS_PORT")
     if port:
         # All interfaces: in a pod, Prometheus scrapes the pod IP.

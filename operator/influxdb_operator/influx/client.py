@@ -1,4 +1,4 @@
-"""The async InfluxDB v2 client: replications, remotes, buckets, orgs, health.
+"""The async InfluxDB v2 client: replications, remotes, authorizations, buckets, orgs, health.
 
 One method per call the operator makes. All transport failures and non-2xx
 answers leave as the client's own errors (`errors.py`); the token lives in a
@@ -59,6 +59,10 @@ class InfluxClient:
         self.remotes: Collection[models.Remote, models.RemoteCreate, models.RemoteUpdate] = Collection(
             self, "/api/v2/remotes", "remotes", models.Remote
         )
+        # Only the org's own listing (InfluxDB ignores `name` here); used for minted remote tokens.
+        self.authorizations: Collection[
+            models.Authorization, models.AuthorizationCreate, models.AuthorizationUpdate
+        ] = Collection(self, "/api/v2/authorizations", "authorizations", models.Authorization)
 
     async def __aenter__(self) -> Self:
         return self

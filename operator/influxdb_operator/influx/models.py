@@ -109,6 +109,42 @@ class RemoteCreate(RemoteSettings):
     remoteAPIToken: SecretStr
 
 
+class Resource(Wire):
+    type: str
+    id: str | None = None
+    orgID: str | None = None
+
+
+class Permission(Wire):
+    action: str  # read | write
+    resource: Resource
+
+
+class Authorization(Wire):
+    """An API token's record. The token itself is only kept from a create's
+    answer (later answers may hash or omit it), as a `SecretStr`."""
+
+    id: str
+    orgID: str
+    description: str = ""
+    status: str = "active"
+    permissions: list[Permission] = []
+    token: SecretStr | None = None
+
+    _description = field_validator("description", mode="before")(_none_is_empty)
+
+
+class AuthorizationCreate(Wire):
+    orgID: str
+    description: str
+    permissions: list[Permission]
+
+
+class AuthorizationUpdate(Wire):
+    status: str | None = None
+    description: str | None = None
+
+
 class Bucket(Wire):
     id: str
     orgID: str

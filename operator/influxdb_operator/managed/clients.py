@@ -92,6 +92,21 @@ def _ssl_context(inst: Instance, tls: v1alpha1.TLSConfig, ca: str | None) -> ssl
         raise Blocked(Reason.SECRET_INVALID, f"Secret {inst.namespace}/{name} holds no valid PEM CA bundle") from None
 
 
+def _tls(refs: Refs, inst: Instance) -> tuple[v1alpha1.TLSConfig, str | None]:
+    tls = inst.spec.tls or v1alpha1.TLSConfig()
+    if tls.ca_secret_ref is None:
+        return tls, None
+    return tls, secret_value(refs, inst.namespace, tls.ca_secret_ref, purpose="TLS CA bundle").get_secret_value()
+
+
+def with_token(refs: Refs, inst: Instance, token: SecretStr) -> InfluxClient:
+    """A client for the instance's server that uses another token (a minted
+    one, to prove it works); not cached: the caller closes it."""
+    tls, ca = _tls(refs, inst)
+    context = _ssl_context(inst, tls, ca)
+    return InfluxClient(inst.spec.url, token, ssl_context=context, observer=metrics.observe_influx_call)
+
+
 @dataclass
 class ClientCache:
     _clients: dict[str, tuple[str, InfluxClient]] = field(default_factory=dict)
@@ -103,12 +118,7 @@ class ClientCache:
         last client made for the instance still knows the token, so use it."""
         try:
             token = secret_value(refs, inst.namespace, inst.spec.token_secret_ref, purpose="InfluxDB token")
-            tls = inst.spec.tls or v1alpha1.TLSConfig()
-            ca = (
-                secret_value(refs, inst.namespace, tls.ca_secret_ref, purpose="TLS CA bundle").get_secret_value()
-                if tls.ca_secret_ref
-                else None
-            )
+            tls, ca = _tls(refs, inst)
         except Blocked:
             if deleting and inst.uid in self._clients:
                 return self._clients[inst.uid][1]

@@ -58,6 +58,14 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     remote_objs, replication_objs = deps.of_instance(refs, (meta["namespace"], meta["name"]))
     users = [f"RemoteConnection {o['metadata']['name']}" for o in remote_objs]
     users += [f"Replication {o['metadata']['name']}" for o in replication_objs]
+    # Remotes whose tokens are minted here: without the instance they could not be revoked.
+    # A scan of the remotes, but on an instance's deletion only.
+    users += [
+        f"RemoteConnection {name} (its minted token)"
+        for (namespace, name), objs in refs.remotes.items()
+        if namespace == meta["namespace"]
+        and any((o["spec"].get("remoteInstanceRef") or {}).get("name") == meta["name"] for o in objs)
+    ]
     if users:
         raise Blocked(Reason.IN_USE, f"still used by {', '.join(sorted(users))}; deletion waits until they are gone")
     await rt.clients.forget(meta["uid"])

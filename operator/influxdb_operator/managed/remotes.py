@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -14,7 +14,7 @@ from ..reconcile import remotes
 from ..reconcile.drift import Drift, correction, drift
 from ..reconcile.outcome import Blocked, Result, from_influx
 from ..reconcile.reasons import Action, Reason
-from . import clients, resource
+from . import clients, external, resource, tokens
 from .external import Endpoints
 from .listing import Listing
 from .runtime import Runtime
@@ -73,27 +73,109 @@ class RemoteExternal:
         return await self.res.client.remotes.update(have.id, body)
 
 
+async def _run(
+    rt: Runtime,
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    listing: Listing | None,
+    token: SecretStr,
+    *,
+    url: str,
+    org_id: str | None,
+) -> tuple[external.Synced[models.Remote], str]:
+    """The driver for the remote, holding `token`: (what it synced, the token's fingerprint)."""
+    fingerprint = remotes.fingerprint(token, salt=res.obj["metadata"]["uid"])
+    changed = res.obj["status"].get("tokenFingerprint") != fingerprint
+    want = remotes.desired(res.spec, name=res.name, url=url, org_id=org_id)
+    ext = RemoteExternal(res, want, token, changed)
+    return await resource.run(rt, KIND, res, ext, listing.remotes if listing else None), fingerprint
+
+
 async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
-    """Make InfluxDB hold the remote `obj` declares, with the Secret's current token."""
+    """Make InfluxDB hold the remote `obj` declares, with the Secret's current
+    token, or a minted one when the remote is named as an instance."""
     res = await resource.resolve(rt, refs, obj, KIND)
-    token, known = None, {}
-    if res.writes:  # a paused or observed remote's token is never sent: its Secret is not read
-        token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
-        known = {"token_fingerprint": remotes.fingerprint(token, salt=obj["metadata"]["uid"])}
-    changed = token is not None and obj["status"].get("tokenFingerprint") != known["token_fingerprint"]
-    ext = RemoteExternal(res, remotes.desired(res.spec, name=res.name), token, changed)
-    synced = await resource.run(rt, KIND, res, ext, listing.remotes if listing else None)
+    if not res.writes:
+        return await _look(rt, refs, res, listing)
+    if res.spec.remote_instance_ref is not None:
+        return await _sync_minted(rt, refs, res, res.spec.remote_instance_ref.name, listing)
+    # The CRD's rules: a token Secret, else an instance, and a URL with the Secret.
+    assert res.spec.remote_token_secret_ref is not None
+    assert res.spec.remote_url is not None
+    token = clients.secret_value(refs, res.namespace, res.spec.remote_token_secret_ref, purpose="remote token")
+    synced, fingerprint = await _run(rt, res, listing, token, url=res.spec.remote_url, org_id=res.spec.remote_org_id)
     conds, events, fields = resource.report(res, synced, "remote")
-    status = v1alpha1.RemoteConnectionStatus(id=synced.have.id).model_copy(update=fields | known)
-    applied = res.paused is None
-    return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
+    status = v1alpha1.RemoteConnectionStatus(id=synced.have.id, token_fingerprint=fingerprint).model_copy(update=fields)
+    minted = obj["status"].get("mintedToken")
+    if minted:
+        # Switched back to a user's Secret: now that the remote holds it, revoke what was minted.
+        events += await tokens.revoke(rt, refs, obj, str(minted["instance"]))
+        status = status.model_copy(update={"minted_token": None, "token_rotation_started": None})
+    return Result(status=status, conditions=conds, events=events, synced=bool(events))
+
+
+async def _look(
+    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.RemoteConnectionSpec], listing: Listing | None
+) -> Result:
+    """Paused or observed: looked up and compared, never written; no token is read, minted or sent."""
+    url, org_id = res.spec.remote_url, res.spec.remote_org_id
+    if res.spec.remote_instance_ref is not None:
+        cloud = clients.instance(refs, res.namespace, res.spec.remote_instance_ref.name)
+        url, org_id = url or cloud.spec.url, cloud.org_id
+    want = remotes.desired(res.spec, name=res.name, url=url or "", org_id=org_id)
+    synced = await resource.run(
+        rt, KIND, res, RemoteExternal(res, want, None, False), listing.remotes if listing else None
+    )
+    conds, events, fields = resource.report(res, synced, "remote")
+    status = v1alpha1.RemoteConnectionStatus(id=synced.have.id).model_copy(update=fields)
+    return Result(status=status, conditions=conds, events=events, synced=bool(events), applied=res.paused is None)
+
+
+async def _sync_minted(
+    rt: Runtime,
+    refs: Refs,
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    instance: str,
+    listing: Listing | None,
+) -> Result:
+    """The remote with a token minted on `instance` (see `tokens` for the order of steps)."""
+    obj = res.obj
+    cl = await tokens.cloud(rt, refs, res.namespace, instance)
+    # Replications of another instance cannot use this remote (they wait with a mismatch).
+    users = [
+        u
+        for u in every(refs.users, (res.namespace, obj["metadata"]["name"]))
+        if u["spec"]["instanceRef"].get("name") == res.inst.name
+    ]
+    plan = await tokens.plan(rt, refs, obj, cl, users, full=listing is None)
+    url = res.spec.remote_url or cl.inst.spec.url
+    synced, fingerprint = await _run(rt, res, listing, plan.token.token, url=url, org_id=cl.org_id)
+    events = plan.events + synced.events
+    if plan.search:
+        await tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
+        events += tokens.revoked(cl, await tokens.settle_strays(cl, obj, keep=plan.token.authorization_id))
+    rt.minted[obj["metadata"]["uid"]] = replace(plan.token, record=plan.minted, pending=None)
+    covers = ", ".join(b.name or b.id for b in plan.minted.buckets) or "no bucket yet"
+    if plan.missing:
+        covers += f" (not on the remote, so not covered: bucket {', '.join(plan.missing)})"
+    conds, _, fields = resource.report(res, synced, "remote", detail=f"its minted token writes to {covers}")
+    status = v1alpha1.RemoteConnectionStatus.model_validate(
+        {
+            "id": synced.have.id,
+            "tokenFingerprint": fingerprint,
+            "mintedToken": plan.minted.model_dump(by_alias=True),
+            "tokenRotationStarted": None,
+        }
+    ).model_copy(update=fields)
+    return Result(status=status, conditions=conds, events=events, synced=bool(events))
 
 
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
-    """Waits while Replications use the remote: InfluxDB would refuse anyway."""
+    """Waits while Replications use the remote: InfluxDB would refuse anyway.
+    With policy Delete, minted tokens are revoked once the remote is gone;
+    Orphan leaves them, as the orphaned remote still writes with one."""
     meta = obj["metadata"]
     name = obj["spec"].get("name") or meta["name"]
-    users = sorted(every(deps.replications_by_connection, (meta["namespace"], meta["name"])))
+    users = sorted(u["metadata"]["name"] for u in every(refs.users, (meta["namespace"], meta["name"])))
     if users:
         raise Blocked(
             Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"
@@ -108,3 +190,9 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
         ) from error
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"deleting remote {name!r}") from error
+    minted = obj["status"].get("mintedToken")
+    spec = v1alpha1.RemoteConnectionSpec.model_validate(obj["spec"])
+    instance = spec.remote_instance_ref.name if spec.remote_instance_ref else (minted or {}).get("instance")
+    if instance and spec.deletion_policy is v1alpha1.DeletionPolicy.DELETE:
+        # The remote is gone from the edge: nothing uses the minted token any more.
+        rt.post_events(obj, KIND.kind, await tokens.revoke(rt, refs, obj, str(instance)))

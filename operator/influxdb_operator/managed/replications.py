@@ -10,7 +10,7 @@ from typing import ClassVar
 from .. import metrics
 from ..api import v1alpha1
 from ..influx import errors, models
-from ..reconcile import conditions, dataplane, replications
+from ..reconcile import conditions, dataplane, replications, tokens
 from ..reconcile.drift import Drift, correction, drift
 from ..reconcile.outcome import Blocked, Result, from_influx
 from ..reconcile.reasons import ALERTING, Action, Reason
@@ -49,7 +49,22 @@ def remote_id(refs: Refs, namespace: str, spec: v1alpha1.ReplicationSpec) -> str
     found = remote["status"].get("id")
     if not found:
         raise Blocked(Reason.REMOTE_CONNECTION_NOT_READY, f"RemoteConnection {namespace}/{ref} has no InfluxDB ID yet")
+    if remote["spec"].get("remoteInstanceRef"):
+        _check_covered(namespace, ref, remote["status"].get("mintedToken"), spec.remote_bucket)
     return str(found)
+
+
+def _check_covered(namespace: str, ref: str, minted: object, bucket: v1alpha1.BucketReference) -> None:
+    """A minted token is widened for a new bucket by the remote's next sync:
+    until then the replication waits rather than meet 401s and backoff."""
+    wanted = ("id", bucket.id) if bucket.id else ("name", bucket.name or "")
+    if minted and tokens.covered(v1alpha1.MintedTokenStatus.model_validate(minted), wanted):
+        return
+    raise Blocked(
+        Reason.REMOTE_TOKEN_PENDING,
+        f"the token minted for RemoteConnection {namespace}/{ref} does not cover remote bucket {wanted[1]!r} yet "
+        "(it is widened at the remote's next refresh; the bucket must exist on the remote)",
+    )
 
 
 @dataclass(frozen=True)
@@ -239,7 +254,14 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     meta = obj["metadata"]
     labels = (meta["namespace"], meta["name"], obj["spec"].get("instanceRef", {}).get("name", ""))
     res = await resource.resolve(rt, refs, obj, KIND)
-    want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+    try:
+        want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+    except Blocked as blocked:
+        if blocked.reason is Reason.REMOTE_TOKEN_PENDING and listing is None:
+            # The remote's token is widened by the instance's refresh: run it now, not
+            # at the end of its period (from handlers only, whose retries back off).
+            rt.wake((res.namespace, res.inst.name))
+        raise
     seen = listing.replications if listing else None
     # Only a handler validates: a recreate by the refresh must not hold it up for minutes.
     first = _validator(rt, res) if res.spec.validate_before_create and listing is None else None

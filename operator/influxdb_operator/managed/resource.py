@@ -152,13 +152,16 @@ async def _sync(
 Report = tuple[list[conditions.Condition], list[Event], dict[str, Any]]
 
 
-def report(res: Resolved[S], synced: external.Synced[H], noun: str, *extra: conditions.Condition) -> Report:
+def report(
+    res: Resolved[S], synced: external.Synced[H], noun: str, *extra: conditions.Condition, detail: str = ""
+) -> Report:
     """The conditions, the Events (a read-only mode's once per new finding,
     not every period) and the status fields of a reconcile that found the
-    object: `noun` as in "replication"."""
+    object: `noun` as in "replication"; `detail` follows "matches the spec"."""
     found, differing = f"{noun} {res.name!r} (ID {synced.have.id})", synced.differing or {}
     if res.writes:
-        return ready(f"{found} matches the spec", *extra), synced.events, {"create_pending": None, "observing": None}
+        matches = f"{found} matches the spec" + (f"; {detail}" if detail else "")
+        return ready(matches, *extra), synced.events, {"create_pending": None, "observing": None}
     fields: dict[str, Any] = {"observing": True} if res.observe_only else {}
     if res.paused is not None:
         event = Event("Normal", Reason.PAUSED, f"{res.paused}; {_differences(differing)}")

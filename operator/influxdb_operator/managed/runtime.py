@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from pydantic import SecretStr
+
+from ..api.v1alpha1 import MintedTokenStatus
 from ..config import Settings
 from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
@@ -28,6 +31,34 @@ from .world import Key, Obj
 StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
 # (the object, its kind, the events): posted in the background
 EventPoster = Callable[[Obj, str, Sequence[Event]], None]
+
+
+class SecretRefused(Exception):
+    """Kubernetes answered that the Secret was not written (nothing was)."""
+
+
+class SecretStore(Protocol):
+    """Secrets the operator owns (minted tokens): written and deleted, never logged."""
+
+    async def put(self, owner: Obj, owner_kind: str, name: str, data: Mapping[str, str]) -> None:
+        """Create or replace Secret `name` in the owner's namespace, owned by it;
+        `SecretRefused` if one of that name is not the owner's, or the API refuses."""
+
+    async def delete(self, namespace: str, name: str) -> None:
+        """Delete it; already gone is fine."""
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A token this process minted, ahead of the Secrets watch; with the
+    status recorded for it once its rotation finished (ahead of the watch of
+    the RemoteConnection, which may still show the status before), or the
+    status it is meant to get while its rotation is not finished yet."""
+
+    authorization_id: str
+    token: SecretStr
+    record: MintedTokenStatus | None = None
+    pending: MintedTokenStatus | None = None
 
 
 @dataclass
@@ -76,6 +107,7 @@ class Runtime:
     settings: Settings
     write_status: StatusWriter
     post_events: EventPoster
+    secrets: SecretStore | None = None  # None where nothing mints tokens (unit tests)
     clients: ClientCache = field(default_factory=ClientCache)
     _ids: dict[str, str] = field(default_factory=dict)
     _locks: collections.defaultdict[str, asyncio.Lock] = field(
@@ -87,6 +119,8 @@ class Runtime:
     beats: dict[str, Beats] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
     remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
+    # Per RemoteConnection UID, the token last minted (fresher than the Secrets index).
+    minted: dict[str, Minted] = field(default_factory=dict)
     validations: Validations = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +142,7 @@ class Runtime:
         self.trends.pop(uid, None)
         self.beats.pop(uid, None)
         self.validations.forget(uid)
+        self.minted.pop(uid, None)
 
     async def close(self) -> None:
         await self.validations.stop()

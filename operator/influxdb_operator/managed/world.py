@@ -36,15 +36,16 @@ class Refs:
     instances: Mapping[Key, Collection[Obj]]
     remotes: Mapping[Key, Collection[Obj]]
     secrets: Mapping[Key, Collection[dict[str, str]]]
+    # Replications by the RemoteConnection they use: what a minted token must cover.
+    users: Mapping[Key, Collection[Obj]]
 
 
 @dataclass(frozen=True)
 class Dependents:
-    """Who uses an instance or a remote connection."""
+    """Who uses an instance (a remote connection's users are `Refs.users`)."""
 
     remotes_by_instance: Mapping[Key, Collection[str]]
     replications_by_instance: Mapping[Key, Collection[Obj]]
-    replications_by_connection: Mapping[Key, Collection[str]]
 
     def of_instance(self, refs: Refs, key: Key) -> tuple[list[Obj], list[Obj]]:
         """(remotes, replications) of the instance `key`, remotes from their one snapshot."""

@@ -20,6 +20,7 @@ class Reason(StrEnum):
     SECRET_KEY_NOT_FOUND = "SecretKeyNotFound"
     SECRET_KEY_EMPTY = "SecretKeyEmpty"
     SECRET_INVALID = "SecretInvalid"
+    SECRET_NOT_WRITTEN = "SecretNotWritten"
     INSTANCE_NOT_FOUND = "InstanceNotFound"
     INSTANCE_NOT_READY = "InstanceNotReady"
     INSTANCE_UNREACHABLE = "InstanceUnreachable"
@@ -28,6 +29,7 @@ class Reason(StrEnum):
     REMOTE_CONNECTION_NOT_FOUND = "RemoteConnectionNotFound"
     REMOTE_CONNECTION_NOT_READY = "RemoteConnectionNotReady"
     REMOTE_CONNECTION_MISMATCH = "RemoteConnectionMismatch"
+    REMOTE_TOKEN_PENDING = "RemoteTokenPending"
     ORG_NOT_FOUND = "OrgNotFound"
     BUCKET_NOT_FOUND = "BucketNotFound"
     # InfluxDB's answers
@@ -67,6 +69,8 @@ class Action(StrEnum):
     UPDATED = "Updated"
     DRIFT_CORRECTED = "DriftCorrected"
     TOKEN_ROTATED = "TokenRotated"
+    TOKEN_MINTED = "TokenMinted"
+    TOKEN_REVOKED = "TokenRevoked"
     DELETED = "Deleted"
     ORPHANED = "Orphaned"
     RECOVERED = "Recovered"
@@ -81,6 +85,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.SECRET_KEY_NOT_FOUND: "the referenced key is not in the Secret",
     Reason.SECRET_KEY_EMPTY: "the referenced key of the Secret is empty",
     Reason.SECRET_INVALID: "the Secret's value is not text, or not a PEM CA bundle",
+    Reason.SECRET_NOT_WRITTEN: "the Secret for a minted token could not be written (one of that name is not "
+    "this resource's, or RBAC forbids it); the token was revoked at once",
     Reason.INSTANCE_NOT_FOUND: "the InfluxDBInstance in `instanceRef` does not exist",
     Reason.INSTANCE_NOT_READY: "the InfluxDBInstance has not resolved its org yet (it is starting; no Event)",
     Reason.INSTANCE_UNREACHABLE: "the InfluxDBInstance's server cannot be reached",
@@ -89,6 +95,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.REMOTE_CONNECTION_NOT_FOUND: "the RemoteConnection in `remote.connectionRef` does not exist",
     Reason.REMOTE_CONNECTION_NOT_READY: "the RemoteConnection has no InfluxDB ID yet (it is starting; no Event)",
     Reason.REMOTE_CONNECTION_MISMATCH: "the RemoteConnection belongs to another InfluxDBInstance",
+    Reason.REMOTE_TOKEN_PENDING: "the RemoteConnection's minted token does not cover the remote bucket yet "
+    "(a new one is being minted; no Event)",
     Reason.ORG_NOT_FOUND: "the instance's `org` or `orgID` does not exist on the server",
     Reason.BUCKET_NOT_FOUND: "the local bucket does not exist",
     Reason.UNREACHABLE: "InfluxDB could not be reached (refused, DNS, TLS)",
@@ -123,7 +131,9 @@ MEANINGS: dict[Reason | Action, str] = {
     Action.ADOPTED: "an existing InfluxDB object of the declared name was taken over",
     Action.UPDATED: "InfluxDB was changed to match a new spec",
     Action.DRIFT_CORRECTED: "a change made outside Kubernetes was set back to the spec",
-    Action.TOKEN_ROTATED: "the Secret's new remote token was sent to InfluxDB",
+    Action.TOKEN_ROTATED: "the Secret's new (or newly minted) remote token was sent to InfluxDB",
+    Action.TOKEN_MINTED: "a token was minted on the remote instance (first, rotation, or other buckets)",
+    Action.TOKEN_REVOKED: "minted tokens no longer in use were deleted on the remote instance",
     Action.DELETED: "the InfluxDB object was deleted with the resource",
     Action.ORPHANED: "the InfluxDB object was left in place (`deletionPolicy: Orphan`, or no instance to reach)",
     Action.RECOVERED: "the resource is Ready again after a problem",
@@ -133,7 +143,7 @@ MEANINGS: dict[Reason | Action, str] = {
 
 # Reasons that only mean "a dependency applied together with me is still
 # starting": shown in the condition, not worth a Warning (nor a Recovered).
-WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY})
+WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY, Reason.REMOTE_TOKEN_PENDING})
 
 # Healthy reasons announced with a Warning Event when they begin (and a
 # Normal one when they end); the others only show in the condition.

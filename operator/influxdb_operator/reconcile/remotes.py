@@ -21,12 +21,13 @@ def fingerprint(token: SecretStr, *, salt: str) -> str:
     return f"sha256:{digest[:16]}"
 
 
-def desired(spec: v1alpha1.RemoteConnectionSpec, *, name: str) -> models.RemoteSettings:
+def desired(spec: v1alpha1.RemoteConnectionSpec, *, name: str, url: str, org_id: str | None) -> models.RemoteSettings:
+    """`url` and `org_id` as resolved: the spec's, or those of the remote instance for a minted token."""
     return models.RemoteSettings(
         name=name,
         description=spec.description or "",
-        remoteURL=spec.remote_url,
-        remoteOrgID=spec.remote_org_id,
+        remoteURL=url,
+        remoteOrgID=org_id,
         allowInsecureTLS=spec.allow_insecure_tls,
     )
 

@@ -64,10 +64,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: ["influxdb.replication.dev"]
   resources: ["influxdbinstances/status", "remoteconnections/status", "replications/status"]
   verbs: ["get", "patch", "update"]
-# Token and CA Secrets: read, and watched so rotations apply at once.
+# Token and CA Secrets: read, and watched so rotations apply at once; minted
+# remote tokens are written to Secrets the operator owns, and deleted on revocation.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 # Events about the resources.
 - apiGroups: ["", "events.k8s.io"]
   resources: ["events"]
