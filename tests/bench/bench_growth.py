@@ -66,21 +66,25 @@ class Latest:
         self.kube = kube
         self.lock = threading.Lock()
         self.objects: dict[str, dict[str, Any]] = {}
+        self.closed = threading.Event()
         threading.Thread(target=self._follow, daemon=True).start()
 
     def _follow(self) -> None:
-        """List, then watch from there; again whenever the watch ends (timeouts, 410 Gone)."""
-        while True:
-            status, listing = self.kube.get(self.path)
-            if status != 200:
-                time.sleep(1)
-                continue
-            with self.lock:
-                self.objects = {o["metadata"]["name"]: o for o in listing["items"]}
+        """List, then watch from there; again whenever the watch ends (timeouts, 410 Gone),
+        until closed."""
+        while not self.closed.is_set():
             try:
+                status, listing = self.kube.get(self.path)
+                if status != 200:
+                    raise OSError(f"listing replications: {status}")
+                with self.lock:
+                    self.objects = {o["metadata"]["name"]: o for o in listing["items"]}
                 self._watch(str(listing["metadata"]["resourceVersion"]))
             except (OSError, ValueError):
-                time.sleep(1)
+                self.closed.wait(1)
+
+    def close(self) -> None:
+        self.closed.set()
 
     def _watch(self, version: str) -> None:
         request = urllib.request.Request(
@@ -90,6 +94,8 @@ class Latest:
         context = ssl.create_default_context(cafile=str(self.kube.ca_file))
         with urllib.request.urlopen(request, context=context, timeout=700) as stream:
             for line in stream:
+                if self.closed.is_set():
+                    return
                 event = json.loads(line)
                 if event["type"] not in {"ADDED", "MODIFIED", "DELETED"}:
                     return  # an ERROR (e.g. the version is too old): list again
@@ -211,10 +217,10 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             operator.python_args = ("-m", "cProfile", "-o", str(profile))
         elif PROFILE == "memory":
             operator.python_args = ("-X", "tracemalloc=8", str(Path(__file__).with_name("memdump.py")), str(profile))
+        latest = Latest(sandbox.kube, namespace)
         operator.start()
         try:
             ns.wait_ready("remoteconnection", "cloud")
-            latest = Latest(sandbox.kube, namespace)
             started = time.monotonic()
             ns("apply", "-f", str(_manifests(work / f"first-{n}.yaml", namespace, n, max_age=3600)), timeout=3600)
             figures["apply"] = time.monotonic() - started
@@ -236,6 +242,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
             figures["rss"] = measure.rss_mib(_pid(operator))
         finally:
+            latest.close()
             operator.stop()
         if PROFILE == "1":
             print(f"\nprofile of the operator at N={n} (start, backlog, rest):\n{_profile(profile)}")

@@ -52,9 +52,21 @@ def fault_namespace(kubectl: Kubectl, crds: None) -> str:
 
 
 @pytest.fixture
-def own_operator(sandbox: sandbox_module.Sandbox, fault_namespace: str, tmp_path: Path) -> Iterator[OperatorProcess]:
-    """An operator of the test's own, watching only `fault_namespace`: it may be killed."""
-    process = OperatorProcess(sandbox.kube.kubeconfig, tmp_path / "operator.log", f"--namespace={fault_namespace}")
+def own_operator(
+    sandbox: sandbox_module.Sandbox, fault_namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    """An operator of the test's own, watching only `fault_namespace`: it may be
+    killed. It serves metrics; a module's OWN_OPERATOR_ARGS are added to its flags."""
+    port = processes.free_port()
+    extra = getattr(request.module, "OWN_OPERATOR_ARGS", ())
+    process = OperatorProcess(
+        sandbox.kube.kubeconfig,
+        tmp_path / "operator.log",
+        f"--namespace={fault_namespace}",
+        f"--metrics-port={port}",
+        *extra,
+    )
+    process.metrics_url = f"http://127.0.0.1:{port}/metrics"
     process.start()
     try:
         yield process

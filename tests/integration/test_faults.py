@@ -133,6 +133,19 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
     fleet = {**healthy, "stuck": stuck}
     buckets = {name: server_.create_bucket(f"fleet-{unique}") for name, server_ in fleet.items()}
     assert all(buckets.values())
+
+    def stream(instance: str, what: str) -> dict[str, object]:
+        """A Replication `<instance>-<what>` of the fleet bucket, through the instance's remote."""
+        return manifests.replication(
+            f"{instance}-{what}",
+            fault_namespace,
+            instance=instance,
+            local_bucket=f"fleet-{unique}",
+            connection=f"{instance}-peer",
+            remote_bucket=f"fleet-{unique}",
+            name=f"{instance}-{what}-{unique}",
+        )
+
     docs: list[dict[str, object]] = []
     for name, influxd in fleet.items():
         peer = sandbox.edge if influxd is sandbox.cloud else sandbox.cloud
@@ -149,15 +162,7 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
                 secret=f"{name}-peer-token",
                 name=f"{name}-peer-{unique}",
             ),
-            manifests.replication(
-                f"{name}-stream",
-                fault_namespace,
-                instance=name,
-                local_bucket=f"fleet-{unique}",
-                connection=f"{name}-peer",
-                remote_bucket=f"fleet-{unique}",
-                name=f"{name}-stream-{unique}",
-            ),
+            stream(name, "stream"),
         ]
     ns.apply(*docs)
     before = {name: ns.wait_ready("replication", f"{name}-stream")["status"]["id"] for name in fleet}
@@ -170,20 +175,7 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
         for name, influxd in healthy.items():
             assert influxd.request("DELETE", f"/api/v2/replications/{before[name]}")[0] == 204
         # New streams on the healthy instances: their handlers create them.
-        ns.apply(
-            *(
-                manifests.replication(
-                    f"{name}-late",
-                    fault_namespace,
-                    instance=name,
-                    local_bucket=f"fleet-{unique}",
-                    connection=f"{name}-peer",
-                    remote_bucket=f"fleet-{unique}",
-                    name=f"{name}-late-{unique}",
-                )
-                for name in healthy
-            )
-        )
+        ns.apply(*(stream(name, "late") for name in healthy))
         for name, influxd in healthy.items():
             in_influx = functools.partial(influxd.replications, name=f"{name}-stream-{unique}")
             recreated = eventually(in_influx, timeout=25)

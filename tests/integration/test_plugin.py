@@ -141,7 +141,7 @@ EXPECTED = [
     r"no local bucket with name '{typo}' in InfluxDBInstance edge \(org '{org}'\)",
     r"└─ RemoteConnection down  ✔ Ready  http://\S+",
     r"   └─ Replication to-down  ✘ RemoteError  {bucket} → metrics  queue \S+ \S+  to sync \S+ \S+{figures}: "
-    r"the remote did not answer.*",
+    r"RemoteConnection 'down' did not answer.*",
 ]
 
 

@@ -13,54 +13,28 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import sandbox as sandbox_module
-from sandbox import influx, processes
+from sandbox import influx
 from support import manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
 from support.operator_process import OperatorProcess
 from support.scenario import ScratchInfluxd, Setup
 
 TIMEOUT = 25  # --validate-timeout, seconds
+OWN_OPERATOR_ARGS = (f"--validate-timeout={TIMEOUT}",)
 ANNOTATION = "influxdb.replication.dev/validate"
 BATCH = 20
 
 
 @pytest.fixture
-def own_namespace(kubectl: Kubectl, crds: None) -> str:
-    name = f"v-{secrets.token_hex(3)}"
-    kubectl("create", "namespace", name)
-    return name
-
-
-@pytest.fixture
-def own_operator(sandbox: sandbox_module.Sandbox, own_namespace: str, tmp_path: Path) -> Iterator[OperatorProcess]:
-    port = processes.free_port()
-    process = OperatorProcess(
-        sandbox.kube.kubeconfig,
-        tmp_path / "operator.log",
-        f"--namespace={own_namespace}",
-        f"--validate-timeout={TIMEOUT}",
-        f"--metrics-port={port}",
-    )
-    process.metrics_url = f"http://127.0.0.1:{port}/metrics"
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
 def setup(
-    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, own_namespace: str, own_operator: OperatorProcess
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess
 ) -> Setup:
-    return Setup.create(sandbox, kubectl.in_namespace(own_namespace), own_namespace)
+    return Setup.create(sandbox, kubectl.in_namespace(fault_namespace), fault_namespace)
 
 
 def _validated(ns: Kubectl, name: str, *, status: str, requested: str, timeout: float = 60) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sandbox import kube as kube_module
 
 
 def influx_calls(port: int) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read().decode()
     return sum(
         float(m.group(1)) for m in re.finditer(r"^influxdb_operator_influxdb_api_calls_total\{.*\} (\S+)$", body, re.M)
     )

@@ -116,9 +116,10 @@ def test_health_reports_remote_errors() -> None:
         None,
         full_warning=3600,
         previous_remaining=0,
+        remote="RemoteConnection 'cloud'",
     )
     assert (health.status, health.reason) == ("False", "RemoteError")
-    assert "401" in health.message
+    assert health.message == "RemoteConnection 'cloud' last answered HTTP 401: unauthorized"
 
 
 def test_health_reports_a_nearly_full_queue() -> None:

@@ -216,7 +216,12 @@ def _health(
             )
         dp = None
     previous = obj["status"].get("remainingBytesToBeSynced")
-    return replications.health(have, dp, full_warning=limits.queue_full_warning, previous_remaining=previous)
+    ref = obj["spec"].get("remote") or {}
+    connection = (ref.get("connectionRef") or {}).get("name")
+    remote = f"RemoteConnection {connection!r}" if connection else f"the remote {ref.get('id', '')}".rstrip()
+    return replications.health(
+        have, dp, full_warning=limits.queue_full_warning, previous_remaining=previous, remote=remote
+    )
 
 
 def _export(

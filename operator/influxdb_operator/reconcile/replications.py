@@ -56,18 +56,24 @@ def _condition(status: conditions.Status, reason: Reason, message: str) -> condi
     return conditions.Condition(conditions.HEALTHY, status, reason, message)
 
 
-def _last_answer(have: models.Replication) -> str:
+def _last_answer(have: models.Replication, remote: str) -> str:
     detail = f": {have.latestErrorMessage}" if have.latestErrorMessage else ""
     if have.latestResponseCode == 0:  # influxd's record of a write that got no HTTP answer
-        return f"the remote did not answer{detail}"
-    return f"the remote last answered HTTP {have.latestResponseCode}{detail}"
+        return f"{remote} did not answer{detail}"
+    return f"{remote} last answered HTTP {have.latestResponseCode}{detail}"
 
 
 def health(
-    have: models.Replication, dp: dataplane.DataPlane | None, *, full_warning: float, previous_remaining: int | None
+    have: models.Replication,
+    dp: dataplane.DataPlane | None,
+    *,
+    full_warning: float,
+    previous_remaining: int | None,
+    remote: str = "the remote",
 ) -> conditions.Condition:
     """Healthy from the data plane, the most urgent problem first. Figures in
-    messages are rounded, so a steady state keeps the same message."""
+    messages are rounded, so a steady state keeps the same message; `remote`
+    names the remote as the user wrote it (e.g. "RemoteConnection 'cloud'")."""
     code = have.latestResponseCode
     if dp is not None and dp.losing:
         lost = dp.dropped
@@ -79,14 +85,14 @@ def health(
         )
     failing = code is not None and not 200 <= code < 300
     if dp is not None and dp.queue_full_in < full_warning:
-        cause = f" ({_last_answer(have)})" if failing else ""
+        cause = f" ({_last_answer(have, remote)})" if failing else ""
         return _condition(
             "False",
             Reason.QUEUE_FILLING_UP,
             f"the queue is full in {dataplane.human_duration(dp.queue_full_in)} at this rate{cause}",
         )
     if failing:
-        return _condition("False", Reason.REMOTE_ERROR, _last_answer(have))
+        return _condition("False", Reason.REMOTE_ERROR, _last_answer(have, remote))
     if dp is not None and dp.stalled:
         return _condition(
             "False",
@@ -106,7 +112,7 @@ def health(
         )
     if code is None:
         return _condition("Unknown", Reason.NO_WRITES_YET, "nothing has been replicated yet")
-    return _condition("True", Reason.REPLICATING, f"the remote last answered HTTP {code}")
+    return _condition("True", Reason.REPLICATING, f"{remote} last answered HTTP {code}")
 
 
 def data_plane_status(dp: dataplane.DataPlane, lag: float | None = None) -> v1alpha1.DataPlaneStatus:
