@@ -163,6 +163,7 @@ def test_make_bench_prints_its_figures() -> None:
             **os.environ,
             "BENCH_REPLICATIONS": "10",
             "BENCH_SIZES": "10",
+            "BENCH_PROFILE": "1",  # as the README's profiling command
             "SANDBOX_DIR": str(ROOT / ".sandbox-bench-test"),
         },
         capture_output=True,
@@ -175,6 +176,8 @@ def test_make_bench_prints_its_figures() -> None:
     for figure in figures:
         assert figure in done.stdout
     assert re.search(r"^ +10 +\d+\.\d", done.stdout, re.M), "no growth row for N=10"
+    assert "profile of the operator at N=10" in done.stdout
+    assert "cumulative" in done.stdout
 
 
 def test_make_help_lists_the_targets_the_readme_names() -> None:
