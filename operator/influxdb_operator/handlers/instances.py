@@ -52,16 +52,19 @@ async def secret_changed(
             rt.wake((namespace, remote["spec"].get("instanceRef", {}).get("name", "")))
 
 
+def _unpaused(body: kopf.Body, **_: Any) -> bool:
+    """kopf's filter, before the handler (which it would log every time): every
+    event of these kinds comes here, so it reads in place and copies nothing."""
+    return not v1alpha1.paused(body.metadata.annotations) and refresh.was_paused({"status": body.status})
+
+
 def _on_unpause(plural: str) -> None:
     """kopf diffs no annotation of its own prefix, which the pause annotation
     shares, so an unpause is seen in the raw events: not paused, yet its
     status still says Paused. The refresh then reconciles what was held back."""
 
-    @kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="unpause")
+    @kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="unpause", when=_unpaused)
     async def unpaused(body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
-        # Every event of these kinds comes here: read in place, nothing copied.
-        if v1alpha1.paused(body.metadata.annotations) or not refresh.was_paused({"status": body.status}):
-            return
         instance = name if plural == managed_instances.PLURAL else body.spec.get("instanceRef", {}).get("name", "")
         runtime(memo).wake((namespace or "", instance))
 
@@ -70,7 +73,9 @@ for unpausing in (managed_instances.PLURAL, "remoteconnections", "replications")
     _on_unpause(unpausing)
 
 
-@kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
+@kopf.on.event(
+    v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections", annotations={tokens.ROTATE_ANNOTATION: kopf.PRESENT}
+)
 async def rotation_requested(body: kopf.Body, namespace: str | None, memo: kopf.Memo, **_: Any) -> None:
     """A new rotate-token annotation: the refresh, which rotates, runs now
     rather than at the end of its period (no InfluxDB call here)."""

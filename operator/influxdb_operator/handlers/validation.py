@@ -1,6 +1,7 @@
-"""The validate annotation of Replications: every watch event is checked
-for a value not answered yet (cheaply: most have none); the validate itself
-runs in the background (`managed.validation`)."""
+"""The validate annotation of Replications: every watch event of one that
+has it is checked for a value not answered yet (kopf's filter leaves the
+rest out, silently); the validate itself runs in the background
+(`managed.validation`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import indexes
 from .lifecycle import runtime
 
 
-@kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
+@kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, "replications", annotations={validation.ANNOTATION: kopf.PRESENT})
 async def validate_requested(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     value = body.metadata.annotations.get(validation.ANNOTATION)
     if value is None or event.get("type") == "DELETED":
