@@ -220,7 +220,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
         latest = Latest(sandbox.kube, namespace)
         operator.start()
         try:
-            ns.wait_ready("remoteconnection", "cloud")
+            ns.wait_ready("remoteconnection", "cloud", timeout=600 if PROFILE else 60)  # profiled: slow to start
             started = time.monotonic()
             ns("apply", "-f", str(_manifests(work / f"first-{n}.yaml", namespace, n, max_age=3600)), timeout=3600)
             figures["apply"] = time.monotonic() - started
