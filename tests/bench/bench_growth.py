@@ -26,13 +26,10 @@ Both slow it down, so the figures of such a run are not comparable with others.
 from __future__ import annotations
 
 import io
-import json
 import os
 import pstats
-import ssl
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,20 +84,13 @@ class Latest:
         self.closed.set()
 
     def _watch(self, version: str) -> None:
-        request = urllib.request.Request(
-            f"{self.kube.url}{self.path}?watch=1&resourceVersion={version}&timeoutSeconds=600",
-            headers={"Authorization": f"Bearer {self.kube.admin_token}"},
-        )
-        context = ssl.create_default_context(cafile=str(self.kube.ca_file))
-        with urllib.request.urlopen(request, context=context, timeout=700) as stream:
-            for line in stream:
-                if self.closed.is_set():
-                    return
-                event = json.loads(line)
-                if event["type"] not in {"ADDED", "MODIFIED", "DELETED"}:
-                    return  # an ERROR (e.g. the version is too old): list again
-                with self.lock:
-                    self.objects[event["object"]["metadata"]["name"]] = event["object"]
+        for event in self.kube.watch(self.path, version, seconds=600):
+            if self.closed.is_set():
+                return
+            if event["type"] not in {"ADDED", "MODIFIED", "DELETED"}:
+                return  # an ERROR (e.g. the version is too old): list again
+            with self.lock:
+                self.objects[event["object"]["metadata"]["name"]] = event["object"]
 
     def count(self, *, generation: int = 1) -> int:
         """How many are Ready, having observed `generation` (or a later one)."""

@@ -16,9 +16,7 @@ are printed next to the numbers so a regression shows.
 from __future__ import annotations
 
 import collections
-import json
 import os
-import ssl
 import threading
 import time
 import urllib.request
@@ -71,24 +69,17 @@ class Changes:
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        request = urllib.request.Request(
-            f"{self.kube.url}{REPLICATIONS}?watch=1&resourceVersion={self.version}&timeoutSeconds=3600",
-            headers={"Authorization": f"Bearer {self.kube.admin_token}"},
-        )
-        context = ssl.create_default_context(cafile=str(self.kube.ca_file))
-        with urllib.request.urlopen(request, context=context, timeout=3600) as stream:
-            for line in stream:
-                event = json.loads(line)
-                obj = event["object"]
-                if event["type"] != "MODIFIED":
-                    continue
-                name = obj["metadata"]["name"]
-                with self.lock:
-                    changed = _changed(self.last.get(name, {}), obj)
-                    self.last[name] = obj
-                    self.writes += 1
-                    self.fields.update(changed)
-                    self.kinds[_kind(changed)] += 1
+        for event in self.kube.watch(REPLICATIONS, self.version, seconds=3600):
+            obj = event["object"]
+            if event["type"] != "MODIFIED":
+                continue
+            name = obj["metadata"]["name"]
+            with self.lock:
+                changed = _changed(self.last.get(name, {}), obj)
+                self.last[name] = obj
+                self.writes += 1
+                self.fields.update(changed)
+                self.kinds[_kind(changed)] += 1
 
     def reset(self) -> None:
         with self.lock:

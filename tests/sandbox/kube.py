@@ -83,6 +83,17 @@ class Kube:
         except ValueError:
             return status, payload.decode(errors="replace")
 
+    def watch(self, path: str, version: str, *, seconds: int) -> Iterator[dict[str, Any]]:
+        """The watch events of `path` from `version`, for up to `seconds` (as admin)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}?watch=1&resourceVersion={version}&timeoutSeconds={seconds}",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        with urllib.request.urlopen(request, context=context, timeout=seconds + 60) as stream:
+            for line in stream:
+                yield json.loads(line)
+
 
 def _kubeconfig(url: str, ca_file: Path, token: str) -> dict[str, object]:
     return {
