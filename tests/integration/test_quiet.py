@@ -10,11 +10,32 @@ from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
 PERIOD = 2.0  # the test instances' resyncPeriod
+GROUP = "influxdb.replication.dev"
 
 
 def _versions(setup: Setup, name: str) -> dict[str, str]:
     objects = {"influxdbinstance": "edge", "remoteconnection": "cloud", "replication": name}
     return {kind: setup.kubectl.get(kind, obj)["metadata"]["resourceVersion"] for kind, obj in objects.items()}  # type: ignore[index]
+
+
+def _to_legacy_diffbase(setup: Setup, name: str) -> None:
+    """Moves the Replication's diff-base from `status.kopf` to where earlier
+    builds kept it: an annotation of the group's prefix, with kopf's marker."""
+    obj = setup.kubectl.get("replication", name)
+    assert obj is not None
+    handled = obj["status"]["kopf"]["last-handled-configuration"]
+    setup.kubectl(
+        "annotate",
+        f"replication/{name}",
+        f"{GROUP}/last-handled-configuration={handled}",
+        f"{GROUP}/kopf-managed=yes",
+    )
+    setup.kubectl(
+        "patch", f"replication/{name}", "--subresource=status", "--type=merge", "-p", '{"status":{"kopf":null}}'
+    )
+    moved = setup.kubectl.get("replication", name)
+    assert moved is not None
+    assert "kopf" not in moved["status"]
 
 
 def test_idle_resources_are_not_written_across_refreshes_and_restarts(
@@ -35,6 +56,15 @@ def test_idle_resources_are_not_written_across_refreshes_and_restarts(
     operator.start()
     time.sleep(5 * PERIOD)
     assert _versions(setup, name) == before, "a restart rewrote settled resources"
+
+    # An upgrade from a build that kept kopf's diff-base in annotations: the
+    # object counts as handled (no create cause, no write), not as new.
+    operator.stop()
+    _to_legacy_diffbase(setup, name)
+    before = _versions(setup, name)
+    operator.start()
+    time.sleep(5 * PERIOD)
+    assert _versions(setup, name) == before, "an upgrade rewrote settled resources"
     # ...and the restarted operator still does its job.
     assert sandbox.edge.request("PATCH", f"/api/v2/replications/{replication_id}", {"description": "by hand"})[0] == 200
     deadline = time.monotonic() + 10 * PERIOD

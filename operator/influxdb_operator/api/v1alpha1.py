@@ -386,6 +386,11 @@ class Status(_Model):
         description="The ID is of an object only observed (managementPolicy Observe): switching to Manage "
         "takes it over only under the adopt rules (adoptExisting).",
     )
+    kopf: dict[str, Any] | None = Field(
+        default=None,
+        description="The kopf framework's own bookkeeping (handler progress, the spec last handled), "
+        "kept in status so that a handled change costs one write; not for users.",
+    )
 
 
 class InfluxDBInstanceStatus(Status):

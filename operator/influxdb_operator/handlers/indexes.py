@@ -8,8 +8,6 @@ to the handlers that name it as a parameter (the function names below).
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 import kopf
@@ -17,6 +15,7 @@ import kopf
 from ..api import v1alpha1
 from ..managed.world import Dependents, Key, Obj, Refs
 from ..reconcile import tokens
+from . import lifecycle
 
 # The annotations the managed layer reads (not kopf's own, which are large).
 _KEPT_ANNOTATIONS = frozenset({*v1alpha1.ANNOTATIONS, tokens.ROTATE_ANNOTATION})
@@ -33,9 +32,20 @@ def snapshot(body: kopf.Body) -> Obj:
             "deletionTimestamp": body.metadata.get("deletionTimestamp"),
             "annotations": {k: v for k, v in body.metadata.annotations.items() if k in _KEPT_ANNOTATIONS},
         },
-        "spec": copy.deepcopy(dict(body.spec)),
-        "status": copy.deepcopy(dict(body.status)),
+        "spec": {k: _copy(v) for k, v in body.spec.items()},
+        "status": {k: _copy(v) for k, v in body.status.items() if k != "kopf"},  # not kopf's bookkeeping
     }
+
+
+def _copy(value: Any) -> Any:
+    """A copy of decoded JSON: three times as fast as `copy.deepcopy`, which every
+    watch event of every object would pay for."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return value
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
@@ -60,11 +70,6 @@ def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.
     return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
 
 
-# What kopf last handled of an object (its diff-base, see `lifecycle`): for a
-# Replication, what InfluxDB holds until a spec change has been applied.
-LAST_HANDLED = f"{v1alpha1.GROUP}/last-handled-configuration"
-
-
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
 def replications_by_connection(
     namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
@@ -72,8 +77,9 @@ def replications_by_connection(
     """Only what a remote needs of its users: their names and remote buckets,
     the spec's and those InfluxDB still holds (a bucket or remote being left
     keeps its token until the change is applied: make-before-break)."""
+    # What kopf last handled (its diff-base): what InfluxDB holds until a spec change is applied.
     try:
-        handled = json.loads(body.metadata.annotations.get(LAST_HANDLED) or "{}").get("spec") or {}
+        handled = (lifecycle.DIFFBASE.fetch(body=body) or {}).get("spec") or {}
     except ValueError:
         handled = {}
     held = [handled.get("remoteBucket") or {}, {"id": status.get("remoteBucketID")}]

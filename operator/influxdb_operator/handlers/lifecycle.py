@@ -15,6 +15,25 @@ from ..api import v1alpha1
 from ..managed.runtime import Runtime
 from . import kube
 
+KOPF_STATUS = "status.kopf"
+# Where earlier builds kept the diff-base: read while an object still has no other.
+LEGACY_DIFFBASE = kopf.AnnotationsDiffBaseStorage(prefix=v1alpha1.GROUP, key="last-handled-configuration")
+
+
+class DiffBaseStorage(kopf.StatusDiffBaseStorage):
+    """kopf's diff-base in status, falling back to the annotation earlier
+    versions kept it in: an upgrade sees every object as already handled,
+    not as new (which would cost an InfluxDB call per object)."""
+
+    def __init__(self) -> None:
+        super().__init__(field=f"{KOPF_STATUS}.last-handled-configuration")
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return super().fetch(body=body) or LEGACY_DIFFBASE.fetch(body=body)
+
+
+DIFFBASE = DiffBaseStorage()
+
 
 def runtime(memo: kopf.Memo) -> Runtime:
     """The operator's state, set up at start-up."""
@@ -25,12 +44,11 @@ def runtime(memo: kopf.Memo) -> Runtime:
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    # Progress and diff-base live in annotations of our own group, so the
-    # status subresource holds only fields the CRD schema declares.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=v1alpha1.GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=v1alpha1.GROUP, key="last-handled-configuration"
-    )
+    # Progress and diff-base live in `status.kopf`, beside the status the
+    # handlers write: a handled change is then one status patch (and one watch
+    # event back), not a status patch and an annotations patch.
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(field=f"{KOPF_STATUS}.progress")
+    settings.persistence.diffbase_storage = DIFFBASE
     settings.persistence.finalizer = f"{v1alpha1.GROUP}/finalizer"
     settings.peering.name = "influxdb-replication-operator"
     settings.peering.mandatory = False
