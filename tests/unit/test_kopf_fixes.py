@@ -1,0 +1,67 @@
+"""The start-up fix to kopf's ToggleSet: waiters are woken when the set
+flips, not on every toggle dropped (kopf's own: N²/2 wake-ups for N objects)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from kopf._cogs.aiokits.aiotoggles import ToggleSet
+
+from influxdb_operator.handlers import kopf_fixes
+
+N = 300
+
+
+def test_the_fix_is_what_kopf_runs() -> None:
+    assert ToggleSet.drop_toggle is kopf_fixes.drop_toggle
+    assert ToggleSet.make_toggle is kopf_fixes.make_toggle
+    assert ToggleSet.drop_toggles is kopf_fixes.drop_toggles
+
+
+def test_start_up_wakes_each_waiter_a_bounded_number_of_times() -> None:
+    """kopf's pattern: the listing makes a toggle per object, and each object's
+    worker drops its own, then waits until every object is indexed."""
+    evaluations = 0
+
+    def counting_all(states: Iterable[bool]) -> bool:
+        nonlocal evaluations
+        evaluations += 1
+        return all(states)
+
+    async def scenario() -> list[bool]:
+        indexed = ToggleSet(counting_all)
+        toggles = [await indexed.make_toggle(name=str(i)) for i in range(N)]
+        finished: list[bool] = []
+
+        async def worker(i: int) -> None:
+            for _ in range(i):  # indexed one after another, as the listing arrives
+                await asyncio.sleep(0)
+            await indexed.drop_toggle(toggles[i])
+            await indexed.wait_for(True)
+            finished.append(True)
+
+        await asyncio.wait_for(asyncio.gather(*(worker(i) for i in range(N))), timeout=30)
+        return finished
+
+    assert len(asyncio.run(scenario())) == N  # every waiter went on, once all were dropped
+    assert evaluations < 10 * N, f"{evaluations} evaluations of the set for {N} objects: quadratic again"
+
+
+def test_waiters_see_every_flip() -> None:
+    async def scenario() -> None:
+        toggles = ToggleSet(all)
+        first = await toggles.make_toggle()
+        off = asyncio.ensure_future(toggles.wait_for(False))
+        on = asyncio.ensure_future(toggles.wait_for(True))
+        await asyncio.sleep(0.01)
+        assert off.done()
+        assert not on.done()
+        second = await toggles.make_toggle()
+        await toggles.drop_toggles([first])
+        await asyncio.sleep(0.01)
+        assert not on.done()  # one is still off
+        await toggles.drop_toggle(second)
+        await asyncio.wait_for(on, timeout=5)
+
+    asyncio.run(scenario())
