@@ -1,12 +1,15 @@
 """Runs `python -m MODULE ARGS...` under tracemalloc and, at exit, prints
 where the memory still held was allocated: `make bench`'s BENCH_PROFILE=memory.
+Tracing starts once the PRELOAD modules are imported (traced, the imports
+of kopf and the Kubernetes client take minutes): what they hold is left out.
 
-Usage: python -X tracemalloc=8 tests/bench/memdump.py OUT -m MODULE ARGS...
+Usage: python tests/bench/memdump.py OUT PRELOAD,... -m MODULE ARGS...
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import runpy
 import sys
 import tracemalloc
@@ -17,7 +20,11 @@ def _dump(out: Path) -> None:
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     stats = snapshot.statistics("traceback")
     total = sum(stat.size for stat in stats)
-    lines = [f"traced memory held at exit: {total / 2**20:.1f} MiB in {len(stats)} places; the top 15:"]
+    peak = tracemalloc.get_traced_memory()[1]
+    lines = [
+        f"traced memory held at exit: {total / 2**20:.1f} MiB in {len(stats)} places (peak {peak / 2**20:.1f} MiB);"
+        " the top 15:"
+    ]
     for stat in stats[:15]:
         lines.append(f"{stat.size / 2**20:8.1f} MiB in {stat.count} blocks, allocated at:")
         lines += [f"      {line}" for line in stat.traceback.format(limit=8, most_recent_first=True)]
@@ -25,10 +32,13 @@ def _dump(out: Path) -> None:
 
 
 def main() -> None:
-    out, flag, module, *args = sys.argv[1:]
-    assert flag == "-m", "usage: memdump.py OUT -m MODULE ARGS..."
+    out, preload, flag, module, *args = sys.argv[1:]
+    assert flag == "-m", "usage: memdump.py OUT PRELOAD,... -m MODULE ARGS..."
     atexit.register(_dump, Path(out))
     sys.argv = [module, *args]
+    for name in preload.split(","):
+        importlib.import_module(name)
+    tracemalloc.start(8)
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 

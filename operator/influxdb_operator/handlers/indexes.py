@@ -4,6 +4,8 @@ References (instanceRef, connectionRef, Secrets) are resolved from here, and
 the per-instance refresh finds its dependents here: no Kubernetes reads per
 object. kopf fills every index before the first handler runs, and hands each
 to the handlers that name it as a parameter (the function names below).
+They are coroutines: kopf runs a plain function in a thread, a hop (and an
+allocation arena of that thread's) for every watch event of every object.
 """
 
 from __future__ import annotations
@@ -49,29 +51,29 @@ def _copy(value: Any) -> Any:
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
-def instances(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
+async def instances(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
     return {(namespace or "", name): snapshot(body)}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
-def remotes(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
+async def remotes(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
     return {(namespace or "", name): snapshot(body)}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
-def remotes_by_instance(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+async def remotes_by_instance(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
     # Names only: the one snapshot per remote lives in `remotes`, so a status
     # the refresh records there is what replications resolve against.
     return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): name}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
-def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[Key, Obj]:
+async def replications_by_instance(body: kopf.Body, namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[Key, Obj]:
     return {(namespace or "", spec.get("instanceRef", {}).get("name", "")): snapshot(body)}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications")
-def replications_by_connection(
+async def replications_by_connection(
     namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, body: kopf.Body, **_: Any
 ) -> dict[Key, Obj] | None:
     """Only what a remote needs of its users: their names and remote buckets,
@@ -112,20 +114,20 @@ _UNRELATED_SECRET_TYPES = frozenset(
 
 
 @kopf.index("", "v1", "secrets")
-def secrets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, str]] | None:
+async def secrets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, str]] | None:
     if body.get("type") in _UNRELATED_SECRET_TYPES:
         return None
     return {(namespace or "", name): dict(body.get("data") or {})}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
-def instances_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+async def instances_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
     refs = [spec.get("tokenSecretRef"), (spec.get("tls") or {}).get("caSecretRef")]
     return {(namespace or "", ref["name"]): name for ref in refs if ref}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
-def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+async def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
     ref = spec.get("remoteTokenSecretRef")
     return {(namespace or "", ref["name"]): name} if ref else {}
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import kopf
 import kubernetes
+import urllib3
 
 from ..api import v1alpha1
 from ..managed.runtime import SecretRefused
@@ -35,16 +36,23 @@ class StatusWriter:
     async def __call__(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         """Merge-patch `status` into the object's status subresource."""
         logger.debug("patching the status of %s %s/%s with %s", plural, namespace, name, status)
-        await asyncio.to_thread(
-            self._api.patch_namespaced_custom_object_status,
+        await asyncio.to_thread(self._patch, plural, namespace, name, {"status": status})
+
+    def _patch(self, plural: str, namespace: str, name: str, body: dict[str, Any]) -> None:
+        # The object the API answers with is not needed: its body is read, not decoded.
+        response = self._api.patch_namespaced_custom_object_status(
             v1alpha1.GROUP,
             v1alpha1.VERSION,
             namespace,
             plural,
             name,
-            {"status": status},
+            body,
             _content_type="application/merge-patch+json",
+            _preload_content=False,
         )
+        assert isinstance(response, urllib3.BaseHTTPResponse)
+        response.drain_conn()
+        response.release_conn()
 
 
 class SecretStore:
