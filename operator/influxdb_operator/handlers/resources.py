@@ -16,7 +16,7 @@ from ..managed import replications as managed_replications
 from ..managed import resource
 from ..managed.finish import settle, settled
 from ..managed.runtime import Runtime
-from ..managed.world import Dependents, Obj, Refs
+from ..managed.world import Dependents, Key, Obj, Refs
 from ..reconcile.outcome import Result
 from ..reconcile.reasons import Reason
 from . import indexes
@@ -34,6 +34,12 @@ def _into(patch: kopf.Patch) -> Callable[[dict[str, Any]], Awaitable[None]]:
             patch.status[key] = value
 
     return write
+
+
+def _instance(obj: Obj) -> Key:
+    """The instance whose handler places `obj` takes: its instanceRef's, or its own."""
+    meta = obj["metadata"]
+    return meta["namespace"], obj["spec"].get("instanceRef", {}).get("name", meta["name"])
 
 
 def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
@@ -54,7 +60,7 @@ def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
         if reason == "resume" and settled(obj):
             return  # the refresh sees it in its listing: no per-object call on restart
         refs = indexes.refs(kwargs)
-        async with rt.lock(obj):
+        async with rt.slot(_instance(obj)), rt.lock(obj):
             problem = await settle(rt, kind.kind, kind.status, obj, lambda: sync(rt, refs, obj, None), _into(patch))
         if problem is not None:
             raise kopf.TemporaryError(problem.message, delay=rt.backoff(retry))
@@ -71,7 +77,7 @@ def on_delete(kind: str, plural: str, model: type[v1alpha1.Status], delete: Dele
     ) -> None:
         rt, obj = runtime(memo), indexes.snapshot(body)
         refs, deps = indexes.refs(kwargs), indexes.dependents(kwargs)
-        async with rt.lock(obj):
+        async with rt.slot(_instance(obj)), rt.lock(obj):
             problem = await settle(rt, kind, model, obj, lambda: delete(rt, refs, deps, obj), _into(patch))
         if problem is not None:
             # A paused deletion costs no InfluxDB call to retry: checked often, it goes on soon after an unpause.

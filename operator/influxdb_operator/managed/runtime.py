@@ -27,6 +27,13 @@ from ..reconcile.outcome import Event
 from .clients import ClientCache
 from .world import Key, Obj
 
+# Handlers at work at once per instance. Unbounded, a restart with a thousand
+# pending changes ran a thousand at once, and their ends opened as many new
+# connections to the API server (kopf's client has no pool limit): over half
+# a GiB of TLS buffers, kept by the allocator afterwards. Per instance, so a
+# frozen server holds up only its own resources' handlers.
+HANDLERS_PER_INSTANCE = 16
+
 # (plural, namespace, name, merge patch of the status)
 StatusWriter = Callable[[str, str, str, dict[str, object]], Awaitable[None]]
 # (the object, its kind, the events): posted in the background
@@ -114,6 +121,7 @@ class Runtime:
         default_factory=lambda: collections.defaultdict(asyncio.Lock)
     )
     _wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
+    _slots: dict[Key, asyncio.Semaphore] = field(default_factory=dict)
     # Per object UID, the data-plane samples of recent refreshes (replications).
     trends: dict[str, Trend] = field(default_factory=dict)
     beats: dict[str, Beats] = field(default_factory=dict)
@@ -135,6 +143,10 @@ class Runtime:
 
     def lock(self, obj: Obj) -> asyncio.Lock:
         return self._locks[obj["metadata"]["uid"]]
+
+    def slot(self, instance: Key) -> asyncio.Semaphore:
+        """One of the instance's HANDLERS_PER_INSTANCE places for a handler at work."""
+        return self._slots.setdefault(instance, asyncio.Semaphore(HANDLERS_PER_INSTANCE))
 
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
