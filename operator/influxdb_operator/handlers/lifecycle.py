@@ -54,6 +54,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.peering.mandatory = False
     # Events are for people; kopf's own per-handler chatter is left to logs.
     settings.posting.level = logging.WARNING
+    # kopf posts each object's Events from a worker of its own; unbounded, a
+    # refresh that announces something for a thousand objects opens a thousand
+    # API server connections at once. Bounded, a worker should not idle long.
+    settings.posting.worker_limit = 32
+    settings.posting.idle_timeout = 0.2
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10]
     memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())

@@ -22,7 +22,7 @@ from ..api import v1alpha1
 from ..influx.client import InfluxClient
 from ..reconcile.outcome import Blocked
 from ..reconcile.reasons import Reason
-from .world import Refs, one
+from .world import Refs, one, spec_of
 
 # Replaced clients are closed only after this grace period: a refresh or
 # handler may still be in the middle of a call with the old one.
@@ -69,7 +69,7 @@ def instance(refs: Refs, namespace: str, name: str, *, need_org: bool = True) ->
     body = one(refs.instances, (namespace, name))
     if body is None:
         raise Blocked(Reason.INSTANCE_NOT_FOUND, f"InfluxDBInstance {namespace}/{name} does not exist")
-    spec = v1alpha1.InfluxDBInstanceSpec.model_validate(body["spec"])
+    spec = spec_of(body, v1alpha1.InfluxDBInstanceSpec)
     paused = v1alpha1.paused(body["metadata"].get("annotations"))
     found = Instance(namespace, name, body["metadata"]["uid"], spec, body["status"], paused)
     if need_org and found.org_id is None:

@@ -18,7 +18,7 @@ from ..reconcile.outcome import Blocked, Event, from_influx, ready
 from ..reconcile.reasons import Action, Reason
 from . import clients, external
 from .runtime import Runtime
-from .world import Obj, Refs
+from .world import Obj, Refs, spec_of
 
 S = TypeVar("S", bound=v1alpha1.ManagedSpec)
 H = TypeVar("H", bound=external.HasID)
@@ -70,7 +70,7 @@ class Resolved(Generic[S]):
 
 
 async def resolve(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> Resolved[S]:
-    spec = kind.spec.model_validate(obj["spec"])
+    spec = spec_of(obj, kind.spec)
     inst = clients.instance(refs, obj["metadata"]["namespace"], spec.instance_ref.name)
     client = await rt.clients.get(refs, inst)
     assert inst.org_id is not None  # instance() checks it

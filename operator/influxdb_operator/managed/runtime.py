@@ -25,7 +25,7 @@ from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
 from ..reconcile.outcome import Event
 from .clients import ClientCache
-from .world import Key, Obj
+from .world import Key, Obj, forget_spec
 
 # Handlers at work at once per instance. Unbounded, a restart with a thousand
 # pending changes ran a thousand at once, and their ends opened as many new
@@ -155,6 +155,7 @@ class Runtime:
         self.beats.pop(uid, None)
         self.validations.forget(uid)
         self.minted.pop(uid, None)
+        forget_spec(uid)
 
     async def close(self) -> None:
         await self.validations.stop()

@@ -11,12 +11,34 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 Key = tuple[str, str]  # namespace, name
 Obj = dict[str, Any]  # {"metadata": {...}, "spec": {...}, "status": {...}}
 # A kopf index: key -> the values of every object that yielded that key.
 Index = Mapping[Key, Collection[Any]]
 
 V = TypeVar("V")
+M = TypeVar("M", bound=BaseModel)
+
+# Per object UID: the spec dict last validated, and the result.
+_parsed: dict[str, tuple[Mapping[str, Any], BaseModel]] = {}
+
+
+def spec_of(obj: Obj, model: type[M]) -> M:
+    """`obj`'s spec as `model`, validated once per snapshot (each watch event
+    makes a new one): the refresh reads every dependent's spec every period."""
+    uid, source = obj["metadata"]["uid"], obj["spec"]
+    hit = _parsed.get(uid)
+    if hit is not None and hit[0] is source and isinstance(hit[1], model):
+        return hit[1]
+    spec = model.model_validate(source)
+    _parsed[uid] = (source, spec)
+    return spec
+
+
+def forget_spec(uid: str) -> None:
+    _parsed.pop(uid, None)
 
 
 def one(index: Mapping[Key, Collection[V]], key: Key) -> V | None:
