@@ -11,6 +11,7 @@ on a fresh edge influxd of its own, behind one InfluxDBInstance
 - backlog: N spec changes (maxAgeSeconds) applied while the operator is down,
   then the time from its start until every one is observed and Ready;
 - raw PATCH floor: N PATCHes straight to that influxd (8 threads);
+- list: one listing of the N from that influxd, what a refresh asks each period;
 - at rest: InfluxDB calls per period, Kubernetes writes per period, CPU, RSS.
 
 Per-object time in each phase, from the smallest size to the largest, shows the
@@ -121,8 +122,9 @@ def _timed_in_threads(work: Any, items: list[Any]) -> tuple[float, list[Any]]:
         return time.monotonic() - started, results
 
 
-def raw_floor(server: influx.Influx, n: int) -> tuple[float, float]:
-    """(N creates, N PATCHes) straight to `server`, THREADS at a time."""
+def raw_floor(server: influx.Influx, n: int) -> tuple[float, float, float]:
+    """(N creates, N PATCHes) straight to `server`, THREADS at a time, and one
+    listing of the N (the best of three): what a refresh asks each period."""
     status, remote = server.request(
         "POST",
         "/api/v2/remotes",
@@ -153,9 +155,16 @@ def raw_floor(server: influx.Influx, n: int) -> tuple[float, float]:
         status, patched = server.request("PATCH", f"/api/v2/replications/{replication_id}", {"maxAgeSeconds": 7200})
         assert status == 200, patched
 
+    def listing() -> float:
+        started = time.monotonic()
+        status, listed = server.request("GET", f"/api/v2/replications?orgID={server.orgID}")
+        assert status == 200, listed
+        assert len(listed["replications"]) == n
+        return time.monotonic() - started
+
     creates, ids = _timed_in_threads(create, list(range(n)))
     patches, _ = _timed_in_threads(patch, ids)
-    return creates, patches
+    return creates, patches, min(listing() for _ in range(3))
 
 
 def _manifests(path: Path, namespace: str, n: int, *, max_age: int) -> Path:
@@ -189,7 +198,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
     ns = kubectl.in_namespace(namespace)
     figures: dict[str, float] = {}
     with influx.server(work / f"floor-{n}", f"floor-{n}", org="floor", bucket="metrics") as (_, floor):
-        figures["create floor"], figures["patch floor"] = raw_floor(floor, n)
+        figures["create floor"], figures["patch floor"], figures["listing"] = raw_floor(floor, n)
     with influx.server(work / f"edge-{n}", f"edge-{n}", org="edge", bucket="metrics") as (_, edge):
         cloud = sandbox.cloud
         ns.apply(
@@ -256,11 +265,11 @@ def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Pat
     print(f"\ngrowth: N Replications on one instance (resyncPeriod {PERIOD:.0f}s), floors measured in this run")
     header = (
         f"{'N':>7} {'apply':>8} {'Ready':>8} {'create':>8} {'Ready/':>7} {'backlog':>8} {'PATCH':>8} "
-        f"{'backlog/':>8} {'calls':>7} {'K8s':>7} {'CPU':>6} {'RSS':>7}"
+        f"{'backlog/':>8} {'list':>6} {'calls':>7} {'K8s':>7} {'CPU':>6} {'RSS':>7}"
     )
     units = (
         f"{'':>7} {'s':>8} {'after s':>8} {'floor s':>8} {'floor':>7} {'s':>8} {'floor s':>8} "
-        f"{'floor':>8} {'/period':>7} {'wr/per':>7} {'%':>6} {'MiB':>7}"
+        f"{'floor':>8} {'ms':>6} {'/period':>7} {'wr/per':>7} {'%':>6} {'MiB':>7}"
     )
     print(header)
     print(units)
@@ -268,12 +277,12 @@ def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Pat
         print(
             f"{n:>7} {f['apply']:>8.1f} {f['ready after apply']:>8.1f} {f['create floor']:>8.1f} "
             f"{f['ready after apply'] / f['create floor']:>7.2f} {f['backlog']:>8.1f} {f['patch floor']:>8.1f} "
-            f"{f['backlog'] / f['patch floor']:>8.2f} {f['calls']:>7.1f} {f['writes']:>7.1f} {f['cpu']:>6.1f} "
-            f"{f['rss']:>7.0f}"
+            f"{f['backlog'] / f['patch floor']:>8.2f} {1000 * f['listing']:>6.0f} {f['calls']:>7.1f} "
+            f"{f['writes']:>7.1f} {f['cpu']:>6.1f} {f['rss']:>7.0f}"
         )
     if len(results) > 1:
         small, large = min(results), max(results)
         print(f"per-object time, N={large} against N={small} (1.0: linear):")
-        for phase in ("apply", "ready after apply", "create floor", "backlog", "patch floor"):
+        for phase in ("apply", "ready after apply", "create floor", "backlog", "patch floor", "listing"):
             per_small, per_large = results[small][phase] / small, results[large][phase] / large
             print(f"  {phase:<18} {per_large / per_small:5.2f}x")

@@ -49,8 +49,12 @@ def test_idle_resources_are_not_written_across_refreshes_and_restarts(
     time.sleep(5 * PERIOD)
     before = _versions(setup, name)
 
+    skipped = operator.metric("influxdb_operator_reconciles_total", kind="Replication", outcome="unchanged") or 0
     time.sleep(4 * PERIOD)
     assert _versions(setup, name) == before, "a refresh wrote although nothing changed"
+    # ...nor reconciled it: an idle stream whose inputs are unchanged is skipped.
+    after = operator.metric("influxdb_operator_reconciles_total", kind="Replication", outcome="unchanged") or 0
+    assert after >= skipped + 3, f"idle replications were reconciled every period ({skipped} -> {after} skipped)"
 
     operator.stop()
     operator.start()

@@ -1,12 +1,15 @@
-"""The start-up fix to kopf's ToggleSet: waiters are woken when the set
-flips, not on every toggle dropped (kopf's own: N²/2 wake-ups for N objects)."""
+"""The fixes to kopf: ToggleSet's waiters are woken when the set flips, not
+on every toggle dropped (kopf's own: N²/2 wake-ups for N objects); patches
+are sent PATCHES_AT_ONCE at a time."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
+import pytest
 from kopf._cogs.aiokits.aiotoggles import ToggleSet
+from kopf._cogs.clients import patching
 
 from influxdb_operator.handlers import kopf_fixes
 
@@ -17,6 +20,27 @@ def test_the_fix_is_what_kopf_runs() -> None:
     assert ToggleSet.drop_toggle is kopf_fixes.drop_toggle
     assert ToggleSet.make_toggle is kopf_fixes.make_toggle
     assert ToggleSet.drop_toggles is kopf_fixes.drop_toggles
+    assert patching.patch_obj is kopf_fixes.patch_obj
+
+
+def test_patches_in_flight_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    in_flight = highest = 0
+
+    async def slow_patch(**kwargs: object) -> tuple[None, None]:
+        nonlocal in_flight, highest
+        in_flight += 1
+        highest = max(highest, in_flight)
+        await asyncio.sleep(0.001)
+        in_flight -= 1
+        return None, None
+
+    async def scenario() -> None:
+        monkeypatch.setattr(kopf_fixes, "_patches", asyncio.Semaphore(kopf_fixes.PATCHES_AT_ONCE))
+        monkeypatch.setattr(kopf_fixes, "_patch_obj", slow_patch)
+        await asyncio.gather(*(kopf_fixes.patch_obj(name=str(i)) for i in range(10 * kopf_fixes.PATCHES_AT_ONCE)))
+
+    asyncio.run(scenario())
+    assert highest == kopf_fixes.PATCHES_AT_ONCE
 
 
 def test_start_up_wakes_each_waiter_a_bounded_number_of_times() -> None:

@@ -1,20 +1,33 @@
-"""A fix to kopf (the version pinned in requirements.lock), applied on import.
+"""Two fixes to kopf (the version pinned in requirements.lock), applied on import.
 
-At start-up every object's worker drops its "not indexed yet" toggle from one
+1. At start-up every object's worker drops its "not indexed yet" toggle from one
 `ToggleSet` and then waits on that set's condition until all are dropped.
 kopf notifies every waiter on every drop (and on every toggle added), so N
 objects cost N²/2 task wake-ups before the first handler runs: seconds at a
 thousand objects, minutes at ten thousand. A waiter's predicate depends only
 on whether the set is on, so notifying when that flips wakes the same waiters
-at the moments that matter, once each. `tests/unit/test_kopf_fixes.py` counts
-the wake-ups, and fails when a kopf upgrade changes what is patched here.
+at the moments that matter, once each.
+
+2. kopf's API client has no connection limit, and nothing bounds how many
+objects' patches it sends at once: when a thousand handlers end close
+together (a restart's backlog), a thousand TLS connections open at once, and
+the allocator keeps their buffers (a GiB at three thousand). At most
+PATCHES_AT_ONCE patches are in flight; the rest wait their turn.
+
+`tests/unit/test_kopf_fixes.py` counts the wake-ups and the patches in flight,
+and fails when a kopf upgrade changes what is patched here.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kopf._cogs.aiokits.aiotoggles import Toggle, ToggleSet
+from kopf._cogs.clients import patching
+
+PATCHES_AT_ONCE = 32
 
 
 async def _change(self: ToggleSet, mutate: Callable[[set[Toggle]], object]) -> None:
@@ -42,3 +55,15 @@ async def drop_toggles(self: ToggleSet, toggles: Iterable[Toggle]) -> None:
 ToggleSet.make_toggle = make_toggle  # type: ignore[method-assign]
 ToggleSet.drop_toggle = drop_toggle  # type: ignore[method-assign]
 ToggleSet.drop_toggles = drop_toggles  # type: ignore[method-assign]
+
+
+_patch_obj = patching.patch_obj
+_patches = asyncio.Semaphore(PATCHES_AT_ONCE)
+
+
+async def patch_obj(**kwargs: Any) -> Any:
+    async with _patches:
+        return await _patch_obj(**kwargs)
+
+
+patching.patch_obj = patch_obj

@@ -56,6 +56,8 @@ async def settle(
         obj["status"].update(patch)  # what this process now knows, ahead of the watch event
     rt.post_events(obj, kind, events)
     if isinstance(outcome, Result):
+        if outcome.applied and meta["generation"] is not None:
+            rt.applied[meta["uid"]] = meta["generation"]
         metrics.reconciles.labels(kind, "success").inc()
         return None
     metrics.reconciles.labels(kind, "error" if outcome.reason is Reason.RECONCILE_ERROR else "blocked").inc()

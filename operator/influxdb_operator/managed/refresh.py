@@ -41,7 +41,12 @@ class Stopped(Protocol):
 
 def _writer(rt: Runtime, plural: str, obj: Obj) -> Callable[[dict[str, Any]], Awaitable[None]]:
     meta = obj["metadata"]
-    return lambda patch: rt.write_status(plural, meta["namespace"], meta["name"], patch)
+
+    async def write(patch: dict[str, Any]) -> None:
+        rt.quiet.pop(meta["uid"], None)  # a refresh that writes is not one to skip the next after
+        await rt.write_status(plural, meta["namespace"], meta["name"], patch)
+
+    return write
 
 
 async def _dependent(rt: Runtime, kind: resource.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
@@ -79,6 +84,10 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing)),
         (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
     ]
+    if problem is None:  # idle replications whose inputs are all as they were are skipped
+        changed = [o for o in replication_objs if not replications.unchanged(rt, refs, o, listing)]
+        metrics.reconciles.labels(replications.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
+        replication_objs[:] = changed
     for kind, objs, sync in kinds:
         due = [o for o in objs if problem is not None or rt.recorded_id(o) or was_paused(o)]
         # Never-created objects are skipped when the instance is fine: their handler owns

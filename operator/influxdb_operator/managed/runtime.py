@@ -125,6 +125,10 @@ class Runtime:
     # Per object UID, the data-plane samples of recent refreshes (replications).
     trends: dict[str, Trend] = field(default_factory=dict)
     beats: dict[str, Beats] = field(default_factory=dict)
+    # Per object UID, the generation whose spec InfluxDB was last seen to hold.
+    applied: dict[str, int] = field(default_factory=dict)
+    # Per object UID, what its last refresh read, if that changed nothing (replications).
+    quiet: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
     remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
     # Per RemoteConnection UID, the token last minted (fresher than the Secrets index).
@@ -153,6 +157,8 @@ class Runtime:
         self._ids.pop(uid, None)
         self.trends.pop(uid, None)
         self.beats.pop(uid, None)
+        self.quiet.pop(uid, None)
+        self.applied.pop(uid, None)
         self.validations.forget(uid)
         self.minted.pop(uid, None)
         forget_spec(uid)
