@@ -213,6 +213,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
         operator = OperatorProcess(
             sandbox.kube.kubeconfig, work / f"operator-{n}.log", f"--metrics-port={port}", f"--namespace={namespace}"
         )
+        operator.verbose = False  # as the chart runs it: no debug logs
         profile = work / f"operator-{n}.prof"
         if PROFILE == "1":
             operator.python_args = ("-m", "cProfile", "-o", str(profile))

@@ -20,6 +20,7 @@ class OperatorProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.python_args: tuple[str, ...] = ()  # e.g. ("-m", "cProfile", "-o", path), before the module
         self.metrics_url: str | None = None  # set where it was started with --metrics-port
+        self.verbose = True  # debug logs; a bench measures without, as the chart runs it
 
     def metric(self, name: str, /, **labels: str) -> float | None:
         """One sample of the operator's /metrics, or None if absent."""
@@ -45,7 +46,7 @@ class OperatorProcess:
                     "influxdb_operator",
                     "--standalone",
                     "--max-backoff=5",
-                    "--verbose",
+                    *(["--verbose"] if self.verbose else []),
                     *self.extra,
                 ],
                 stdout=out,
