@@ -12,7 +12,9 @@ on a fresh edge influxd of its own, behind one InfluxDBInstance
   then the time from its start until every one is observed and Ready;
 - raw PATCH floor: N PATCHes straight to that influxd (8 threads);
 - list: one listing of the N from that influxd, what a refresh asks each period;
-- at rest: InfluxDB calls per period, Kubernetes writes per period, CPU, RSS.
+- quiet after: from the backlog's end until a period passes without a
+  Kubernetes write (the trends' first windows, at least six periods);
+- at rest, after that: InfluxDB calls and Kubernetes writes per period, CPU, RSS.
 
 Per-object time in each phase, from the smallest size to the largest, shows the
 growth. Nothing here asserts a time.
@@ -26,6 +28,7 @@ Both slow it down, so the figures of such a run are not comparable with others.
 
 from __future__ import annotations
 
+import collections
 import io
 import os
 import pstats
@@ -52,6 +55,7 @@ PROFILE = os.environ.get("BENCH_PROFILE", "")  # "1": where the time goes; "memo
 PERIOD = 5.0
 REST = 3  # periods measured at rest
 SETTLE = 6  # periods after the backlog before that: the trends' first window (3 periods) is covered
+QUIET_WITHIN = 60  # periods: then a period without Kubernetes writes, before the rest window
 THREADS = 8
 # Imported before tracemalloc starts (BENCH_PROFILE=memory): the operator's code and its big dependencies.
 PRELOAD = "influxdb_operator.handlers,kubernetes.client.api.core_v1_api,kubernetes.client.api.custom_objects_api"
@@ -235,7 +239,8 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             changed = [r for r in edge.replications() if r["maxAgeSeconds"] == 7200]
             assert len(changed) == n, f"{len(changed)} of {n} replications changed in InfluxDB"
 
-            time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then the rest window
+            time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then, once quiet, the rest window
+            figures["quiet after"] = SETTLE * PERIOD + _until_quiet(sandbox.kube, n)
             calls, writes = measure.influx_calls(port), measure.kube_writes(sandbox.kube)
             cpu = measure.cpu_seconds(_pid(operator))
             time.sleep(REST * PERIOD)
@@ -253,6 +258,22 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
     return figures
 
 
+def _until_quiet(kube: kube_module.Kube, n: int) -> float:
+    """Seconds until a whole period passes without a Kubernetes write (at most
+    QUIET_WITHIN periods); says what the last busy period wrote."""
+    started, busy = time.monotonic(), collections.Counter[str]()
+    for _ in range(QUIET_WITHIN):
+        before = measure.kube_writes(kube)
+        time.sleep(PERIOD)
+        written = measure.kube_writes(kube) - before
+        if not written:
+            break
+        busy = written
+    if busy:
+        print(f"\nN={n}: the last busy period after the backlog wrote {dict(busy)}")
+    return time.monotonic() - started - PERIOD
+
+
 def _pid(operator: OperatorProcess) -> int:
     assert operator.proc is not None
     return operator.proc.pid
@@ -266,11 +287,11 @@ def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Pat
     print(f"\ngrowth: N Replications on one instance (resyncPeriod {PERIOD:.0f}s), floors measured in this run")
     header = (
         f"{'N':>7} {'apply':>8} {'Ready':>8} {'create':>8} {'Ready/':>7} {'backlog':>8} {'PATCH':>8} "
-        f"{'backlog/':>8} {'list':>6} {'calls':>7} {'K8s':>7} {'CPU':>6} {'RSS':>7}"
+        f"{'backlog/':>8} {'list':>6} {'quiet':>7} {'calls':>7} {'K8s':>7} {'CPU':>6} {'RSS':>7}"
     )
     units = (
         f"{'':>7} {'s':>8} {'after s':>8} {'floor s':>8} {'floor':>7} {'s':>8} {'floor s':>8} "
-        f"{'floor':>8} {'ms':>6} {'/period':>7} {'wr/per':>7} {'%':>6} {'MiB':>7}"
+        f"{'floor':>8} {'ms':>6} {'after s':>7} {'/period':>7} {'wr/per':>7} {'%':>6} {'MiB':>7}"
     )
     print(header)
     print(units)
@@ -278,7 +299,8 @@ def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Pat
         print(
             f"{n:>7} {f['apply']:>8.1f} {f['ready after apply']:>8.1f} {f['create floor']:>8.1f} "
             f"{f['ready after apply'] / f['create floor']:>7.2f} {f['backlog']:>8.1f} {f['patch floor']:>8.1f} "
-            f"{f['backlog'] / f['patch floor']:>8.2f} {1000 * f['listing']:>6.0f} {f['calls']:>7.1f} "
+            f"{f['backlog'] / f['patch floor']:>8.2f} {1000 * f['listing']:>6.0f} {f['quiet after']:>7.0f} "
+            f"{f['calls']:>7.1f} "
             f"{f['writes']:>7.1f} {f['cpu']:>6.1f} {f['rss']:>7.0f}"
         )
     if len(results) > 1:
