@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, NamedTuple
 
 from .. import metrics
 from ..api import v1alpha1
@@ -253,15 +253,30 @@ def _export(
     metrics.stalled.labels(*labels).set(1 if dp.stalled else 0)
 
 
-def _inputs(rt: Runtime, refs: Refs, obj: Obj, listing: Listing) -> tuple[Any, ...]:
-    """Everything a refresh of `obj` reads besides the clock: its instance's and
-    remote's snapshots, what InfluxDB lists for it, a validate's kept result."""
+class _Inputs(NamedTuple):
+    """Everything a refresh of a replication reads besides its own snapshot and
+    the clock. Specs and metadata are compared as snapshots (a watch event
+    makes new ones); status fields by value: the refresh updates a snapshot's
+    status in place, and kopf then keeps that snapshot (a recreated remote's
+    new ID would otherwise go unseen)."""
+
+    instance: tuple[object, ...]  # spec, metadata, orgID
+    remote: tuple[object, ...]  # spec, ID, minted token
+    have: models.Replication | None  # what InfluxDB lists
+    counters: models.QueueCounters | None
+    kept: object  # a validate's result
+
+
+def _inputs(rt: Runtime, refs: Refs, obj: Obj, listing: Listing) -> _Inputs:
     meta, spec = obj["metadata"], obj["spec"]
     recorded = rt.recorded_id(obj) or ""
+    inst = one(refs.instances, (meta["namespace"], spec.get("instanceRef", {}).get("name", ""))) or {}
     connection = ((spec.get("remote") or {}).get("connectionRef") or {}).get("name")
-    return (
-        one(refs.instances, (meta["namespace"], spec.get("instanceRef", {}).get("name", ""))),
-        one(refs.remotes, (meta["namespace"], connection)) if connection else None,
+    remote = (one(refs.remotes, (meta["namespace"], connection)) if connection else None) or {}
+    inst_status, remote_status = inst.get("status") or {}, remote.get("status") or {}
+    return _Inputs(
+        (inst.get("spec"), inst.get("metadata"), inst_status.get("orgID")),
+        (remote.get("spec"), remote_status.get("id"), remote_status.get("mintedToken")),
         listing.replications.get(recorded),
         listing.counters.get(recorded) if listing.counters is not None else None,
         rt.validations.kept.get(meta["uid"]),
@@ -270,17 +285,21 @@ def _inputs(rt: Runtime, refs: Refs, obj: Obj, listing: Listing) -> tuple[Any, .
 
 def unchanged(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> bool:
     """Whether the refresh may skip `obj`: its last refresh changed nothing and
-    nothing it reads has changed since (the same snapshot: a watch event makes
-    a new one; the refresh's status writes forget the record). Only an idle
-    stream qualifies, whose figures cannot move with time alone; its sample
-    still goes into the trend. At rest this is most of a fleet, each costing
-    a few lookups instead of a reconcile."""
+    nothing it reads has changed since (its own snapshot is the same: a watch
+    event makes a new one, and the refresh's status writes forget the record).
+    Only an idle stream qualifies, whose figures cannot move with time alone;
+    its sample still goes into the trend. At rest this is most of a fleet,
+    each costing a few lookups instead of a reconcile."""
     quiet = rt.quiet.get(obj["metadata"]["uid"])
-    if listing is None or quiet is None or quiet[0] is not obj or quiet[1:] != _inputs(rt, refs, obj, listing):
+    if listing is None or quiet is None or quiet[0] is not obj:
         return False
-    have, counters = quiet[3], quiet[4]
+    seen = _inputs(rt, refs, obj, listing)
+    if seen != quiet[1] or seen.have is None:
+        return False
     rt.trends[obj["metadata"]["uid"]].add(
-        dataplane.Sample(time.monotonic(), have.currentQueueSizeBytes, have.remainingBytesToBeSynced, counters)
+        dataplane.Sample(
+            time.monotonic(), seen.have.currentQueueSizeBytes, seen.have.remainingBytesToBeSynced, seen.counters
+        )
     )
     return True
 
@@ -309,7 +328,7 @@ def _remember_if_quiet(
     )
     if idle:
         assert listing is not None
-        rt.quiet[uid] = (res.obj, *_inputs(rt, refs, res.obj, listing))
+        rt.quiet[uid] = (res.obj, _inputs(rt, refs, res.obj, listing))
     else:
         rt.quiet.pop(uid, None)
 

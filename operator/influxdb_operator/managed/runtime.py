@@ -127,8 +127,8 @@ class Runtime:
     beats: dict[str, Beats] = field(default_factory=dict)
     # Per object UID, the generation whose spec InfluxDB was last seen to hold.
     applied: dict[str, int] = field(default_factory=dict)
-    # Per object UID, what its last refresh read, if that changed nothing (replications).
-    quiet: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    # Per object UID, its snapshot and what its last refresh read, if that changed nothing (replications).
+    quiet: dict[str, tuple[Obj, object]] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
     remote_clients: dict[str, InfluxClient] = field(default_factory=dict)
     # Per RemoteConnection UID, the token last minted (fresher than the Secrets index).

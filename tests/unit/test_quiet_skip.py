@@ -1,0 +1,70 @@
+"""The refresh's skip of idle replications: taken only while everything the
+last refresh read is as it was, status fields updated in place included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from influxdb_operator.config import Settings
+from influxdb_operator.influx import models
+from influxdb_operator.managed import replications
+from influxdb_operator.managed.listing import Listing
+from influxdb_operator.managed.runtime import Runtime
+from influxdb_operator.managed.world import Obj, Refs
+from influxdb_operator.reconcile import dataplane
+
+HAVE = models.Replication(
+    id="0r", orgID="0o", name="r", remoteID="0a", localBucketID="0b", remoteBucketID="0c", maxQueueSizeBytes=1 << 20
+)
+
+
+def _obj(name: str, spec: dict[str, Any], status: dict[str, Any]) -> Obj:
+    return {
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "generation": 1},
+        "spec": spec,
+        "status": status,
+    }
+
+
+async def _never(*_: Any) -> None:
+    raise AssertionError("not expected to write")
+
+
+def _world() -> tuple[Runtime, Refs, Obj, Obj, Listing]:
+    rt = Runtime(Settings(max_backoff=60), write_status=_never, post_events=lambda *_: None)
+    instance = _obj("edge", {"url": "http://edge"}, {"orgID": "0o"})
+    remote = _obj("cloud", {"instanceRef": {"name": "edge"}}, {"id": "0a"})
+    replication = _obj(
+        "r", {"instanceRef": {"name": "edge"}, "remote": {"connectionRef": {"name": "cloud"}}}, {"id": "0r"}
+    )
+    refs = Refs({("ns", "edge"): [instance]}, {("ns", "cloud"): [remote]}, {}, {})
+    listing = Listing({"0r": HAVE}, {}, None)
+    rt.trends[replication["metadata"]["uid"]] = dataplane.Trend(horizon=30.0)
+    return rt, refs, replication, remote, listing
+
+
+def _remember(rt: Runtime, refs: Refs, replication: Obj, listing: Listing) -> None:
+    rt.quiet[replication["metadata"]["uid"]] = (replication, replications._inputs(rt, refs, replication, listing))
+
+
+def test_an_unchanged_idle_replication_is_skipped_and_still_sampled() -> None:
+    rt, refs, replication, _, listing = _world()
+    _remember(rt, refs, replication, listing)
+    assert replications.unchanged(rt, refs, replication, listing)
+    assert len(rt.trends[replication["metadata"]["uid"]].samples) == 1
+
+
+def test_a_remote_status_updated_in_place_ends_the_skip() -> None:
+    rt, refs, replication, remote, listing = _world()
+    _remember(rt, refs, replication, listing)
+    remote["status"].update({"id": "0z"})  # the refresh recreated the remote: same snapshot, new ID
+    assert not replications.unchanged(rt, refs, replication, listing)
+
+
+def test_a_new_snapshot_or_listing_entry_ends_the_skip() -> None:
+    rt, refs, replication, _, listing = _world()
+    _remember(rt, refs, replication, listing)
+    assert not replications.unchanged(rt, refs, dict(replication), listing)
+    moved = Listing({"0r": HAVE.model_copy(update={"maxAgeSeconds": 5})}, {}, None)
+    assert not replications.unchanged(rt, refs, replication, moved)
+    assert not replications.unchanged(rt, refs, replication, None)
