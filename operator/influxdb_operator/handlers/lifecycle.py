@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
 import logging
 import os
 from collections.abc import Iterable
@@ -88,7 +86,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10]
     memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())
-    memo.trimming = asyncio.create_task(_trim_memory(), name="malloc_trim")
     port = os.environ.get("INFLUXDB_OPERATOR_METRICS_PORT")
     if port:
         # All interfaces: in a pod, Prometheus scrapes the pod IP.
@@ -98,21 +95,4 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 
 @kopf.on.cleanup()
 async def close(memo: kopf.Memo, **_: Any) -> None:
-    memo.trimming.cancel()
     await runtime(memo).close()
-
-
-TRIM_EVERY = 10.0  # seconds: a trim costs well under a millisecond
-
-
-async def _trim_memory() -> None:
-    """Hands the heap's free pages back to the system every TRIM_EVERY. glibc keeps
-    them after a burst (a restart's backlog, a thousand objects applied at
-    once), and the RSS a memory limit sees would stay at the peak for good."""
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return  # not glibc: nothing to do
-    while True:
-        await asyncio.sleep(TRIM_EVERY)
-        trim(0)

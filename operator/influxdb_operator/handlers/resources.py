@@ -45,9 +45,8 @@ def _instance(obj: Obj) -> Key:
 def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
     group, version, plural = v1alpha1.GROUP, v1alpha1.VERSION, kind.plural
 
-    async def run(body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
-        rt, obj = runtime(memo), indexes.snapshot(body)
-        refs = indexes.refs(kwargs)
+    async def run(obj: Obj, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
+        rt, refs = runtime(memo), indexes.refs(kwargs)
         async with rt.slot(_instance(obj)), rt.lock(obj):
             if rt.applied.get(obj["metadata"]["uid"]) == obj["metadata"]["generation"]:
                 return  # the refresh applied this spec while the handler waited for its place
@@ -58,7 +57,7 @@ def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
     @kopf.on.create(group, version, plural, id="reconcile")
     @kopf.on.update(group, version, plural, field="spec", id="reconcile")
     async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.Memo, **kwargs: Any) -> None:
-        await run(body, patch, retry, memo, kwargs)
+        await run(indexes.snapshot(body), patch, retry, memo, kwargs)
 
     @kopf.on.resume(group, version, plural, id="resume")
     async def resume(
@@ -66,9 +65,10 @@ def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
     ) -> None:
         if any(change.field[:1] == ("spec",) for change in diff):
             return  # changed while the operator was down: the update handler, in the same cycle, has it
-        if settled(indexes.snapshot(body)):
+        obj = indexes.snapshot(body)
+        if settled(obj):
             return  # the refresh sees it in its listing: no per-object call on restart
-        await run(body, patch, retry, memo, kwargs)
+        await run(obj, patch, retry, memo, kwargs)
 
 
 def on_delete(kind: str, plural: str, model: type[v1alpha1.Status], delete: Delete) -> None:
