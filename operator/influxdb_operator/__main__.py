@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     from . import handlers  # noqa: F401 - registers the handlers
 
     kopf.run(
+        # Every handler of a cause in one cycle: on a restart, a changed object's
+        # update and resume handlers then end in one patch (status and diff-base),
+        # not one patch each and a third that purges their progress.
+        lifecycle=kopf.lifecycles.all_at_once,
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,

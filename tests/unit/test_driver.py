@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from influxdb_operator.influx import errors
 from influxdb_operator.managed import external
 from influxdb_operator.managed.external import Endpoints, Target
 from influxdb_operator.reconcile.drift import Drift
@@ -77,6 +78,8 @@ class FakeExternal:
 
     async def update(self, have: Thing, differing: Drift) -> Thing:
         self.calls.append(f"update {sorted(differing)}")
+        if have.id not in self.objects:
+            raise errors.NotFound("replication not found", status=404)
         updated = Thing(have.id, have.name, self.want_size)
         self.objects[have.id] = updated
         return updated
@@ -134,6 +137,15 @@ async def test_absence_from_a_listing_is_confirmed_before_anything_is_created() 
     have, events = await run(ext, target("7"), seen={})
     assert ext.calls == ["get 7"]
     assert (have.id, events) == ("7", [])
+
+
+async def test_an_object_listed_but_deleted_since_is_recreated_not_reported() -> None:
+    # A handler reads its object from the refresh's latest listing, up to a period old.
+    ext = FakeExternal(want_size=2)
+    have, events = await run(ext, target("7"), seen={"7": Thing("7", "t", 1)})
+    assert ext.calls == ["update ['size']", "get 7", "find t", "check creatable", "mark pending", "create"]
+    assert events == [("Normal", Action.RECREATED)]
+    assert (have.id, have.size) == ("100", 2)
 
 
 @pytest.mark.parametrize(("new_spec", "action"), [(True, Action.UPDATED), (False, Action.DRIFT_CORRECTED)])

@@ -47,10 +47,14 @@ def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
 
     async def run(obj: Obj, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
         rt, refs = runtime(memo), indexes.refs(kwargs)
+        uid, generation = obj["metadata"]["uid"], obj["metadata"]["generation"]
         async with rt.slot(_instance(obj)), rt.lock(obj):
-            if rt.applied.get(obj["metadata"]["uid"]) == obj["metadata"]["generation"]:
-                return  # the refresh applied this spec while the handler waited for its place
-            problem = await settle(rt, kind.kind, kind.status, obj, lambda: sync(rt, refs, obj, None), _into(patch))
+            try:
+                if rt.applied.get(uid) == generation:
+                    return  # the refresh applied this spec after an earlier attempt of the handler
+                problem = await settle(rt, kind.kind, kind.status, obj, lambda: sync(rt, refs, obj, None), _into(patch))
+            finally:
+                rt.handled[uid] = generation  # the refresh may take it up from now on
         if problem is not None:
             raise kopf.TemporaryError(problem.message, delay=rt.backoff(retry))
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from ..influx import errors
 from ..influx.client import Collection
 from ..reconcile import plan
 from ..reconcile.drift import Drift
@@ -156,7 +157,13 @@ async def sync(
         events.append(Event("Normal", Action.ADOPTED, f"adopted existing {ext.noun} {target.name!r} with ID {have.id}"))
         differing = ext.drift(have, adopted=True)  # what the adopted object holds is not known to be ours
     if differing:
-        have = await ext.update(have, differing)
+        try:
+            have = await ext.update(have, differing)
+        except errors.NotFound:
+            if seen is None:
+                raise
+            # Listed, but deleted since: observed again, without the listing.
+            return await sync(ext, target, seen=None, mark_pending=mark_pending, record=record)
         events += _changes(ext, target, have.id, differing, adopted=adopted)
     return Synced(have, events)
 

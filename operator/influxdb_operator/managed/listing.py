@@ -3,7 +3,8 @@ with one call each, and influxd's queue counters from its `/metrics`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from ..influx import models
 from ..influx.client import InfluxClient
@@ -14,10 +15,13 @@ class Listing:
     replications: dict[str, models.Replication]  # by ID
     remotes: dict[str, models.Remote]
     counters: dict[str, models.QueueCounters] | None  # by replication ID; None: influxd's metrics are off
+    # When it was asked for (monotonic): it shows no write that ended later.
+    taken_at: float = field(default_factory=time.monotonic)
 
     @classmethod
     async def take(cls, client: InfluxClient, org_id: str) -> Listing:
+        taken_at = time.monotonic()
         remotes = await client.remotes.list(org_id)
         replications = await client.replications.list(org_id)
         counters = await client.replication_counters() if replications else None
-        return cls({r.id: r for r in replications}, {r.id: r for r in remotes}, counters)
+        return cls({r.id: r for r in replications}, {r.id: r for r in remotes}, counters, taken_at)

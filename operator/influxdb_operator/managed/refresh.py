@@ -78,6 +78,8 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     if obj is None or obj["metadata"].get("deletionTimestamp"):
         return
     problem, listing = await _instance(rt, refs, obj)
+    if listing is not None:
+        rt.listings[key] = listing
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
     kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
@@ -89,7 +91,9 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         metrics.reconciles.labels(replications.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
         replication_objs[:] = changed
     for kind, objs, sync in kinds:
-        due = [o for o in objs if problem is not None or rt.recorded_id(o) or was_paused(o)]
+        due = [
+            o for o in objs if (problem is not None or rt.recorded_id(o) or was_paused(o)) and not rt.owed_to_handler(o)
+        ]
         # Never-created objects are skipped when the instance is fine: their handler owns
         # them, retrying with backoff; looking them up here would poll InfluxDB per object.
         # One held back by a pause is taken up here: unpausing wakes the refresh.
@@ -159,4 +163,4 @@ async def run(rt: Runtime, refs: Refs, deps: Dependents, key: Key, stopped: Stop
                 for waiting in waits:
                     waiting.cancel()
     finally:
-        rt.stop_waking(key)
+        rt.refresh_stopped(key)

@@ -347,10 +347,13 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
             # at the end of its period (from handlers only, whose retries back off).
             rt.wake((res.namespace, res.inst.name))
         raise
-    seen = listing.replications if listing else None
+    listed = rt.listed(obj, listing)
+    seen = listed.replications if listed else None
     # Only a handler validates: a recreate by the refresh must not hold it up for minutes.
     first = _validator(rt, res) if res.spec.validate_before_create and listing is None else None
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want, first), seen)
+    if synced.events:
+        rt.wrote[meta["uid"]] = time.monotonic()
     have, limits = synced.have, thresholds(rt, res)
     dp, lost = _observe(rt, obj, have, listing, limits)
     # A heartbeat is a write too: none for a paused or observed stream.

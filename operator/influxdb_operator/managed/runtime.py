@@ -25,6 +25,7 @@ from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
 from ..reconcile.outcome import Event
 from .clients import ClientCache
+from .listing import Listing
 from .world import Key, Obj, forget_spec
 
 # Handlers at work at once per instance. Unbounded, a restart with a thousand
@@ -127,6 +128,12 @@ class Runtime:
     beats: dict[str, Beats] = field(default_factory=dict)
     # Per object UID, the generation whose spec InfluxDB was last seen to hold.
     applied: dict[str, int] = field(default_factory=dict)
+    # Per object UID, the generation its handler last took up in this process.
+    handled: dict[str, int] = field(default_factory=dict)
+    # Per instance, its refresh's latest listing.
+    listings: dict[Key, Listing] = field(default_factory=dict)
+    # Per object UID, when this process last changed its InfluxDB object (monotonic).
+    wrote: dict[str, float] = field(default_factory=dict)
     # Per object UID, its snapshot and what its last refresh read, if that changed nothing (replications).
     quiet: dict[str, tuple[Obj, object]] = field(default_factory=dict)
     # Clients for remotes' own APIs (heartbeat lag), by URL and token hash.
@@ -148,6 +155,28 @@ class Runtime:
     def lock(self, obj: Obj) -> asyncio.Lock:
         return self._locks[obj["metadata"]["uid"]]
 
+    def owed_to_handler(self, obj: Obj) -> bool:
+        """A generation not applied yet that no handler of this process has
+        taken up: the refresh leaves it to the handler, which is on its way (a
+        change, or the resume of every object on start-up). The handler's status
+        then goes out in kopf's own patch with the diff-base: one write per
+        change, where the refresh applying it first made two."""
+        meta = obj["metadata"]
+        generation: int = meta["generation"]
+        return generation != obj["status"].get("observedGeneration") and self.handled.get(meta["uid"]) != generation
+
+    def listed(self, obj: Obj, listing: Listing | None) -> Listing | None:
+        """The listing to read `obj`'s InfluxDB object from: `listing` (a
+        refresh's), else its instance's latest, so that a restart's backlog
+        costs a PATCH per change, not a GET and a PATCH; none if taken before
+        this process last changed that object, which it would not show."""
+        if listing is None:
+            ref = obj["spec"].get("instanceRef", {}).get("name", "")
+            listing = self.listings.get((obj["metadata"]["namespace"], ref))
+        if listing is None or self.wrote.get(obj["metadata"]["uid"], -math.inf) > listing.taken_at:
+            return None
+        return listing
+
     def slot(self, instance: Key) -> asyncio.Semaphore:
         """One of the instance's HANDLERS_PER_INSTANCE places for a handler at work."""
         return self._slots.setdefault(instance, asyncio.Semaphore(HANDLERS_PER_INSTANCE))
@@ -159,6 +188,8 @@ class Runtime:
         self.beats.pop(uid, None)
         self.quiet.pop(uid, None)
         self.applied.pop(uid, None)
+        self.handled.pop(uid, None)
+        self.wrote.pop(uid, None)
         self.validations.forget(uid)
         self.minted.pop(uid, None)
         forget_spec(uid)
@@ -183,5 +214,6 @@ class Runtime:
         if event is not None:
             event.set()
 
-    def stop_waking(self, key: Key) -> None:
+    def refresh_stopped(self, key: Key) -> None:
         self._wakeups.pop(key, None)
+        self.listings.pop(key, None)
