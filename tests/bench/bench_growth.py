@@ -1,20 +1,28 @@
 """`make bench`'s growth table: how the operator's cost grows with the number of
 Replications, every figure next to InfluxDB's own floor measured in the same run.
 
-For each size N in BENCH_SIZES (default "100 300"; issue 11's are "1000 3000"),
-on a fresh edge influxd of its own, behind one InfluxDBInstance
-(`resyncPeriod: 5s`) and one RemoteConnection, in a namespace of its own:
+For each size N in BENCH_SIZES (default "100 300"; issue 11's are "1000 10000")
+and each fleet size I in BENCH_INSTANCES (default "1"), N Replications spread
+evenly over I fresh edge influxd, each behind an InfluxDBInstance
+(`resyncPeriod: 5s`) and a RemoteConnection, in a namespace of their own:
 
 - apply: one `kubectl apply` of all N Replications, the operator running;
 - Ready after apply: from the apply's return until all N are Ready;
-- raw create floor: N creates straight to a fresh influxd (8 threads);
+- raw create floor: N/I creates straight to each of I fresh influxd (8 threads
+  each, all at once);
 - backlog: N spec changes (maxAgeSeconds) applied while the operator is down,
   then the time from its start until every one is observed and Ready;
-- raw PATCH floor: N PATCHes straight to that influxd (8 threads);
-- list: one listing of the N from that influxd, what a refresh asks each period;
+- raw PATCH floor: N/I PATCHes straight to each of those (8 threads each);
+- K8s write floor: N status patches straight to the API server (8 threads),
+  once the operator has stopped: a backlog writes every changed object's
+  status once, and on a machine of two cores the API server's work for that
+  competes with everything else, so the backlog is shown against both floors;
+- list: one listing of the N/I from one influxd, what a refresh asks each period;
 - quiet after: from the backlog's end until a period passes without a
   Kubernetes write (the trends' first windows, at least six periods);
-- at rest, after that: InfluxDB calls and Kubernetes writes per period, CPU, RSS.
+- at rest, after that: InfluxDB calls per instance and Kubernetes writes per
+  period, the share of Replications a period skipped as idle and unchanged,
+  CPU, RSS.
 
 Per-object time in each phase, from the smallest size to the largest, shows the
 growth. Nothing here asserts a time.
@@ -29,6 +37,7 @@ Both slow it down, so the figures of such a run are not comparable with others.
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
 import pstats
@@ -51,6 +60,7 @@ from support.operator_process import OperatorProcess
 pytestmark = pytest.mark.timeout(0)  # a bench of thousands runs as long as it takes
 
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100 300").split()]
+FLEETS = [int(count) for count in os.environ.get("BENCH_INSTANCES", "1").split()]
 PROFILE = os.environ.get("BENCH_PROFILE", "")  # "1": where the time goes; "memory": where the memory is
 PERIOD = 5.0
 REST = 3  # periods measured at rest
@@ -171,14 +181,40 @@ def raw_floor(server: influx.Influx, n: int) -> tuple[float, float, float]:
     return creates, patches, min(listing() for _ in range(3))
 
 
-def _manifests(path: Path, namespace: str, n: int, *, max_age: int) -> Path:
+def floors(work: Path, n: int, fleet: int) -> tuple[float, float, float]:
+    """`raw_floor` on `fleet` fresh influxd at once, N/fleet objects each: the slowest one's."""
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                influx.server(work / f"floor-{n}-{i}", f"floor-{n}-{i}", org="floor", bucket="metrics")
+            )[1]
+            for i in range(fleet)
+        ]
+        with ThreadPoolExecutor(fleet) as pool:
+            results = list(pool.map(lambda server: raw_floor(server, n // fleet), servers))
+    creates, patches, listings = zip(*results, strict=True)
+    return max(creates), max(patches), max(listings)
+
+
+def kube_floor(kube: kube_module.Kube, namespace: str, n: int) -> float:
+    """N status patches straight to the API server, THREADS at a time."""
+    path = f"/apis/{manifests.API}/namespaces/{namespace}/replications/{{}}/status"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def patch(name: str) -> None:
+        assert kube.merge_patch(path.format(name), {"status": {"lastSyncTime": stamp}}) == 200
+
+    return _timed_in_threads(patch, [f"r{i:05d}" for i in range(n)])[0]
+
+
+def _manifests(path: Path, namespace: str, n: int, fleet: int, *, max_age: int) -> Path:
     docs = [
         manifests.replication(
             f"r{i:05d}",
             namespace,
-            instance="edge",
+            instance=f"edge{i % fleet}",
             local_bucket="metrics",
-            connection="cloud",
+            connection=f"cloud{i % fleet}",
             remote_bucket="metrics",
             maxAgeSeconds=max_age,
         )
@@ -196,23 +232,35 @@ def _profile(path: Path) -> str:
     return out.getvalue()
 
 
-def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: int) -> dict[str, float]:
-    namespace = f"growth-{n}"
+def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: int, fleet: int) -> dict[str, float]:
+    namespace = f"growth-{n}-{fleet}"
     kubectl("create", "namespace", namespace)
     ns = kubectl.in_namespace(namespace)
     figures: dict[str, float] = {}
-    with influx.server(work / f"floor-{n}", f"floor-{n}", org="floor", bucket="metrics") as (_, floor):
-        figures["create floor"], figures["patch floor"], figures["listing"] = raw_floor(floor, n)
-    with influx.server(work / f"edge-{n}", f"edge-{n}", org="edge", bucket="metrics") as (_, edge):
+    figures["create floor"], figures["patch floor"], figures["listing"] = floors(work, n, fleet)
+    with contextlib.ExitStack() as stack:
+        edges = [
+            stack.enter_context(influx.server(work / f"edge-{n}-{i}", f"edge-{n}-{i}", org="edge", bucket="metrics"))[1]
+            for i in range(fleet)
+        ]
         cloud = sandbox.cloud
-        ns.apply(
-            manifests.secret("edge-token", namespace, edge.token),
-            manifests.secret("cloud-token", namespace, cloud.token),
-            manifests.instance("edge", namespace, url=edge.url, org=edge.org, secret="edge-token", resync="5s"),
-            manifests.remote(
-                "cloud", namespace, instance="edge", url=cloud.url, org_id=cloud.orgID, secret="cloud-token"
-            ),
-        )
+        ns.apply(manifests.secret("cloud-token", namespace, cloud.token))
+        for i, edge in enumerate(edges):
+            ns.apply(
+                manifests.secret(f"edge{i}-token", namespace, edge.token),
+                manifests.instance(
+                    f"edge{i}", namespace, url=edge.url, org=edge.org, secret=f"edge{i}-token", resync="5s"
+                ),
+                manifests.remote(
+                    f"cloud{i}",
+                    namespace,
+                    instance=f"edge{i}",
+                    url=cloud.url,
+                    org_id=cloud.orgID,
+                    secret="cloud-token",
+                    name=f"cloud{i}",
+                ),
+            )
         port = processes.free_port()
         operator = OperatorProcess(
             sandbox.kube.kubeconfig, work / f"operator-{n}.log", f"--metrics-port={port}", f"--namespace={namespace}"
@@ -226,28 +274,42 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
         latest = Latest(sandbox.kube, namespace)
         operator.start()
         try:
-            ns.wait_ready("remoteconnection", "cloud", timeout=600 if PROFILE else 60)  # profiled: slow to start
+            for i in range(fleet):  # profiled: slow to start
+                ns.wait_ready("remoteconnection", f"cloud{i}", timeout=600 if PROFILE else 60)
             started = time.monotonic()
-            ns("apply", "-f", str(_manifests(work / f"first-{n}.yaml", namespace, n, max_age=3600)), timeout=3600)
+            ns(
+                "apply",
+                "-f",
+                str(_manifests(work / f"first-{n}.yaml", namespace, n, fleet, max_age=3600)),
+                timeout=7200,
+            )
             figures["apply"] = time.monotonic() - started
             figures["ready after apply"] = latest.wait(n)
 
             operator.stop()
-            ns("apply", "-f", str(_manifests(work / f"second-{n}.yaml", namespace, n, max_age=7200)), timeout=3600)
+            ns(
+                "apply",
+                "-f",
+                str(_manifests(work / f"second-{n}.yaml", namespace, n, fleet, max_age=7200)),
+                timeout=7200,
+            )
             operator.start()
             figures["backlog"] = latest.wait(n, generation=2)
-            changed = [r for r in edge.replications() if r["maxAgeSeconds"] == 7200]
-            assert len(changed) == n, f"{len(changed)} of {n} replications changed in InfluxDB"
+            changed = sum(1 for edge in edges for r in edge.replications() if r["maxAgeSeconds"] == 7200)
+            assert changed == n, f"{changed} of {n} replications changed in InfluxDB"
 
             time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then, once quiet, the rest window
             figures["quiet after"] = SETTLE * PERIOD + _until_quiet(sandbox.kube, n)
             calls, writes = measure.influx_calls(port), measure.kube_writes(sandbox.kube)
-            cpu = measure.cpu_seconds(_pid(operator))
+            cpu, skipped = measure.cpu_seconds(_pid(operator)), measure.skipped(port)
             time.sleep(REST * PERIOD)
-            figures["calls"] = (measure.influx_calls(port) - calls) / REST
+            figures["calls"] = (measure.influx_calls(port) - calls) / REST / fleet
+            figures["skipped"] = 100 * (measure.skipped(port) - skipped) / REST / n
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
             figures["rss"] = measure.rss_mib(_pid(operator))
+            operator.stop()
+            figures["kube floor"] = kube_floor(sandbox.kube, namespace, n)
         finally:
             latest.close()
             operator.stop()
@@ -282,30 +344,41 @@ def _pid(operator: OperatorProcess) -> int:
 def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl("apply", "--server-side", "-f", str(Path(__file__).resolve().parents[2] / "crds"))
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    results = {n: run_size(sandbox, kubectl, tmp_path, n) for n in SIZES}
+    results = {(n, fleet): run_size(sandbox, kubectl, tmp_path, n, fleet) for fleet in FLEETS for n in SIZES}
 
-    print(f"\ngrowth: N Replications on one instance (resyncPeriod {PERIOD:.0f}s), floors measured in this run")
-    header = (
-        f"{'N':>7} {'apply':>8} {'Ready':>8} {'create':>8} {'Ready/':>7} {'backlog':>8} {'PATCH':>8} "
-        f"{'backlog/':>8} {'list':>6} {'quiet':>7} {'calls':>7} {'K8s':>7} {'CPU':>6} {'RSS':>7}"
-    )
-    units = (
-        f"{'':>7} {'s':>8} {'after s':>8} {'floor s':>8} {'floor':>7} {'s':>8} {'floor s':>8} "
-        f"{'floor':>8} {'ms':>6} {'after s':>7} {'/period':>7} {'wr/per':>7} {'%':>6} {'MiB':>7}"
-    )
-    print(header)
-    print(units)
-    for n, f in results.items():
-        print(
-            f"{n:>7} {f['apply']:>8.1f} {f['ready after apply']:>8.1f} {f['create floor']:>8.1f} "
-            f"{f['ready after apply'] / f['create floor']:>7.2f} {f['backlog']:>8.1f} {f['patch floor']:>8.1f} "
-            f"{f['backlog'] / f['patch floor']:>8.2f} {1000 * f['listing']:>6.0f} {f['quiet after']:>7.0f} "
-            f"{f['calls']:>7.1f} "
-            f"{f['writes']:>7.1f} {f['cpu']:>6.1f} {f['rss']:>7.0f}"
-        )
-    if len(results) > 1:
-        small, large = min(results), max(results)
-        print(f"per-object time, N={large} against N={small} (1.0: linear):")
-        for phase in ("apply", "ready after apply", "create floor", "backlog", "patch floor", "listing"):
-            per_small, per_large = results[small][phase] / small, results[large][phase] / large
+    print(f"\ngrowth: N Replications over I instances (resyncPeriod {PERIOD:.0f}s), floors measured in this run")
+    columns = [
+        ("N", "", "{n:>7}"),
+        ("I", "", "{fleet:>4}"),
+        ("apply", "s", "{apply:>8.1f}"),
+        ("Ready", "after s", "{ready after apply:>8.1f}"),
+        ("create", "floor s", "{create floor:>8.1f}"),
+        ("backlog", "s", "{backlog:>8.1f}"),
+        ("PATCH", "floor s", "{patch floor:>8.1f}"),
+        ("K8s wr", "floor s", "{kube floor:>8.1f}"),
+        ("backlog/", "PATCH fl", "{per patch:>8.2f}"),
+        ("backlog/", "both fl", "{per both:>8.2f}"),
+        ("list", "ms", "{listing ms:>6.0f}"),
+        ("quiet", "after s", "{quiet after:>7.0f}"),
+        ("calls/", "inst/per", "{calls:>8.1f}"),
+        ("K8s", "wr/per", "{writes:>7.1f}"),
+        ("idle", "skip %", "{skipped:>6.0f}"),
+        ("CPU", "%", "{cpu:>6.1f}"),
+        ("RSS", "MiB", "{rss:>7.0f}"),
+    ]
+    widths = [len(fmt.format_map(collections.defaultdict(int))) for _, _, fmt in columns]
+    print(" ".join(f"{head:>{w}}" for (head, _, _), w in zip(columns, widths, strict=True)))
+    print(" ".join(f"{unit:>{w}}" for (_, unit, _), w in zip(columns, widths, strict=True)))
+    for (n, fleet), f in results.items():
+        row = dict(f, n=n, fleet=fleet, **{"listing ms": 1000 * f["listing"]})
+        row["per patch"] = f["backlog"] / f["patch floor"]
+        row["per both"] = f["backlog"] / (f["patch floor"] + f["kube floor"])
+        print(" ".join(fmt.format_map(row) for _, _, fmt in columns))
+    for fleet in FLEETS:
+        small, large = min(SIZES), max(SIZES)
+        if small == large:
+            continue
+        print(f"per-object time over {fleet} instance(s), N={large} against N={small} (1.0: linear):")
+        for phase in ("apply", "ready after apply", "create floor", "backlog", "patch floor", "kube floor", "listing"):
+            per_small, per_large = results[small, fleet][phase] / small, results[large, fleet][phase] / large
             print(f"  {phase:<18} {per_large / per_small:5.2f}x")

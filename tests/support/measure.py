@@ -20,6 +20,13 @@ def influx_calls(port: int) -> float:
     )
 
 
+def skipped(port: int) -> float:
+    """Replications the operator's refresh skipped as idle and unchanged, so far."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read().decode()
+    pattern = r'^influxdb_operator_reconciles_total\{.*outcome="unchanged".*\} (\S+)$'
+    return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
+
+
 def kube_writes(kube: kube_module.Kube) -> collections.Counter[str]:
     """kube-apiserver's count of write requests so far, by resource[/subresource], no-ops included."""
     status, body = kube.get("/metrics")
