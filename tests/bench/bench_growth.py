@@ -341,43 +341,51 @@ def _pid(operator: OperatorProcess) -> int:
     return operator.proc.pid
 
 
+COLUMNS = [
+    ("N", "", "{n:>7}"),
+    ("I", "", "{fleet:>4}"),
+    ("apply", "s", "{apply:>8.1f}"),
+    ("Ready", "after s", "{ready after apply:>8.1f}"),
+    ("create", "floor s", "{create floor:>8.1f}"),
+    ("backlog", "s", "{backlog:>8.1f}"),
+    ("PATCH", "floor s", "{patch floor:>8.1f}"),
+    ("K8s wr", "floor s", "{kube floor:>8.1f}"),
+    ("backlog/", "PATCH fl", "{per patch:>8.2f}"),
+    ("backlog/", "both fl", "{per both:>8.2f}"),
+    ("list", "ms", "{listing ms:>6.0f}"),
+    ("quiet", "after s", "{quiet after:>7.0f}"),
+    ("calls/", "inst/per", "{calls:>8.1f}"),
+    ("K8s", "wr/per", "{writes:>7.1f}"),
+    ("idle", "skip %", "{skipped:>6.0f}"),
+    ("CPU", "%", "{cpu:>6.1f}"),
+    ("RSS", "MiB", "{rss:>7.0f}"),
+]
+
+
+def _row(n: int, fleet: int, f: dict[str, float]) -> str:
+    row = dict(f, n=n, fleet=fleet, **{"listing ms": 1000 * f["listing"]})
+    row["per patch"] = f["backlog"] / f["patch floor"]
+    row["per both"] = f["backlog"] / (f["patch floor"] + f["kube floor"])
+    return " ".join(fmt.format_map(row) for _, _, fmt in COLUMNS)
+
+
 def test_growth(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl("apply", "--server-side", "-f", str(Path(__file__).resolve().parents[2] / "crds"))
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    results = {(n, fleet): run_size(sandbox, kubectl, tmp_path, n, fleet) for fleet in FLEETS for n in SIZES}
-
-    print(f"\ngrowth: N Replications over I instances (resyncPeriod {PERIOD:.0f}s), floors measured in this run")
-    columns = [
-        ("N", "", "{n:>7}"),
-        ("I", "", "{fleet:>4}"),
-        ("apply", "s", "{apply:>8.1f}"),
-        ("Ready", "after s", "{ready after apply:>8.1f}"),
-        ("create", "floor s", "{create floor:>8.1f}"),
-        ("backlog", "s", "{backlog:>8.1f}"),
-        ("PATCH", "floor s", "{patch floor:>8.1f}"),
-        ("K8s wr", "floor s", "{kube floor:>8.1f}"),
-        ("backlog/", "PATCH fl", "{per patch:>8.2f}"),
-        ("backlog/", "both fl", "{per both:>8.2f}"),
-        ("list", "ms", "{listing ms:>6.0f}"),
-        ("quiet", "after s", "{quiet after:>7.0f}"),
-        ("calls/", "inst/per", "{calls:>8.1f}"),
-        ("K8s", "wr/per", "{writes:>7.1f}"),
-        ("idle", "skip %", "{skipped:>6.0f}"),
-        ("CPU", "%", "{cpu:>6.1f}"),
-        ("RSS", "MiB", "{rss:>7.0f}"),
+    widths = [len(fmt.format_map(collections.defaultdict(int))) for _, _, fmt in COLUMNS]
+    table = [
+        f"growth: N Replications over I instances (resyncPeriod {PERIOD:.0f}s), floors measured in this run",
+        " ".join(f"{head:>{w}}" for (head, _, _), w in zip(COLUMNS, widths, strict=True)),
+        " ".join(f"{unit:>{w}}" for (_, unit, _), w in zip(COLUMNS, widths, strict=True)),
     ]
-    widths = [len(fmt.format_map(collections.defaultdict(int))) for _, _, fmt in columns]
-    print(" ".join(f"{head:>{w}}" for (head, _, _), w in zip(columns, widths, strict=True)))
-    print(" ".join(f"{unit:>{w}}" for (_, unit, _), w in zip(columns, widths, strict=True)))
-    for (n, fleet), f in results.items():
-        row = dict(f, n=n, fleet=fleet, **{"listing ms": 1000 * f["listing"]})
-        row["per patch"] = f["backlog"] / f["patch floor"]
-        row["per both"] = f["backlog"] / (f["patch floor"] + f["kube floor"])
-        print(" ".join(fmt.format_map(row) for _, _, fmt in columns))
+    results: dict[tuple[int, int], dict[str, float]] = {}
     for fleet in FLEETS:
-        small, large = min(SIZES), max(SIZES)
-        if small == large:
-            continue
+        for n in SIZES:
+            results[n, fleet] = run_size(sandbox, kubectl, tmp_path, n, fleet)
+            table.append(_row(n, fleet, results[n, fleet]))
+            print("\n" + "\n".join(table), flush=True)  # so far: a long run shows each size as it ends
+    small, large = min(SIZES), max(SIZES)
+    for fleet in FLEETS if small != large else []:
         print(f"per-object time over {fleet} instance(s), N={large} against N={small} (1.0: linear):")
         for phase in ("apply", "ready after apply", "create floor", "backlog", "patch floor", "kube floor", "listing"):
             per_small, per_large = results[small, fleet][phase] / small, results[large, fleet][phase] / large
