@@ -83,22 +83,6 @@ class Kube:
         except ValueError:
             return status, payload.decode(errors="replace")
 
-    def merge_patch(self, path: str, body: Mapping[str, Any]) -> int:
-        """A raw merge patch (as admin): the status."""
-        request = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode(),
-            method="PATCH",
-            headers={"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/merge-patch+json"},
-        )
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=60) as response:
-                response.read()
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
-
     def watch(self, path: str, version: str, *, seconds: int) -> Iterator[dict[str, Any]]:
         """The watch events of `path` from `version`, for up to `seconds` (as admin)."""
         request = urllib.request.Request(

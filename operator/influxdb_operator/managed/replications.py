@@ -352,7 +352,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     # Only a handler validates: a recreate by the refresh must not hold it up for minutes.
     first = _validator(rt, res) if res.spec.validate_before_create and listing is None else None
     synced = await resource.run(rt, KIND, res, ReplicationExternal(res, want, first), seen)
-    if synced.events:
+    if synced.events and res.writes:  # read-only modes announce findings, and write nothing
         rt.wrote[meta["uid"]] = time.monotonic()
     have, limits = synced.have, thresholds(rt, res)
     dp, lost = _observe(rt, obj, have, listing, limits)
