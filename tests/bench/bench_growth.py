@@ -206,21 +206,23 @@ def kube_floor(kube: kube_module.Kube, namespace: str, n: int) -> float:
     path = f"/apis/{manifests.API}/namespaces/{namespace}/replications/{{}}/status"
     body = json.dumps({"status": {"lastSyncTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
     headers = {"Authorization": f"Bearer {kube.admin_token}", "Content-Type": "application/merge-patch+json"}
-    url, context, local = (
-        urllib.parse.urlsplit(kube.url),
-        ssl.create_default_context(cafile=str(kube.ca_file)),
-        threading.local(),
-    )
+    url, context = urllib.parse.urlsplit(kube.url), ssl.create_default_context(cafile=str(kube.ca_file))
+    local, opened = threading.local(), list[http.client.HTTPSConnection]()
 
     def patch(name: str) -> None:
         if not hasattr(local, "connection"):
             local.connection = http.client.HTTPSConnection(url.hostname or "", url.port, context=context, timeout=60)
+            opened.append(local.connection)
         local.connection.request("PATCH", path.format(name), body=body, headers=headers)
         response = local.connection.getresponse()
         response.read()
         assert response.status == 200, response.status
 
-    return _timed_in_threads(patch, [f"r{i:05d}" for i in range(n)])[0]
+    try:
+        return _timed_in_threads(patch, [f"r{i:05d}" for i in range(n)])[0]
+    finally:
+        for connection in opened:
+            connection.close()
 
 
 def _manifests(path: Path, namespace: str, n: int, fleet: int, *, max_age: int) -> Path:
