@@ -318,14 +318,17 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
 
             time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then, once quiet, the rest window
             figures["quiet after"] = SETTLE * PERIOD + _until_quiet(sandbox.kube, n)
-            # The operator's scrapes cost it seconds at 10,000: outside the CPU window.
-            before, writes = measure.scrape(port), measure.kube_writes(sandbox.kube)
+            # The operator's scrapes cost it seconds at 10,000: outside the CPU window,
+            # and the counters' periods are counted from when each scrape began.
+            began, before, writes = time.monotonic(), measure.scrape(port), measure.kube_writes(sandbox.kube)
             cpu = measure.cpu_seconds(_pid(operator))
             time.sleep(REST * PERIOD)
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
-            after = measure.scrape(port)
-            figures["calls"] = (measure.influx_calls(port, after) - measure.influx_calls(port, before)) / REST / fleet
-            figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / REST / n
+            periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
+            figures["calls"] = (
+                (measure.influx_calls(port, after) - measure.influx_calls(port, before)) / periods / fleet
+            )
+            figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / periods / n
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["rss"] = measure.rss_mib(_pid(operator))
             operator.stop()
