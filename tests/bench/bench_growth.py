@@ -325,9 +325,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             time.sleep(REST * PERIOD)
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
             periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
-            figures["calls"] = (
-                (measure.influx_calls(port, after) - measure.influx_calls(port, before)) / periods / fleet
-            )
+            figures["calls"] = (measure.influx_calls(after) - measure.influx_calls(before)) / periods / fleet
             figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / periods / n
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["rss"] = measure.rss_mib(_pid(operator))

@@ -143,13 +143,17 @@ def _kind(changed: set[str]) -> str:
 
 def _measure(kube: kube_module.Kube, changes: Changes, port: int, pid: int) -> dict[str, Any]:
     """One window of WINDOW periods: figures per period."""
-    calls, requests, cpu = measure.influx_calls(port), measure.kube_writes(kube), measure.cpu_seconds(pid)
+    calls, requests, cpu = (
+        measure.influx_calls(measure.scrape(port)),
+        measure.kube_writes(kube),
+        measure.cpu_seconds(pid),
+    )
     changes.reset()
     time.sleep(WINDOW * PERIOD)
     writes, fields, kinds = changes.snapshot()
     requests = measure.kube_writes(kube) - requests
     return {
-        "calls": (measure.influx_calls(port) - calls) / WINDOW,
+        "calls": (measure.influx_calls(measure.scrape(port)) - calls) / WINDOW,
         "requests": {k: v / WINDOW for k, v in sorted(requests.items())},
         "writes": writes / WINDOW,
         "fields": {k: v / WINDOW for k, v in fields.most_common()},
