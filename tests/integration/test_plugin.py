@@ -130,8 +130,9 @@ def fleet(
 
 
 # One line per object: tree prefix, kind, name, verdict; then what follows.
-# The forecast appears once the stall window is covered (and lag with heartbeats).
-FIGURES = r"(  full in \S+)?(  lag \S+)?"
+# The forecast appears once the stall window is covered (and lag with heartbeats);
+# a figure never holds the ":" that starts the message after it.
+FIGURES = r"(  full in [^\s:]+)?(  lag [^\s:]+)?"
 EXPECTED = [
     r"namespace {ns}",
     r"InfluxDBInstance edge  ✔ Ready  http://\S+ org '{org}'",
