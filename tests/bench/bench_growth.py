@@ -30,7 +30,8 @@ growth. Nothing here asserts a time.
 `BENCH_PROFILE=1` runs the operator under cProfile and prints, per size, the
 functions where the operator's time went (cumulative), from its second start
 through the backlog and the rest window; `BENCH_PROFILE=memory` runs it under
-tracemalloc and prints where the memory it holds at the end was allocated.
+tracemalloc and prints where the memory it holds at the end of the rest window
+was allocated.
 Both slow it down, so the figures of such a run are not comparable with others.
 """
 
@@ -43,6 +44,7 @@ import io
 import json
 import os
 import pstats
+import signal
 import ssl
 import threading
 import time
@@ -58,7 +60,7 @@ import sandbox as sandbox_module
 from sandbox import influx, processes
 from sandbox import kube as kube_module
 from support import manifests, measure
-from support.kubectl import Kubectl
+from support.kubectl import Kubectl, eventually
 from support.operator_process import OperatorProcess
 
 pytestmark = pytest.mark.timeout(0)  # a bench of thousands runs as long as it takes
@@ -329,6 +331,13 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / periods / n
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["rss"] = measure.rss_mib(_pid(operator))
+            if PROFILE == "memory":
+                os.kill(_pid(operator), signal.SIGUSR1)
+                eventually(
+                    lambda: profile.exists() and profile.read_text().endswith("\n"),
+                    timeout=600,
+                    what="the memory profile written",
+                )
             operator.stop()
             figures["kube floor"] = kube_floor(sandbox.kube, namespace, n)
         finally:
@@ -337,7 +346,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
         if PROFILE == "1":
             print(f"\nprofile of the operator at N={n} (start, backlog, rest):\n{_profile(profile)}")
         elif PROFILE == "memory":
-            print(f"\nmemory of the operator at N={n}, at its exit after the rest window:\n{profile.read_text()}")
+            print(f"\nmemory of the operator at N={n}, at the end of the rest window:\n{profile.read_text()}")
     return figures
 
 

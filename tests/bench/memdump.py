@@ -1,5 +1,6 @@
-"""Runs `python -m MODULE ARGS...` under tracemalloc and, at exit, prints
-where the memory still held was allocated: `make bench`'s BENCH_PROFILE=memory.
+"""Runs `python -m MODULE ARGS...` under tracemalloc and, on SIGUSR1, writes
+where the memory it holds was allocated: `make bench`'s BENCH_PROFILE=memory.
+While it runs, not at exit: by then kopf has let go of its indexes and our state.
 Tracing starts once the PRELOAD modules are imported (traced, the imports
 of kopf and the Kubernetes client take minutes): what they hold is left out.
 
@@ -8,9 +9,9 @@ Usage: python tests/bench/memdump.py OUT PRELOAD,... -m MODULE ARGS...
 
 from __future__ import annotations
 
-import atexit
 import importlib
 import runpy
+import signal
 import sys
 import tracemalloc
 from pathlib import Path
@@ -22,8 +23,7 @@ def _dump(out: Path) -> None:
     total = sum(stat.size for stat in stats)
     peak = tracemalloc.get_traced_memory()[1]
     lines = [
-        f"traced memory held at exit: {total / 2**20:.1f} MiB in {len(stats)} places (peak {peak / 2**20:.1f} MiB);"
-        " the top 15:"
+        f"traced memory held: {total / 2**20:.1f} MiB in {len(stats)} places (peak {peak / 2**20:.1f} MiB); the top 15:"
     ]
     for stat in stats[:15]:
         lines.append(f"{stat.size / 2**20:8.1f} MiB in {stat.count} blocks, allocated at:")
@@ -34,7 +34,7 @@ def _dump(out: Path) -> None:
 def main() -> None:
     out, preload, flag, module, *args = sys.argv[1:]
     assert flag == "-m", "usage: memdump.py OUT PRELOAD,... -m MODULE ARGS..."
-    atexit.register(_dump, Path(out))
+    signal.signal(signal.SIGUSR1, lambda *_: _dump(Path(out)))
     sys.argv = [module, *args]
     for name in preload.split(","):
         importlib.import_module(name)

@@ -167,6 +167,45 @@ async def test_empty_lists_come_back_empty(sandbox: sandbox_module.Sandbox, uniq
         assert await client.remotes.list(org["id"]) == []
 
 
+async def test_an_org_listed_twice_unchanged_is_parsed_once(sandbox: sandbox_module.Sandbox, unique: str) -> None:
+    """A refresh lists the org every period; at rest the answer is the same."""
+    edge, cloud = sandbox.edge, sandbox.cloud
+    status, org = edge.request("POST", "/api/v2/orgs", {"name": f"listed-{unique}"})  # no one else's objects
+    assert status == 201
+    status, bucket = edge.request("POST", "/api/v2/buckets", {"orgID": org["id"], "name": "metrics"})
+    assert status == 201
+    async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
+        remote = await client.remotes.create(
+            models.RemoteCreate(
+                orgID=org["id"],
+                name="cloud",
+                remoteURL=cloud.url,
+                remoteAPIToken=SecretStr(cloud.token),
+                remoteOrgID=cloud.orgID,
+                allowInsecureTLS=False,
+            )
+        )
+        created = await client.replications.create(
+            models.ReplicationCreate(
+                orgID=org["id"],
+                name="metrics",
+                remoteID=remote.id,
+                localBucketID=bucket["id"],
+                remoteBucketName=cloud.bucket,
+                maxQueueSizeBytes=67108860,
+                maxAgeSeconds=0,
+                dropNonRetryableData=False,
+            )
+        )
+        first = await client.replications.list(org["id"])
+        again = await client.replications.list(org["id"])
+        assert [r.id for r in first] == [created.id]
+        assert again[0] is first[0], "the same answer: the same objects, not parsed again"
+        await client.replications.update(created.id, models.ReplicationSettings(maxAgeSeconds=60))
+        changed = await client.replications.list(org["id"])
+        assert changed[0].maxAgeSeconds == 60, "a changed answer is parsed"
+
+
 def test_secret_fields_never_print() -> None:
     body = models.RemoteCreate(
         orgID="0" * 16, name="n", remoteURL="http://x", remoteAPIToken=SecretStr("s3cr3t"), allowInsecureTLS=False

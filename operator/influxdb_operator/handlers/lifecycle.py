@@ -9,9 +9,8 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import kopf
-import prometheus_client
 
-from .. import config
+from .. import config, metrics
 from ..api import v1alpha1
 from ..managed.runtime import Runtime
 from . import kube
@@ -90,7 +89,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     if port:
         # All interfaces: in a pod, Prometheus scrapes the pod IP.
         address = os.environ.get("INFLUXDB_OPERATOR_METRICS_ADDR", "0.0.0.0")  # noqa: S104
-        prometheus_client.start_http_server(int(port), addr=address)
+        metrics.serve(int(port), address)
 
 
 @kopf.on.cleanup()

@@ -225,32 +225,34 @@ def _health(
 
 
 def _export(
-    labels: tuple[str, str, str],
+    labels: metrics.Labels,
     have: models.Replication,
     dp: dataplane.DataPlane | None,
     lost: dataplane.Dropped,
     limits: Thresholds,
     lag: float | None,
 ) -> None:
-    metrics.set_replication(
-        *labels, queue=have.currentQueueSizeBytes, remaining=have.remainingBytesToBeSynced, code=have.latestResponseCode
-    )
-    metrics.queue_max_bytes.labels(*labels).set(have.maxQueueSizeBytes)
-    metrics.queue_full_warning.labels(*labels).set(limits.queue_full_warning)
-    metrics.dropped_bytes.labels(*labels, "queue_full").inc(lost.bytes_queue_full)
-    metrics.dropped_bytes.labels(*labels, "non_retryable").inc(lost.bytes_non_retryable)
-    metrics.dropped_points.labels(*labels, "queue_full").inc(lost.points_queue_full)
-    if lag is not None:
-        metrics.heartbeat_lag.labels(*labels).set(lag)
-    if dp is None:
-        return
-    if dp.fill_rate is not None:
-        metrics.fill_rate.labels(*labels).set(dp.fill_rate)
-    if dp.drain_rate is not None:
-        metrics.drain_rate.labels(*labels).set(dp.drain_rate)
-    metrics.queue_full_in.labels(*labels).set(dp.queue_full_in)
-    metrics.backlog_drained_in.labels(*labels).set(dp.backlog_drained_in)
-    metrics.stalled.labels(*labels).set(1 if dp.stalled else 0)
+    gauges: dict[metrics.Series, float | None] = {
+        metrics.QUEUE_BYTES: have.currentQueueSizeBytes,
+        metrics.REMAINING_BYTES: have.remainingBytesToBeSynced,
+        metrics.LATEST_RESPONSE_CODE: have.latestResponseCode,
+        metrics.QUEUE_MAX_BYTES: have.maxQueueSizeBytes,
+        metrics.QUEUE_FULL_WARNING: limits.queue_full_warning,
+        metrics.HEARTBEAT_LAG: lag,
+    }
+    if dp is not None:
+        gauges |= {
+            metrics.FILL_RATE: dp.fill_rate,
+            metrics.DRAIN_RATE: dp.drain_rate,
+            metrics.QUEUE_FULL_IN: dp.queue_full_in,
+            metrics.BACKLOG_DRAINED_IN: dp.backlog_drained_in,
+            metrics.STALLED: 1 if dp.stalled else 0,
+        }
+    dropped = {
+        metrics.DROPPED_BYTES: {"queue_full": lost.bytes_queue_full, "non_retryable": lost.bytes_non_retryable},
+        metrics.DROPPED_POINTS: {"queue_full": lost.points_queue_full},
+    }
+    metrics.replications.update(labels, gauges, dropped)
 
 
 class _Inputs(NamedTuple):
@@ -375,7 +377,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
 async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     """Deletes the queue with the replication (unless orphaned); nothing waits on it."""
     spec = v1alpha1.ReplicationSpec.model_validate(obj["spec"])
-    metrics.forget_replication(obj["metadata"]["namespace"], obj["metadata"]["name"], spec.instance_ref.name)
+    metrics.replications.forget((obj["metadata"]["namespace"], obj["metadata"]["name"], spec.instance_ref.name))
     try:
         await resource.delete(rt, refs, obj, KIND)
     except errors.InfluxError as error:
