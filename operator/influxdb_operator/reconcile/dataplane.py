@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from ..influx.models import QueueCounters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a few per Replication, kept for minutes
 class Sample:
     at: float  # seconds, monotonic
     queue_bytes: int  # currentQueueSizeBytes: what counts against maxQueueSizeBytes
