@@ -13,7 +13,7 @@ import sys
 
 import kopf
 
-from . import importer
+from . import allocator, importer
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["INFLUXDB_OPERATOR_VALIDATE_TIMEOUT"] = str(args.validate_timeout)
     if args.validate_concurrency is not None:
         os.environ["INFLUXDB_OPERATOR_VALIDATE_CONCURRENCY"] = str(args.validate_concurrency)
+    allocator.tune()
     kopf.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401 - registers the handlers
 

@@ -22,7 +22,8 @@ evenly over I fresh edge influxd, each behind an InfluxDBInstance
   Kubernetes write (the trends' first windows, at least six periods);
 - at rest, after that: InfluxDB calls per instance and Kubernetes writes per
   period, the share of Replications a period skipped as idle and unchanged,
-  CPU, RSS.
+  CPU, RSS, and the operator's CPU for one scrape of its metrics (gzipped,
+  as Prometheus asks for them).
 
 Per-object time in each phase, from the smallest size to the largest, shows the
 growth. Nothing here asserts a time.
@@ -320,10 +321,12 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
 
             time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then, once quiet, the rest window
             figures["quiet after"] = SETTLE * PERIOD + _until_quiet(sandbox.kube, n)
-            # The operator's scrapes cost it seconds at 10,000: outside the CPU window,
-            # and the counters' periods are counted from when each scrape began.
-            began, before, writes = time.monotonic(), measure.scrape(port), measure.kube_writes(sandbox.kube)
+            # The operator's scrapes cost it CPU: outside the CPU window (the first one
+            # measured alone), and the counters' periods are counted from when each began.
             cpu = measure.cpu_seconds(_pid(operator))
+            began, before = time.monotonic(), measure.scrape(port)
+            figures["scrape"] = measure.cpu_seconds(_pid(operator)) - cpu
+            writes, cpu = measure.kube_writes(sandbox.kube), measure.cpu_seconds(_pid(operator))
             time.sleep(REST * PERIOD)
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
             periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
@@ -388,12 +391,13 @@ COLUMNS = [
     ("K8s", "wr/per", "{writes:>7.1f}"),
     ("idle", "skip %", "{skipped:>6.0f}"),
     ("CPU", "%", "{cpu:>6.1f}"),
+    ("scrape", "CPU ms", "{scrape ms:>7.0f}"),
     ("RSS", "MiB", "{rss:>7.0f}"),
 ]
 
 
 def _row(n: int, fleet: int, f: dict[str, float]) -> str:
-    row = dict(f, n=n, fleet=fleet, **{"listing ms": 1000 * f["listing"]})
+    row = dict(f, n=n, fleet=fleet, **{"listing ms": 1000 * f["listing"], "scrape ms": 1000 * f["scrape"]})
     row["per patch"] = f["backlog"] / f["patch floor"]
     row["per both"] = f["backlog"] / (f["patch floor"] + f["kube floor"])
     return " ".join(fmt.format_map(row) for _, _, fmt in COLUMNS)

@@ -13,6 +13,8 @@ import importlib
 import runpy
 import signal
 import sys
+import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -31,6 +33,18 @@ def _dump(out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+def _watch_peak(out: Path) -> None:
+    """Dumps to OUT.peak whenever the traced memory is a fifth above the last dump's:
+    the last one written shows what the peak was made of."""
+    dumped = 0
+    while True:
+        time.sleep(1)
+        current = tracemalloc.get_traced_memory()[0]
+        if current > 1.2 * dumped:
+            _dump(out.with_suffix(".peak"))
+            dumped = current
+
+
 def main() -> None:
     out, preload, flag, module, *args = sys.argv[1:]
     assert flag == "-m", "usage: memdump.py OUT PRELOAD,... -m MODULE ARGS..."
@@ -39,6 +53,7 @@ def main() -> None:
     for name in preload.split(","):
         importlib.import_module(name)
     tracemalloc.start(8)
+    threading.Thread(target=_watch_peak, args=(Path(out),), daemon=True).start()
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 

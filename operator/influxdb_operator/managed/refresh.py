@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from .. import metrics
+from .. import allocator, metrics
 from ..api import v1alpha1
 from ..reconcile import conditions
 from ..reconcile.outcome import Blocked, Result
@@ -154,6 +154,7 @@ async def run(rt: Runtime, refs: Refs, deps: Dependents, key: Key, stopped: Stop
             except Exception:
                 # A bug must not end the refresh for good.
                 logger.exception("refresh of InfluxDBInstance %s/%s failed", *key)
+            allocator.trim()
             obj = one(refs.instances, key)
             period = v1alpha1.parse_duration(obj["spec"].get("resyncPeriod", "30s")) if obj else 30.0
             waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(stopped.wait())]
