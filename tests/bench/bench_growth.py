@@ -32,7 +32,7 @@ growth. Nothing here asserts a time.
 functions where the operator's time went (cumulative), from its second start
 through the backlog and the rest window; `BENCH_PROFILE=memory` runs it under
 tracemalloc and prints where the memory it holds at the end of the rest window
-was allocated.
+was allocated, and the same on the way to its peak.
 Both slow it down, so the figures of such a run are not comparable with others.
 """
 
@@ -350,6 +350,8 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             print(f"\nprofile of the operator at N={n} (start, backlog, rest):\n{_profile(profile)}")
         elif PROFILE == "memory":
             print(f"\nmemory of the operator at N={n}, at the end of the rest window:\n{profile.read_text()}")
+            peak = profile.with_suffix(".peak").read_text()
+            print(f"\nits last dump on the way to its peak (each a fifth above the one before):\n{peak}")
     return figures
 
 

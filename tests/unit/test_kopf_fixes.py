@@ -1,15 +1,16 @@
 """The fixes to kopf: ToggleSet's waiters are woken when the set flips, not
 on every toggle dropped (kopf's own: N²/2 wake-ups for N objects); patches
-are sent PATCHES_AT_ONCE at a time."""
+are sent PATCHES_AT_ONCE at a time; watched objects arrive without what no one
+here reads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import pytest
 from kopf._cogs.aiokits.aiotoggles import ToggleSet
-from kopf._cogs.clients import patching
+from kopf._cogs.clients import patching, watching
 
 from influxdb_operator.handlers import kopf_fixes
 
@@ -21,6 +22,42 @@ def test_the_fix_is_what_kopf_runs() -> None:
     assert ToggleSet.make_toggle is kopf_fixes.make_toggle
     assert ToggleSet.drop_toggles is kopf_fixes.drop_toggles
     assert patching.patch_obj is kopf_fixes.patch_obj
+    assert watching.continuous_watch is kopf_fixes.continuous_watch
+
+
+def test_watched_objects_arrive_without_managed_fields_or_the_last_applied_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def replication(kind: str | None) -> dict[str, object]:
+        metadata = {
+            "name": "r",
+            "uid": "u",
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+            "annotations": {kopf_fixes.LAST_APPLIED: "{}", "influxdb.replication.dev/pause": "true"},
+        }
+        return {"type": kind, "object": {"metadata": metadata, "spec": {"name": "r"}}}
+
+    sent = [replication(None), watching.Bookmark.LISTED, replication("MODIFIED"), {"type": "DELETED", "object": {}}]
+
+    async def kopfs_own(**kwargs: object) -> AsyncIterator[object]:
+        for event in sent:
+            yield event
+
+    async def scenario() -> list[object]:
+        monkeypatch.setattr(kopf_fixes, "_continuous_watch", kopfs_own)
+        return [event async for event in kopf_fixes.continuous_watch(resource="replications")]
+
+    listed, bookmark, modified, deleted = asyncio.run(scenario())
+    assert bookmark is watching.Bookmark.LISTED
+    assert deleted == {"type": "DELETED", "object": {}}
+    for event in (listed, modified):
+        assert event == {
+            "type": event["type"],  # type: ignore[index]
+            "object": {
+                "metadata": {"name": "r", "uid": "u", "annotations": {"influxdb.replication.dev/pause": "true"}},
+                "spec": {"name": "r"},
+            },
+        }
 
 
 def test_patches_in_flight_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Two fixes to kopf (the version pinned in requirements.lock), applied on import.
+"""Three fixes to kopf (the version pinned in requirements.lock), applied on import.
 
 1. At start-up every object's worker drops its "not indexed yet" toggle from one
 `ToggleSet` and then waits on that set's condition until all are dropped.
@@ -14,18 +14,26 @@ together (a restart's backlog), a thousand TLS connections open at once, and
 the allocator keeps their buffers (a GiB at three thousand). At most
 PATCHES_AT_ONCE patches are in flight; the rest wait their turn.
 
+3. Every watched object arrives with its `managedFields` (the API server's
+record of who set which field) and kubectl's last-applied copy of it, which
+neither kopf nor the operator reads: decoded, they are three fifths of a
+Replication (17 of 28 KB). At start-up kopf holds every object listed until
+its worker is through, so they were most of the memory a restart needed, and
+what the allocator kept afterwards. They are dropped as each event arrives.
+
 `tests/unit/test_kopf_fixes.py` counts the wake-ups and the patches in flight,
-and fails when a kopf upgrade changes what is patched here.
+checks what a watched object keeps, and fails when a kopf upgrade changes what
+is patched here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from kopf._cogs.aiokits.aiotoggles import Toggle, ToggleSet
-from kopf._cogs.clients import patching
+from kopf._cogs.clients import patching, watching
 
 PATCHES_AT_ONCE = 32
 
@@ -67,3 +75,27 @@ async def patch_obj(**kwargs: Any) -> Any:
 
 
 patching.patch_obj = patch_obj
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_continuous_watch = watching.continuous_watch
+
+
+def slim(event: Any) -> None:
+    """Drops what no one here reads from a watch event's object, in place."""
+    obj = event.get("object") if isinstance(event, dict) else None
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop(LAST_APPLIED, None)
+
+
+async def continuous_watch(**kwargs: Any) -> AsyncIterator[Any]:
+    async for event in _continuous_watch(**kwargs):
+        slim(event)
+        yield event
+
+
+watching.continuous_watch = continuous_watch
