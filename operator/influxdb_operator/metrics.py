@@ -104,13 +104,14 @@ class _Row(NamedTuple):
 
 def _lines(labels: Labels, values: tuple[float | None, ...]) -> tuple[str, ...]:
     namespace, name, instance = (_escape(label) for label in labels)
-    selector = f'namespace="{namespace}",name="{name}",instance="{instance}"'
+    # Labels sorted by name, as prometheus_client writes them.
+    selector = f'instance="{instance}",name="{name}",namespace="{namespace}"'
     lines = []
     for (series, cause), value in zip(_SLOTS, values, strict=True):
         if value is None:
             lines.append("")
         elif series.causes:
-            lines.append(f'{series.name}_total{{{selector},cause="{cause}"}} {_number(value)}\n')
+            lines.append(f'{series.name}_total{{cause="{cause}",{selector}}} {_number(value)}\n')
         else:
             lines.append(f"{series.name}{{{selector}}} {_number(value)}\n")
     return tuple(lines)

@@ -38,6 +38,18 @@ def test_values_labels_and_counters_parse_back() -> None:
     }
 
 
+def test_lines_are_written_as_prometheus_client_wrote_them() -> None:
+    """Labels sorted by name: what dashboards, alerts and scripts matched before."""
+    table = metrics.PerReplication()
+    table.update(("ns", "r", "edge"), {metrics.QUEUE_BYTES: 5}, {metrics.DROPPED_POINTS: {"queue_full": 0}})
+    lines = table.exposition().splitlines()
+    assert 'influxdb_replication_queue_bytes{instance="edge",name="r",namespace="ns"} 5.0' in lines
+    assert (
+        'influxdb_replication_dropped_points_total{cause="queue_full",instance="edge",name="r",namespace="ns"} 0.0'
+        in lines
+    )
+
+
 def test_an_unchanged_update_keeps_the_row_and_forget_drops_it() -> None:
     table = metrics.PerReplication()
     table.update(LABELS, {metrics.READY: 1})
