@@ -6,13 +6,15 @@ glibc raises its mmap threshold each time such a block is freed, so the next
 ones come from the heap, where what is freed between small long-lived objects
 stays counted in the RSS; a fixed threshold keeps them in mmap, returned when
 freed. Fewer arenas keep threads (kopf's executor, the metrics server) from
-each growing heaps of their own. Elsewhere (musl) nothing is changed.
+each growing heaps of their own. Either is left as set where the environment
+sets it (MALLOC_MMAP_THRESHOLD_, MALLOC_ARENA_MAX). Elsewhere (musl) nothing is
+changed.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import os
 import time
 
 M_MMAP_THRESHOLD = -3  # <malloc.h>
@@ -21,7 +23,7 @@ M_ARENA_MAX = -8
 
 def _libc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return None
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
@@ -31,8 +33,11 @@ _LIBC = _libc()
 
 
 def tune() -> None:
-    if _LIBC is not None:
+    if _LIBC is None:
+        return
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         _LIBC.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+    if "MALLOC_ARENA_MAX" not in os.environ:
         _LIBC.mallopt(M_ARENA_MAX, 2)
 
 

@@ -1,22 +1,26 @@
 """Prometheus metrics: per-Replication data-plane gauges, reconcile counts and
 durations, and InfluxDB API calls by endpoint and outcome.
 
-Served by `prometheus_client`'s own HTTP server when `--metrics-port` is set.
-Labels carry names and endpoints only; never a URL's query or a token.
+Served (`serve`) when `--metrics-port` is set: prometheus_client's registry for
+the operator-wide metrics, `PerReplication` for the per-Replication ones, in
+Prometheus' text format 0.0.4 (not OpenMetrics: the per-Replication lines are
+written once in that format). Labels carry names and endpoints only; never a
+URL's query or a token.
 """
 
 from __future__ import annotations
 
 import gzip
-import math
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, Counter, Histogram
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, ThreadingWSGIServer, generate_latest
+from prometheus_client.exposition import ThreadingWSGIServer, generate_latest, gzip_accepted
+from prometheus_client.utils import floatToGoString
 
 reconciles = Counter("influxdb_operator_reconciles_total", "Reconciles by kind and outcome.", ("kind", "outcome"))
 reconcile_seconds = Histogram("influxdb_operator_reconcile_duration_seconds", "Time spent in one reconcile.", ("kind",))
@@ -118,9 +122,8 @@ def _lines(labels: Labels, values: tuple[float | None, ...]) -> tuple[str, ...]:
 
 
 def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return "NaN" if math.isnan(value) else repr(value)
+    """As prometheus_client writes a value ("+Inf", "6.710886e+07")."""
+    return str(floatToGoString(value))  # type: ignore[no-untyped-call]
 
 
 def _escape(label: str) -> str:
@@ -184,13 +187,16 @@ def set_ready(kind: str, namespace: str, name: str, instance: str, is_ready: boo
         replications.update((namespace, name, instance), {READY: 1 if is_ready else 0})
 
 
+_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
 def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     if environ["REQUEST_METHOD"] != "GET":
         start_response("405 Method Not Allowed", [("Allow", "GET")])
         return [b""]
     body = generate_latest(REGISTRY) + replications.exposition().encode()
-    headers = [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)]
-    if "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""):
+    headers = [("Content-Type", _CONTENT_TYPE)]
+    if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
         body = gzip.compress(body, compresslevel=1)  # tens of MiB at 10,000: the fastest level
         headers.append(("Content-Encoding", "gzip"))
     start_response("200 OK", headers)
@@ -203,6 +209,11 @@ class _Quiet(WSGIRequestHandler):
 
 
 def serve(port: int, address: str) -> None:
-    """/metrics on `port`, from a thread of its own."""
-    server = make_server(address, port, _app, ThreadingWSGIServer, handler_class=_Quiet)
+    """/metrics on `port`, from a thread of its own; `address` may be IPv6."""
+    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+
+    server: WSGIServer = make_server(address, port, _app, Server, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

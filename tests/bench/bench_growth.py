@@ -336,11 +336,7 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             figures["rss"] = measure.rss_mib(_pid(operator))
             if PROFILE == "memory":
                 os.kill(_pid(operator), signal.SIGUSR1)
-                eventually(
-                    lambda: profile.exists() and profile.read_text().endswith("\n"),
-                    timeout=600,
-                    what="the memory profile written",
-                )
+                eventually(profile.exists, timeout=600, what="the memory profile written")
             operator.stop()
             figures["kube floor"] = kube_floor(sandbox.kube, namespace, n)
         finally:

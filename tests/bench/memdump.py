@@ -30,7 +30,9 @@ def _dump(out: Path) -> None:
     for stat in stats[:15]:
         lines.append(f"{stat.size / 2**20:8.1f} MiB in {stat.count} blocks, allocated at:")
         lines += [f"      {line}" for line in stat.traceback.format(limit=8, most_recent_first=True)]
-    out.write_text("\n".join(lines) + "\n")
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text("\n".join(lines) + "\n")
+    partial.replace(out)  # whole or not at all, for the bench waiting on it
 
 
 def _watch_peak(out: Path) -> None:

@@ -201,6 +201,10 @@ async def test_an_org_listed_twice_unchanged_is_parsed_once(sandbox: sandbox_mod
         again = await client.replications.list(org["id"])
         assert [r.id for r in first] == [created.id]
         assert again[0] is first[0], "the same answer: the same objects, not parsed again"
+        named = await client.replications.list(org["id"], name="metrics")
+        assert named[0] == first[0]
+        assert named[0] is not first[0], "a lookup by name is its own answer"
+        assert (await client.replications.list(org["id"]))[0] is first[0], "and leaves the org's alone"
         await client.replications.update(created.id, models.ReplicationSettings(maxAgeSeconds=60))
         changed = await client.replications.list(org["id"])
         assert changed[0].maxAgeSeconds == 60, "a changed answer is parsed"

@@ -3,9 +3,11 @@ stays in the process (glibc keeps it in its heap) until trimmed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +32,8 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(allocator._LIBC is None, reason="not glibc: nothing to tune or trim")
 def test_trim_returns_the_freed_heap() -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
+    env = os.environ | {"PYTHONPATH": str(Path(allocator.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True, env=env)
     freed, trimmed = map(int, done.stdout.split())
     assert freed > 150, f"the freed blocks stay in the RSS until trimmed ({freed} MiB)"
     assert trimmed < freed - 120, f"trimmed: {freed} -> {trimmed} MiB"

@@ -23,6 +23,7 @@ def test_the_fix_is_what_kopf_runs() -> None:
     assert ToggleSet.drop_toggles is kopf_fixes.drop_toggles
     assert patching.patch_obj is kopf_fixes.patch_obj
     assert watching.continuous_watch is kopf_fixes.continuous_watch
+    assert "continuous_watch" in watching.infinite_watch.__code__.co_names, "kopf looks it up in its module"
 
 
 def test_watched_objects_arrive_without_managed_fields_or_the_last_applied_copy(

@@ -246,8 +246,8 @@ class Collection(Generic[M, C, U]):
             return list(self._last[2])
         try:
             body = json.loads(text)
-        except ValueError:  # not InfluxDB answering (a proxy's page?): never taken for an empty list
-            raise errors.ServerError(f"GET {self._path}: the answer is not JSON", status=200) from None
+        except ValueError:
+            raise errors.BadAnswer(f"GET {self._path}: the answer is not JSON") from None
         items = _parse_list(body, self._key, self._model)
         if name is None:
             self._last = (org_id, text, items)

@@ -26,6 +26,11 @@ class TimedOut(Unreachable):
     """Connected (or trying to), but no answer within the call's timeout."""
 
 
+class BadAnswer(InfluxError):
+    """A 2xx answer that is not what InfluxDB sends (a proxy's page?): never
+    taken for an empty list, which would make every object look gone."""
+
+
 class APIError(InfluxError):
     """InfluxDB answered with a non-2xx status."""
 
