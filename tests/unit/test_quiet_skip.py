@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from influxdb_operator.api import v1alpha1
 from influxdb_operator.config import Settings
 from influxdb_operator.influx import models
-from influxdb_operator.managed import replications
+from influxdb_operator.managed import replications, world
 from influxdb_operator.managed.listing import Listing
 from influxdb_operator.managed.runtime import Runtime
 from influxdb_operator.managed.world import Obj, Refs
@@ -50,8 +51,11 @@ def _remember(rt: Runtime, refs: Refs, replication: Obj, listing: Listing) -> No
 def test_an_unchanged_idle_replication_is_skipped_and_still_sampled() -> None:
     rt, refs, replication, _, listing = _world()
     _remember(rt, refs, replication, listing)
+    uid = replication["metadata"]["uid"]
+    world._parsed[uid] = (replication["spec"], v1alpha1.ReplicationSpec.model_construct())
     assert replications.unchanged(rt, refs, replication, listing)
-    assert len(rt.trends[replication["metadata"]["uid"]].samples) == 1
+    assert len(rt.trends[uid].samples) == 1
+    assert uid not in world._parsed, "a skipped replication holds no validated spec"
 
 
 def test_a_remote_status_updated_in_place_ends_the_skip() -> None:
