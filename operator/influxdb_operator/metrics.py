@@ -32,6 +32,11 @@ influx_calls = Counter(
 influx_call_seconds = Histogram(
     "influxdb_operator_influxdb_api_call_duration_seconds", "InfluxDB API call latency.", ("endpoint", "method")
 )
+refresh_seconds = Histogram(
+    "influxdb_operator_refresh_duration_seconds",
+    "One instance's refresh: its calls, then every dependent refreshed from them. The next starts a"
+    " resyncPeriod after it ends.",
+)
 
 
 def observe_influx_call(endpoint: str, method: str, outcome: str, seconds: float) -> None:

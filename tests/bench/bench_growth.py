@@ -22,6 +22,8 @@ evenly over I fresh edge influxd, each behind an InfluxDBInstance
   Kubernetes write (the trends' first windows, at least six periods);
 - at rest, after that: InfluxDB calls per instance and Kubernetes writes per
   period, the share of Replications a period skipped as idle and unchanged,
+  how long one instance's refresh took (the next starts a period after it ends)
+  and how much of that its InfluxDB calls took,
   CPU, RSS, and the operator's CPU for one scrape of its metrics (gzipped,
   as Prometheus asks for them).
 
@@ -332,6 +334,12 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
             figures["calls"] = (measure.influx_calls(after) - measure.influx_calls(before)) / periods / fleet
             figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / periods / n
+            (sum_after, count_after), (sum_before, count_before) = (
+                measure.histogram(body, "influxdb_operator_refresh_duration_seconds") for body in (after, before)
+            )
+            refreshes = max(1.0, count_after - count_before)
+            figures["refresh"] = (sum_after - sum_before) / refreshes
+            figures["waiting"] = (measure.influx_seconds(after) - measure.influx_seconds(before)) / refreshes
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["rss"] = measure.rss_mib(_pid(operator))
             if PROFILE == "memory":
@@ -388,6 +396,8 @@ COLUMNS = [
     ("calls/", "inst/per", "{calls:>8.1f}"),
     ("K8s", "wr/per", "{writes:>7.1f}"),
     ("idle", "skip %", "{skipped:>6.0f}"),
+    ("refresh", "s", "{refresh:>7.2f}"),
+    ("of it", "InfluxDB", "{waiting:>8.2f}"),
     ("CPU", "%", "{cpu:>6.1f}"),
     ("scrape", "CPU ms", "{scrape ms:>7.0f}"),
     ("RSS", "MiB", "{rss:>7.0f}"),

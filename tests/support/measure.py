@@ -30,6 +30,19 @@ def influx_calls(body: str) -> float:
     return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
 
 
+def influx_seconds(body: str) -> float:
+    """Seconds the operator's InfluxDB calls have taken so far, from a scrape."""
+    pattern = r"^influxdb_operator_influxdb_api_call_duration_seconds_sum\{.*\} (\S+)$"
+    return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
+
+
+def histogram(body: str, name: str) -> tuple[float, float]:
+    """(sum, count) of an unlabelled histogram so far, from a scrape."""
+    sums = re.search(rf"^{name}_sum (\S+)$", body, re.M)
+    counts = re.search(rf"^{name}_count (\S+)$", body, re.M)
+    return (float(sums.group(1)) if sums else 0.0), (float(counts.group(1)) if counts else 0.0)
+
+
 def skipped(body: str) -> float:
     """Replications the operator's refresh skipped as idle and unchanged so far, from a scrape."""
     pattern = r'^influxdb_operator_reconciles_total\{.*outcome="unchanged".*\} (\S+)$'

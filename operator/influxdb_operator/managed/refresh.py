@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -149,11 +150,13 @@ async def run(rt: Runtime, refs: Refs, deps: Dependents, key: Key, stopped: Stop
     try:
         while not stopped:
             wakeup.clear()
+            started = time.monotonic()
             try:
                 await refresh_once(rt, refs, deps, key)
             except Exception:
                 # A bug must not end the refresh for good.
                 logger.exception("refresh of InfluxDBInstance %s/%s failed", *key)
+            metrics.refresh_seconds.observe(time.monotonic() - started)
             allocator.trim()
             obj = one(refs.instances, key)
             period = v1alpha1.parse_duration(obj["spec"].get("resyncPeriod", "30s")) if obj else 30.0
