@@ -332,14 +332,15 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             time.sleep(REST * PERIOD)
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
             periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
-            figures["calls"] = (measure.influx_calls(after) - measure.influx_calls(before)) / periods / fleet
-            figures["skipped"] = 100 * (measure.skipped(after) - measure.skipped(before)) / periods / n
-            (sum_after, count_after), (sum_before, count_before) = (
-                measure.histogram(body, "influxdb_operator_refresh_duration_seconds") for body in (after, before)
-            )
-            refreshes = max(1.0, count_after - count_before)
-            figures["refresh"] = (sum_after - sum_before) / refreshes
-            figures["waiting"] = (measure.influx_seconds(after) - measure.influx_seconds(before)) / refreshes
+
+            def grown(name: str, **labels: str) -> float:
+                return measure.total(after, name, **labels) - measure.total(before, name, **labels)
+
+            figures["calls"] = grown("influxdb_operator_influxdb_api_calls_total") / periods / fleet
+            figures["skipped"] = 100 * grown("influxdb_operator_reconciles_total", outcome="unchanged") / periods / n
+            refreshes = max(1.0, grown("influxdb_operator_refresh_duration_seconds_count"))
+            figures["refresh"] = grown("influxdb_operator_refresh_duration_seconds_sum") / refreshes
+            figures["waiting"] = grown("influxdb_operator_influxdb_api_call_duration_seconds_sum") / refreshes
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
             figures["rss"] = measure.rss_mib(_pid(operator))
             if PROFILE == "memory":

@@ -141,10 +141,13 @@ def _kind(changed: set[str]) -> str:
     return "other fields"
 
 
+CALLS = "influxdb_operator_influxdb_api_calls_total"
+
+
 def _measure(kube: kube_module.Kube, changes: Changes, port: int, pid: int) -> dict[str, Any]:
     """One window of WINDOW periods: figures per period."""
     calls, requests, cpu = (
-        measure.influx_calls(measure.scrape(port)),
+        measure.total(measure.scrape(port), CALLS),
         measure.kube_writes(kube),
         measure.cpu_seconds(pid),
     )
@@ -153,7 +156,7 @@ def _measure(kube: kube_module.Kube, changes: Changes, port: int, pid: int) -> d
     writes, fields, kinds = changes.snapshot()
     requests = measure.kube_writes(kube) - requests
     return {
-        "calls": (measure.influx_calls(measure.scrape(port)) - calls) / WINDOW,
+        "calls": (measure.total(measure.scrape(port), CALLS) - calls) / WINDOW,
         "requests": {k: v / WINDOW for k, v in sorted(requests.items())},
         "writes": writes / WINDOW,
         "fields": {k: v / WINDOW for k, v in fields.most_common()},

@@ -24,29 +24,15 @@ def scrape(port: int) -> str:
     return (gzip.decompress(body) if gzipped else body).decode()
 
 
-def influx_calls(body: str) -> float:
-    """The operator's InfluxDB calls so far, from a scrape."""
-    pattern = r"^influxdb_operator_influxdb_api_calls_total\{.*\} (\S+)$"
-    return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
-
-
-def influx_seconds(body: str) -> float:
-    """Seconds the operator's InfluxDB calls have taken so far, from a scrape."""
-    pattern = r"^influxdb_operator_influxdb_api_call_duration_seconds_sum\{.*\} (\S+)$"
-    return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
-
-
-def histogram(body: str, name: str) -> tuple[float, float]:
-    """(sum, count) of an unlabelled histogram so far, from a scrape."""
-    sums = re.search(rf"^{name}_sum (\S+)$", body, re.M)
-    counts = re.search(rf"^{name}_count (\S+)$", body, re.M)
-    return (float(sums.group(1)) if sums else 0.0), (float(counts.group(1)) if counts else 0.0)
-
-
-def skipped(body: str) -> float:
-    """Replications the operator's refresh skipped as idle and unchanged so far, from a scrape."""
-    pattern = r'^influxdb_operator_reconciles_total\{.*outcome="unchanged".*\} (\S+)$'
-    return sum(float(m.group(1)) for m in re.finditer(pattern, body, re.M))
+def total(body: str, name: str, **labels: str) -> float:
+    """The sum, over every series of `name` whose labels include `labels`, of
+    its value so far, from a scrape (e.g. a counter, or a histogram's `_sum`)."""
+    found = 0.0
+    for m in re.finditer(rf"^{name}(?:\{{(.*)\}})? (\S+)$", body, re.M):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if labels.items() <= have.items():
+            found += float(m.group(2))
+    return found
 
 
 def kube_writes(kube: kube_module.Kube) -> collections.Counter[str]:

@@ -11,19 +11,14 @@ import urllib.request
 import pytest
 
 from influxdb_operator import metrics
+from sandbox import processes
 
 LABELS = ("ns", "served", "edge")
 
 
-def _free_port(family: socket.AddressFamily, host: str) -> int:
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def url() -> str:
-    port = _free_port(socket.AF_INET, "127.0.0.1")
+    port = processes.free_port()
     metrics.serve(port, "127.0.0.1")
     return f"http://127.0.0.1:{port}/metrics"
 
@@ -55,7 +50,9 @@ def test_only_get_is_served(url: str) -> None:
 
 def test_an_ipv6_address_is_served() -> None:
     try:
-        port = _free_port(socket.AF_INET6, "::1")
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            port = int(sock.getsockname()[1])
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
     metrics.serve(port, "::1")
