@@ -1,20 +1,29 @@
 """The fixes to kopf: ToggleSet's waiters are woken when the set flips, not
 on every toggle dropped (kopf's own: N²/2 wake-ups for N objects); patches
 are sent PATCHES_AT_ONCE at a time; watched objects arrive without what no one
-here reads."""
+here reads, their strings shared; an object's event waits for the operator's
+admission before kopf builds anything to handle it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from collections.abc import AsyncIterator, Iterable
+from typing import Any, cast
 
 import pytest
 from kopf._cogs.aiokits.aiotoggles import ToggleSet
 from kopf._cogs.clients import patching, watching
+from kopf._cogs.structs.references import Resource
+from kopf._core.reactor import processing
 
-from influxdb_operator.handlers import kopf_fixes
+from influxdb_operator import sharing
+from influxdb_operator.handlers import kopf_fixes, lifecycle
+from influxdb_operator.managed.runtime import Runtime
 
 N = 300
+REPLICATIONS = Resource("influxdb.replication.dev", "v1alpha1", "replications")
 
 
 def test_the_fix_is_what_kopf_runs() -> None:
@@ -24,31 +33,37 @@ def test_the_fix_is_what_kopf_runs() -> None:
     assert patching.patch_obj is kopf_fixes.patch_obj
     assert watching.continuous_watch is kopf_fixes.continuous_watch
     assert "continuous_watch" in watching.infinite_watch.__code__.co_names, "kopf looks it up in its module"
+    assert processing.process_resource_causes is kopf_fixes.process_resource_causes
+    assert "process_resource_causes" in processing.process_resource_event.__code__.co_names
 
 
-def test_watched_objects_arrive_without_managed_fields_or_the_last_applied_copy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def replication(kind: str | None) -> dict[str, object]:
-        metadata = {
-            "name": "r",
-            "uid": "u",
-            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
-            "annotations": {kopf_fixes.LAST_APPLIED: "{}", "influxdb.replication.dev/pause": "true"},
-        }
-        return {"type": kind, "object": {"metadata": metadata, "spec": {"name": "r"}}}
-
-    sent = [replication(None), watching.Bookmark.LISTED, replication("MODIFIED"), {"type": "DELETED", "object": {}}]
-
+def watched(resource: Resource, sent: list[object], monkeypatch: pytest.MonkeyPatch) -> list[object]:
     async def kopfs_own(**kwargs: object) -> AsyncIterator[object]:
         for event in sent:
             yield event
 
     async def scenario() -> list[object]:
         monkeypatch.setattr(kopf_fixes, "_continuous_watch", kopfs_own)
-        return [event async for event in kopf_fixes.continuous_watch(resource="replications")]
+        return [event async for event in kopf_fixes.continuous_watch(resource=resource)]
 
-    listed, bookmark, modified, deleted = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def replication(kind: str | None) -> dict[str, object]:
+    metadata = {
+        "name": "r",
+        "uid": "u",
+        "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+        "annotations": {kopf_fixes.LAST_APPLIED: "{}", "influxdb.replication.dev/pause": "true"},
+    }
+    return {"type": kind, "object": {"metadata": metadata, "spec": {"name": "r"}}}
+
+
+def test_watched_objects_arrive_without_managed_fields_or_the_last_applied_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = [replication(None), watching.Bookmark.LISTED, replication("MODIFIED"), {"type": "DELETED", "object": {}}]
+    listed, bookmark, modified, deleted = watched(REPLICATIONS, sent, monkeypatch)
     assert bookmark is watching.Bookmark.LISTED
     assert deleted == {"type": "DELETED", "object": {}}
     for event in (listed, modified):
@@ -59,6 +74,19 @@ def test_watched_objects_arrive_without_managed_fields_or_the_last_applied_copy(
                 "spec": {"name": "r"},
             },
         }
+    # Two events' objects, each decoded anew, hold one copy of each key and short string.
+    one, two = listed["object"], modified["object"]  # type: ignore[index]
+    assert [id(k) for k in one["metadata"]] == [id(k) for k in two["metadata"]]
+    assert one["spec"]["name"] is two["spec"]["name"]
+
+
+def test_secrets_are_slimmed_in_place_and_their_strings_not_kept_in_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = {"type": None, "object": {"metadata": {"name": "s", "managedFields": []}, "data": {"token": "dG9r"}}}
+    obj = secret["object"]
+    (event,) = watched(Resource("", "v1", "secrets"), [secret], monkeypatch)
+    assert event["object"] is obj  # type: ignore[index]
+    assert obj == {"metadata": {"name": "s"}, "data": {"token": "dG9r"}}
+    assert "dG9r" not in sharing._STRINGS
 
 
 def test_patches_in_flight_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,3 +155,59 @@ def test_waiters_see_every_flip() -> None:
         await asyncio.wait_for(on, timeout=5)
 
     asyncio.run(scenario())
+
+
+def test_kopf_builds_nothing_for_an_event_before_its_admission(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def admission(resource: Resource, body: object) -> AsyncIterator[None]:
+        seen.append(f"admitted {resource.plural} {body}")
+        yield
+        seen.append("left")
+
+    async def kopfs_own(**kwargs: object) -> tuple[list[float], bool]:
+        seen.append("causes built and handled")
+        return [], True
+
+    monkeypatch.setattr(kopf_fixes, "admission", admission)
+    monkeypatch.setattr(kopf_fixes, "_process_resource_causes", kopfs_own)
+    result = asyncio.run(kopf_fixes.process_resource_causes(resource=REPLICATIONS, body="r1"))
+    assert result == ([], True)
+    assert seen == ["admitted replications r1", "causes built and handled", "left"]
+
+
+class Places:
+    """`Runtime.slot` alone: one semaphore per instance key."""
+
+    def __init__(self) -> None:
+        self.taken: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def slot(self, instance: tuple[str, str]) -> asyncio.Semaphore:
+        return self.taken.setdefault(instance, asyncio.Semaphore(1))
+
+
+def test_the_operators_admission_is_the_instances_place_unless_settled() -> None:
+    places = Places()
+    admit = functools.partial(lifecycle._admission, cast(Runtime, places))
+    replication: dict[str, Any] = {
+        "metadata": {"namespace": "edge", "name": "r1", "generation": 2},
+        "spec": {"instanceRef": {"name": "edge-1"}},
+    }
+    instance = {"metadata": {"namespace": "edge", "name": "edge-1"}, "spec": {}}
+    assert admit(REPLICATIONS, replication) is places.slot(("edge", "edge-1"))
+    assert admit(Resource(REPLICATIONS.group, "v1alpha1", "influxdbinstances"), instance) is places.slot(
+        ("edge", "edge-1")
+    )
+    # Settled (the echo of a status write): no place; a handler that runs for it anyway takes one itself.
+    ready = {"type": "Ready", "status": "True"}
+    settled = replication | {"status": {"id": "0a", "observedGeneration": 2, "conditions": [ready]}}
+    assert isinstance(admit(REPLICATIONS, settled), contextlib.nullcontext)
+    assert lifecycle.admits_itself(settled)
+    deleting = settled | {"metadata": settled["metadata"] | {"deletionTimestamp": "2026-11-28T00:00:00Z"}}
+    assert admit(REPLICATIONS, deleting) is places.slot(("edge", "edge-1"))
+    assert not lifecycle.admits_itself(deleting)
+    assert list(places.taken) == [("edge", "edge-1")]
+    secret = {"metadata": {"namespace": "edge", "name": "token"}}
+    assert isinstance(admit(Resource("", "v1", "secrets"), secret), contextlib.nullcontext)
+    assert list(places.taken) == [("edge", "edge-1")]  # no place made for a Secret

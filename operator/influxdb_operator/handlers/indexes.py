@@ -14,6 +14,7 @@ from typing import Any
 
 import kopf
 
+from .. import sharing
 from ..api import v1alpha1
 from ..managed.world import Dependents, Key, Obj, Refs
 from ..reconcile import tokens
@@ -34,20 +35,9 @@ def snapshot(body: kopf.Body) -> Obj:
             "deletionTimestamp": body.metadata.get("deletionTimestamp"),
             "annotations": {k: v for k, v in body.metadata.annotations.items() if k in _KEPT_ANNOTATIONS},
         },
-        "spec": {k: _copy(v) for k, v in body.spec.items()},
-        "status": {k: _copy(v) for k, v in body.status.items() if k != "kopf"},  # not kopf's bookkeeping
+        "spec": {k: sharing.copy(v) for k, v in body.spec.items()},
+        "status": {k: sharing.copy(v) for k, v in body.status.items() if k != "kopf"},  # not kopf's bookkeeping
     }
-
-
-def _copy(value: Any) -> Any:
-    """A copy of decoded JSON: three times as fast as `copy.deepcopy`, which every
-    watch event of every object would pay for."""
-    kind = type(value)
-    if kind is dict:
-        return {k: _copy(v) for k, v in value.items()}
-    if kind is list:
-        return [_copy(v) for v in value]
-    return value
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")

@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
 import kopf
+from kopf._cogs.structs.references import Resource
 
 from .. import config, metrics
 from ..api import v1alpha1
+from ..managed.finish import settled
 from ..managed.runtime import Runtime
-from . import kube
+from ..managed.world import Key, Obj
+from . import kopf_fixes, kube
 
 KOPF_STATUS = "status.kopf"
 # Where earlier builds kept the diff-base: read while an object still has no other.
@@ -83,13 +89,41 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.worker_limit = 32
     settings.posting.idle_timeout = 0.2
     settings.watching.server_timeout = 300
+    # kopf lists everything in one answer unless told otherwise: at 10,000
+    # Replications that is a ~300 MB decode at start-up, and the allocator keeps
+    # what it grew to. Pages of 500, as client-go's informers list.
+    settings.watching.chunk_size = 500
     settings.networking.error_backoffs = [1, 2, 5, 10]
-    memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())
+    rt = memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())
+    kopf_fixes.admission = functools.partial(_admission, rt)
     port = os.environ.get("INFLUXDB_OPERATOR_METRICS_PORT")
     if port:
         # All interfaces: in a pod, Prometheus scrapes the pod IP.
         address = os.environ.get("INFLUXDB_OPERATOR_METRICS_ADDR", "0.0.0.0")  # noqa: S104
         metrics.serve(int(port), address)
+
+
+def _admission(rt: Runtime, resource: Resource, body: Mapping[str, Any]) -> AbstractAsyncContextManager[Any]:
+    """Where kopf takes up an object's event: one of its instance's places,
+    taken before kopf builds the handlers' causes and state, so a backlog
+    waiting its turn holds only its events. Not for a settled object's events
+    (most: the echo of each status write), whose handling is brief."""
+    if resource.group != v1alpha1.GROUP:
+        return contextlib.nullcontext()
+    obj = {key: body.get(key) or {} for key in ("metadata", "spec", "status")}
+    return contextlib.nullcontext() if admits_itself(obj) else rt.slot(instance_of(obj))
+
+
+def admits_itself(obj: Obj) -> bool:
+    """Whether kopf took up this object's event without a place: a handler that
+    runs for it anyway (kopf saw it as new, say) takes one itself."""
+    return settled(obj) and not obj["metadata"].get("deletionTimestamp")
+
+
+def instance_of(obj: Obj) -> Key:
+    """The instance whose places `obj` takes: its instanceRef's, or its own."""
+    meta = obj["metadata"]
+    return meta.get("namespace") or "", (obj["spec"].get("instanceRef") or {}).get("name") or meta.get("name", "")
 
 
 @kopf.on.cleanup()

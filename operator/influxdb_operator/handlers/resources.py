@@ -4,6 +4,7 @@ and every kind's deletion. The per-instance refresh is in `instances`."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,11 +17,11 @@ from ..managed import replications as managed_replications
 from ..managed import resource
 from ..managed.finish import settle, settled
 from ..managed.runtime import Runtime
-from ..managed.world import Dependents, Key, Obj, Refs
+from ..managed.world import Dependents, Obj, Refs
 from ..reconcile.outcome import Result
 from ..reconcile.reasons import Reason
 from . import indexes
-from .lifecycle import runtime
+from .lifecycle import admits_itself, instance_of, runtime
 
 PAUSED_RECHECK = 10.0  # seconds
 
@@ -36,19 +37,15 @@ def _into(patch: kopf.Patch) -> Callable[[dict[str, Any]], Awaitable[None]]:
     return write
 
 
-def _instance(obj: Obj) -> Key:
-    """The instance whose handler places `obj` takes: its instanceRef's, or its own."""
-    meta = obj["metadata"]
-    return meta["namespace"], obj["spec"].get("instanceRef", {}).get("name", meta["name"])
-
-
 def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
     group, version, plural = v1alpha1.GROUP, v1alpha1.VERSION, kind.plural
 
     async def run(obj: Obj, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
         rt, refs = runtime(memo), indexes.refs(kwargs)
         uid, generation = obj["metadata"]["uid"], obj["metadata"]["generation"]
-        async with rt.slot(_instance(obj)), rt.lock(obj):
+        # kopf took the instance's place before it built this handler's state
+        # (`lifecycle._admission`), unless the object was settled: then it is taken here.
+        async with rt.slot(instance_of(obj)) if admits_itself(obj) else contextlib.nullcontext(), rt.lock(obj):
             try:
                 if rt.applied.get(uid) == generation:
                     return  # the refresh applied this spec after an earlier attempt of the handler
@@ -86,7 +83,7 @@ def on_delete(kind: str, plural: str, model: type[v1alpha1.Status], delete: Dele
     ) -> None:
         rt, obj = runtime(memo), indexes.snapshot(body)
         refs, deps = indexes.refs(kwargs), indexes.dependents(kwargs)
-        async with rt.slot(_instance(obj)), rt.lock(obj):
+        async with rt.lock(obj):
             problem = await settle(rt, kind, model, obj, lambda: delete(rt, refs, deps, obj), _into(patch))
         if problem is not None:
             # A paused deletion costs no InfluxDB call to retry: checked often, it goes on soon after an unpause.

@@ -20,6 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter
 
+from .. import sharing
 from . import errors, models
 
 # Plain calls answer in milliseconds; anything slower is a sick server.
@@ -281,7 +282,14 @@ class Collection(Generic[M, C, U]):
 def _parse_list(body: Any, key: str, model: type[M]) -> list[M]:
     # An empty list may come back as `{"<key>": null}`.
     items = body.get(key) if isinstance(body, dict) else None
-    return _list_of(model).validate_python(items or [])
+    for item in items or []:  # each holds its org's, buckets' and remote's IDs: shared
+        for field, value in item.items() if isinstance(item, dict) else ():
+            if type(value) is str:
+                item[field] = sharing.share(value)
+    parsed = _list_of(model).validate_python(items or [])
+    for each in parsed:
+        sharing.share_fields_set(each)
+    return parsed
 
 
 @functools.cache

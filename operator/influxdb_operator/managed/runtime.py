@@ -178,7 +178,8 @@ class Runtime:
         return listing
 
     def slot(self, instance: Key) -> asyncio.Semaphore:
-        """One of the instance's HANDLERS_PER_INSTANCE places for a handler at work."""
+        """One of the instance's HANDLERS_PER_INSTANCE places for kopf at work on one of its
+        objects' events: taken before kopf builds its handlers' state (`lifecycle._admission`)."""
         return self._slots.setdefault(instance, asyncio.Semaphore(HANDLERS_PER_INSTANCE))
 
     def forget(self, uid: str) -> None:
