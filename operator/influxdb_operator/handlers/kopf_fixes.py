@@ -23,10 +23,10 @@ what the allocator kept afterwards. They are dropped as each event arrives.
 
 4. At start-up every object's worker holds its event, and then everything kopf
 builds to handle it (causes, diffs, handler state), while it waits its turn at
-the handler: at a restart that is ten thousand objects' worth at once (a
-quarter of a GB), and what the allocator kept afterwards. `admission` is taken
-before kopf builds any of it: the operator makes it its per-instance place
-(`Runtime.slot`), so the waiting is the same and holds much less.
+the handler: at a restart with 10,000 changed objects, 50 KB each at once, and
+what the allocator kept afterwards. `admission` is taken before kopf builds
+any of it: the operator makes it its per-instance place (`Runtime.slot`), so
+the waiting is the same and holds only the events.
 
 `tests/unit/test_kopf_fixes.py` counts the wake-ups and the patches in flight,
 checks what a watched object keeps, and fails when a kopf upgrade changes what

@@ -90,8 +90,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.idle_timeout = 0.2
     settings.watching.server_timeout = 300
     # kopf lists everything in one answer unless told otherwise: at 10,000
-    # Replications that is a ~300 MB decode at start-up, and the allocator keeps
-    # what it grew to. Pages of 500, as client-go's informers list.
+    # Replications tens of MB that the API server builds and kopf decodes at
+    # once. Pages of 500, as client-go's informers list.
     settings.watching.chunk_size = 500
     settings.networking.error_backoffs = [1, 2, 5, 10]
     rt = memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())

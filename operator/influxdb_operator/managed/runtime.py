@@ -28,11 +28,12 @@ from .clients import ClientCache
 from .listing import Listing
 from .world import Key, Obj, forget_spec
 
-# Handlers at work at once per instance. Unbounded, a restart with a thousand
-# pending changes ran a thousand at once, and their ends opened as many new
-# connections to the API server (kopf's client has no pool limit): over half
-# a GiB of TLS buffers, kept by the allocator afterwards. Per instance, so a
-# frozen server holds up only its own resources' handlers.
+# Objects kopf works on at once per instance (their events, their handlers).
+# Unbounded, a restart with a thousand pending changes ran a thousand handlers
+# at once, and their ends opened as many new connections to the API server
+# (kopf's client has no pool limit): over half a GiB of TLS buffers, kept by
+# the allocator afterwards. Per instance, so a frozen server holds up only its
+# own resources.
 HANDLERS_PER_INSTANCE = 16
 
 # (plural, namespace, name, merge patch of the status)
