@@ -107,11 +107,14 @@ def _admission(rt: Runtime, resource: Resource, body: Mapping[str, Any]) -> Abst
     """Where kopf takes up an object's event: one of its instance's places,
     taken before kopf builds the handlers' causes and state, so a backlog
     waiting its turn holds only its events. Not for a settled object's events
-    (most: the echo of each status write), whose handling is brief."""
+    (most: the echo of each status write), whose handling is brief, nor for an
+    instance's own: a new URL for a server that does not answer must not wait
+    behind its dependents' calls to it."""
     if resource.group != v1alpha1.GROUP:
         return contextlib.nullcontext()
     obj = {key: body.get(key) or {} for key in ("metadata", "spec", "status")}
-    return contextlib.nullcontext() if admits_itself(obj) else rt.slot(instance_of(obj))
+    instance = instance_of(obj)
+    return rt.slot(instance) if instance is not None and not admits_itself(obj) else contextlib.nullcontext()
 
 
 def admits_itself(obj: Obj) -> bool:
@@ -120,10 +123,10 @@ def admits_itself(obj: Obj) -> bool:
     return settled(obj) and not obj["metadata"].get("deletionTimestamp")
 
 
-def instance_of(obj: Obj) -> Key:
-    """The instance whose places `obj` takes: its instanceRef's, or its own."""
-    meta = obj["metadata"]
-    return meta.get("namespace") or "", (obj["spec"].get("instanceRef") or {}).get("name") or meta.get("name", "")
+def instance_of(obj: Obj) -> Key | None:
+    """The instance whose places `obj` takes: its instanceRef's (an instance has none)."""
+    name = (obj["spec"].get("instanceRef") or {}).get("name")
+    return (obj["metadata"].get("namespace") or "", name) if name else None
 
 
 @kopf.on.cleanup()

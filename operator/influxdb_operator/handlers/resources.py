@@ -45,7 +45,9 @@ def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
         uid, generation = obj["metadata"]["uid"], obj["metadata"]["generation"]
         # kopf took the instance's place before it built this handler's state
         # (`lifecycle._admission`), unless the object was settled: then it is taken here.
-        async with rt.slot(instance_of(obj)) if admits_itself(obj) else contextlib.nullcontext(), rt.lock(obj):
+        instance = instance_of(obj)
+        place = rt.slot(instance) if instance is not None and admits_itself(obj) else contextlib.nullcontext()
+        async with place, rt.lock(obj):
             try:
                 if rt.applied.get(uid) == generation:
                     return  # the refresh applied this spec after an earlier attempt of the handler
