@@ -67,6 +67,7 @@ def listing(*names: str) -> dict[str, Any]:
 def test_listed_models_share_repeated_ids_and_their_field_set() -> None:
     first, second = _parse_list(listing("r1", "r2"), "replications", models.Replication)
     assert first.orgID is second.orgID
+    assert first.id not in sharing._STRINGS  # each object's own: not tabled
     assert first.remoteID is second.remoteID
     assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
     # A copy with changes gets its own set; the shared one is untouched.

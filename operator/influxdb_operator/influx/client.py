@@ -284,12 +284,17 @@ def _parse_list(body: Any, key: str, model: type[M]) -> list[M]:
     items = body.get(key) if isinstance(body, dict) else None
     for item in items or []:  # each holds its org's, buckets' and remote's IDs: shared
         for field, value in item.items() if isinstance(item, dict) else ():
-            if type(value) is str:
+            if type(value) is str and field not in _OWN:
                 item[field] = sharing.share(value)
     parsed = _list_of(model).validate_python(items or [])
     for each in parsed:
         sharing.share_fields_set(each)
     return parsed
+
+
+# Each object's own, unlike its other strings: shared, ten thousand of them
+# would only push what is alike out of the table at every listing parsed.
+_OWN = frozenset({"id", "name"})
 
 
 @functools.cache
