@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import sandbox as sandbox_module
+from influxdb_operator.managed.runtime import HANDLERS_PER_INSTANCE
 from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
@@ -190,3 +191,57 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
         server.thaw()
     ns.wait_ready("influxdbinstance", "stuck", timeout=60)
     ns.wait_ready("replication", "stuck-stream", timeout=60)
+
+
+def test_an_instance_moved_while_its_places_are_all_held_is_taken_up_at_once(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess
+) -> None:
+    """An instance's own events take none of its places: with every place held
+    by a Replication handler whose call hangs (a proxy keeps InfluxDB's answers
+    back) and more handlers queued behind them, the instance's new URL is
+    observed at once, not after those calls time out (30 s)."""
+    edge, unique = sandbox.edge, fault_namespace
+    ns = kubectl.in_namespace(fault_namespace)
+    with HoldingProxy(edge.url).running() as proxy:
+        setup = Setup.create(sandbox, ns, unique, edge_url=proxy.url)
+        # A long period: only a change itself wakes the refresh that observes it.
+        instance = {"secret": "edge-token", "resync": "300s"}
+        ns.apply(manifests.instance("edge", fault_namespace, url=proxy.url, org=edge.org, **instance))
+
+        def observed(generation: int) -> bool:
+            found = ns.get("influxdbinstance", "edge") or {}
+            return bool(
+                found["status"].get("observedGeneration") == generation
+                and condition(found, "Ready").get("status") == "True"
+            )
+
+        eventually(functools.partial(observed, 2), timeout=10, what="the instance's longer period observed")
+        names = [f"queued-{i:02d}" for i in range(HANDLERS_PER_INSTANCE + 4)]
+        streams = {name: setup.replication(name, name=f"{name}-{unique}") for name in names}
+        ns.apply(*streams.values())
+        for name in names:
+            ns.wait_ready("replication", name)
+
+        proxy.arm(r"PATCH /api/v2/replications/\w+")
+        for stream in streams.values():
+            stream["spec"]["maxAgeSeconds"] = 7200
+        ns.apply(*streams.values())
+        # The per-instance bound holds: as many calls in flight as places, no more.
+        eventually(lambda: proxy.holding == HANDLERS_PER_INSTANCE, timeout=30, what="every place held")
+
+        ns.apply(manifests.instance("edge", fault_namespace, url=edge.url, org=edge.org, **instance))
+        eventually(functools.partial(observed, 3), timeout=10, what="the instance's new URL observed")
+        assert proxy.holding == HANDLERS_PER_INSTANCE  # the places were still held all along
+        proxy.release()
+
+        def caught_up() -> bool:
+            return all(
+                (r := ns.get("replication", name) or {})["status"].get("observedGeneration") == 2
+                and condition(r, "Ready").get("status") == "True"
+                for name in names
+            )
+
+        eventually(caught_up, timeout=60, what="every queued change applied")
+    in_influx = {r["name"]: r["maxAgeSeconds"] for r in edge.replications() if r["name"].endswith(unique)}
+    assert in_influx == {f"{name}-{unique}": 7200 for name in names}
+    ns("delete", "replication", *names, "--timeout=60s")

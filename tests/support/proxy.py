@@ -30,6 +30,7 @@ class HoldingProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.hold = threading.Event()
         self.held = threading.Event()  # set once a create was forwarded and its answer held
+        self.holding = 0  # requests held at this moment
         self._release: asyncio.Event | None = None
         self._match, self._before = _CREATES, False
         self._loop = asyncio.new_event_loop()
@@ -48,7 +49,11 @@ class HoldingProxy:
         if self.hold.is_set() and self._match.fullmatch(f"{request.method} {request.path}"):
             assert self._release is not None
             self.held.set()
-            await self._release.wait()
+            self.holding += 1
+            try:
+                await self._release.wait()
+            finally:
+                self.holding -= 1
             return True
         return False
 
