@@ -19,6 +19,9 @@ evenly over I fresh edge influxd, each behind an InfluxDBInstance
   changed object's status once, and on a machine of two cores the API server's
   work for that competes with everything else, so the backlog is shown against
   both floors (it also posts an Event per change, which neither floor counts);
+- backlog busy % and its CPU: how busy the machine's cores were during the
+  backlog, and the CPU seconds the operator, kube-apiserver with etcd, and
+  every influxd spent in it: where its time went, on cores they all share;
 - list: one listing of the N/I from one influxd, what a refresh asks each period;
 - quiet after: from the backlog's end until a period passes without a
   Kubernetes write (the trends' first windows, at least six periods);
@@ -322,8 +325,15 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
                 str(_manifests(work / f"second-{n}.yaml", namespace, n, fleet, max_age=7200)),
                 timeout=7200,
             )
+            parts, machine = _parts_cpu(), measure.machine_cpu()
             operator.start()
             figures["backlog"] = latest.wait(n, generation=2)
+            busy, every = (after - before for after, before in zip(measure.machine_cpu(), machine, strict=True))
+            figures["backlog busy"] = 100 * busy / every
+            figures["backlog operator cpu"] = measure.cpu_seconds(_pid(operator))
+            figures["backlog kube cpu"], figures["backlog influxd cpu"] = (
+                after - before for after, before in zip(_parts_cpu(), parts, strict=True)
+            )
             changed = sum(1 for edge in edges for r in edge.replications() if r["maxAgeSeconds"] == 7200)
             assert changed == n, f"{changed} of {n} replications changed in InfluxDB"
 
@@ -385,6 +395,11 @@ def _until_quiet(kube: kube_module.Kube, n: int, after: str) -> float:
     return time.monotonic() - started - PERIOD
 
 
+def _parts_cpu() -> tuple[float, float]:
+    """CPU seconds so far of (kube-apiserver and etcd, every influxd)."""
+    return measure.cpu_of_commands("kube-apiserver", "etcd"), measure.cpu_of_commands("influxd")
+
+
 def _pid(operator: OperatorProcess) -> int:
     assert operator.proc is not None
     return operator.proc.pid
@@ -401,6 +416,10 @@ COLUMNS = [
     ("K8s wr", "floor s", "{kube floor:>8.1f}"),
     ("backlog/", "PATCH fl", "{per patch:>8.2f}"),
     ("backlog/", "both fl", "{per both:>8.2f}"),
+    ("backlog", "busy %", "{backlog busy:>7.0f}"),
+    ("its CPU", "oper s", "{backlog operator cpu:>7.1f}"),
+    ("its CPU", "k8s s", "{backlog kube cpu:>7.1f}"),
+    ("its CPU", "influx s", "{backlog influxd cpu:>8.1f}"),
     ("list", "ms", "{listing ms:>6.0f}"),
     ("quiet", "after s", "{quiet after:>7.0f}"),
     ("calls/", "inst/per", "{calls:>8.1f}"),

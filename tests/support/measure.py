@@ -61,3 +61,23 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_of_commands(*names: str) -> float:
+    """CPU seconds so far of every running process whose command is one of `names`."""
+    spent = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() in names:
+                spent += cpu_seconds(int(comm.parent.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited meanwhile
+    return spent
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds so far over every core, from /proc/stat."""
+    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
