@@ -25,8 +25,8 @@ evenly over I fresh edge influxd, each behind an InfluxDBInstance
 - list: one listing of the N/I from one influxd, what a refresh asks each period;
 - quiet after: from the backlog's end until a period passes without a
   Kubernetes write (the trends' first windows, at least six periods);
-- at rest, after that: InfluxDB calls per instance and Kubernetes writes per
-  period, the share of Replications a period skipped as idle and unchanged,
+- at rest, after that: InfluxDB calls per refresh of an instance, Kubernetes
+  writes per period, the share of Replications a refresh skipped as idle and unchanged,
   how long one instance's refresh took (the next starts a period after it ends)
   and how much of that its InfluxDB calls took,
   CPU, RSS, and the operator's CPU for one scrape of its metrics (gzipped,
@@ -340,21 +340,25 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             time.sleep(SETTLE * PERIOD)  # the trends' first windows pass; then, once quiet, the rest window
             figures["quiet after"] = SETTLE * PERIOD + _until_quiet(sandbox.kube, n, "the backlog")
             # The operator's scrapes cost it CPU: outside the CPU window (the first one
-            # measured alone), and the counters' periods are counted from when each began.
+            # measured alone).
             cpu = measure.cpu_seconds(_pid(operator))
-            began, before = time.monotonic(), measure.scrape(port)
+            before = measure.scrape(port)
             figures["scrape"] = measure.cpu_seconds(_pid(operator)) - cpu
             writes, cpu = measure.kube_writes(sandbox.kube), measure.cpu_seconds(_pid(operator))
             time.sleep(REST * PERIOD)
             figures["cpu"] = 100 * (measure.cpu_seconds(_pid(operator)) - cpu) / (REST * PERIOD)
-            periods, after = (time.monotonic() - began) / PERIOD, measure.scrape(port)
+            after = measure.scrape(port)
 
             def grown(name: str, **labels: str) -> float:
                 return measure.total(after, name, **labels) - measure.total(before, name, **labels)
 
-            figures["calls"] = grown("influxdb_operator_influxdb_api_calls_total") / periods / fleet
-            figures["skipped"] = 100 * grown("influxdb_operator_reconciles_total", outcome="unchanged") / periods / n
+            # Per refresh (each is one instance's), not per period of wall time: a refresh
+            # starts a period after the last one ended, so a window of a few periods holds
+            # one refresh more or less than it has periods.
             refreshes = max(1.0, grown("influxdb_operator_refresh_duration_seconds_count"))
+            figures["calls"] = grown("influxdb_operator_influxdb_api_calls_total") / refreshes
+            unchanged = grown("influxdb_operator_reconciles_total", outcome="unchanged")
+            figures["skipped"] = 100 * unchanged / (refreshes * n / fleet)
             figures["refresh"] = grown("influxdb_operator_refresh_duration_seconds_sum") / refreshes
             figures["waiting"] = grown("influxdb_operator_influxdb_api_call_duration_seconds_sum") / refreshes
             figures["writes"] = sum((measure.kube_writes(sandbox.kube) - writes).values()) / REST
@@ -422,7 +426,7 @@ COLUMNS = [
     ("its CPU", "influx s", "{backlog influxd cpu:>8.1f}"),
     ("list", "ms", "{listing ms:>6.0f}"),
     ("quiet", "after s", "{quiet after:>7.0f}"),
-    ("calls/", "inst/per", "{calls:>8.1f}"),
+    ("calls/", "refresh", "{calls:>8.1f}"),
     ("K8s", "wr/per", "{writes:>7.1f}"),
     ("idle", "skip %", "{skipped:>6.0f}"),
     ("refresh", "s", "{refresh:>7.2f}"),
