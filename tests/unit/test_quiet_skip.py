@@ -72,3 +72,18 @@ def test_a_new_snapshot_or_listing_entry_ends_the_skip() -> None:
     moved = Listing({"0r": HAVE.model_copy(update={"maxAgeSeconds": 5})}, {}, None)
     assert not replications.unchanged(rt, refs, replication, moved)
     assert not replications.unchanged(rt, refs, replication, None)
+
+
+def test_a_replication_without_series_is_sampled_alike_skipped_or_not() -> None:
+    """influxd has no `/metrics` series of a replication before its first write:
+    a full refresh and a skip both sample it as zeros. A skip that sampled
+    None left windows of both, which showed no rates, then rates again: a
+    status write each way, every few periods, for every idle stream."""
+    rt, refs, replication, _, _ = _world()
+    listing = Listing({"0r": HAVE}, {}, {})  # influxd's metrics on, no series of "0r" yet
+    limits = replications.Thresholds(stalled_after=15.0, queue_full_warning=0.8)
+    replications._observe(rt, replication, HAVE, listing, limits)
+    _remember(rt, refs, replication, listing)
+    assert replications.unchanged(rt, refs, replication, listing)
+    samples = rt.trends[replication["metadata"]["uid"]].samples
+    assert [s.counters for s in samples] == [models.QueueCounters()] * 2
