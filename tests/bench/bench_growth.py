@@ -328,12 +328,10 @@ def run_size(sandbox: sandbox_module.Sandbox, kubectl: Kubectl, work: Path, n: i
             parts, machine = _parts_cpu(), measure.machine_cpu()
             operator.start()
             figures["backlog"] = latest.wait(n, generation=2)
-            busy, every = (after - before for after, before in zip(measure.machine_cpu(), machine, strict=True))
-            figures["backlog busy"] = 100 * busy / every
+            (busy, every), (kube_cpu, influxd_cpu) = measure.machine_cpu(), _parts_cpu()
+            figures["backlog busy"] = 100 * (busy - machine[0]) / (every - machine[1])
             figures["backlog operator cpu"] = measure.cpu_seconds(_pid(operator))
-            figures["backlog kube cpu"], figures["backlog influxd cpu"] = (
-                after - before for after, before in zip(_parts_cpu(), parts, strict=True)
-            )
+            figures["backlog kube cpu"], figures["backlog influxd cpu"] = kube_cpu - parts[0], influxd_cpu - parts[1]
             changed = sum(1 for edge in edges for r in edge.replications() if r["maxAgeSeconds"] == 7200)
             assert changed == n, f"{changed} of {n} replications changed in InfluxDB"
 
