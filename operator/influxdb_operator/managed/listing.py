@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from ..influx import models
 from ..influx.client import InfluxClient
 
+_NO_SERIES = models.QueueCounters()  # frozen: one for every replication without series
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -25,3 +27,13 @@ class Listing:
         replications = await client.replications.list(org_id)
         counters = await client.replication_counters() if replications else None
         return cls({r.id: r for r in replications}, {r.id: r for r in remotes}, counters, taken_at)
+
+    def counters_of(self, replication_id: str) -> models.QueueCounters | None:
+        """influxd's counters of one replication: zeros while its `/metrics` has
+        no series of it (influxd adds them at the replication's first write),
+        None while its metrics are off. One answer for every reader: a refresh
+        that sampled None where another sampled zeros left windows of both,
+        which showed no rates, then rates again."""
+        if self.counters is None:
+            return None
+        return self.counters.get(replication_id, _NO_SERIES)

@@ -186,25 +186,12 @@ def _observe(
     if listing is not None:
         if trend is None or trend.horizon != 2 * limits.stalled_after:
             trend = rt.trends[uid] = _new_trend(obj, 2 * limits.stalled_after)
-        counters = _counters(listing, have.id)
+        counters = listing.counters_of(have.id)
         sample = dataplane.Sample(time.monotonic(), have.currentQueueSizeBytes, have.remainingBytesToBeSynced, counters)
         lost = trend.add(sample)
     if trend is None or not trend.samples:
         return None, lost
     return dataplane.analyse(trend, max_queue_bytes=have.maxQueueSizeBytes, stalled_after=limits.stalled_after), lost
-
-
-_NO_SERIES = models.QueueCounters()  # frozen: one for every replication without series
-
-
-def _counters(listing: Listing, replication_id: str) -> models.QueueCounters | None:
-    """influxd's counters of one replication: zeros while its `/metrics` has no
-    series of it (influxd adds them at the replication's first write), None
-    while its metrics are off. The refresh's skip samples the same, or a
-    window with both would show no rates, and then rates again."""
-    if listing.counters is None:
-        return None
-    return listing.counters.get(replication_id, _NO_SERIES)
 
 
 def _new_trend(obj: Obj, horizon: float) -> dataplane.Trend:
@@ -293,7 +280,7 @@ def _inputs(rt: Runtime, refs: Refs, obj: Obj, listing: Listing) -> _Inputs:
         (inst.get("spec"), inst.get("metadata"), inst_status.get("orgID")),
         (remote.get("spec"), remote_status.get("id"), remote_status.get("mintedToken")),
         listing.replications.get(recorded),
-        _counters(listing, recorded),
+        listing.counters_of(recorded),
         rt.validations.kept.get(meta["uid"]),
     )
 
