@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
+export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests:$(CURDIR)/tools
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench wheels image e2e clean
+.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench wheels lock image release e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ lint: $(PY) ## ruff (lint + format check) and import-linter's layer contract
 	$(VENV)/bin/lint-imports
 
 typecheck: $(PY) ## mypy --strict
-	$(VENV)/bin/mypy operator/influxdb_operator tests
+	$(VENV)/bin/mypy operator/influxdb_operator tests tools
 
 CHART := deploy/chart/influxdb-replication-operator
 HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
@@ -68,14 +68,30 @@ manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
 	$(PY) -m pytest -p no:cacheprovider tests/bench/bench_growth.py tests/bench/bench_scale.py -s -q
 
-# The image's pinned wheels, fetched by the host's pip (which trusts the host's CAs,
-# a TLS-intercepting proxy's included); the Dockerfile then installs only these.
-WHEEL_PLATFORMS := $(foreach p,manylinux2014 manylinux_2_28 manylinux_2_34,--platform $(p)_$(shell uname -m))
+# The image's pinned wheels for both release platforms, fetched by the host's pip
+# (which trusts the host's CAs, a TLS-intercepting proxy's included) and checked
+# against the locks' hashes; the Dockerfile then installs only these.
+WHEEL_ARCHES := x86_64 aarch64
 
-wheels: $(PY) ## download the image's dependencies on the host into build/wheels/ (builds behind a TLS proxy)
+wheels: $(PY) ## download the image's dependencies (both platforms) into build/wheels/, hash-checked
 	rm -rf build/wheels
-	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 $(WHEEL_PLATFORMS) \
-	  --dest build/wheels -r requirements.lock 'setuptools>=69'
+	for arch in $(WHEEL_ARCHES); do \
+	  $(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 --dest build/wheels \
+	    $$(for p in manylinux2014 manylinux_2_28 manylinux_2_34; do echo --platform $${p}_$$arch; done) \
+	    --require-hashes -r requirements.lock -r requirements-build.lock || exit 1; \
+	done
+
+# pip-compile keeps the locked versions unless LOCK_ARGS=--upgrade; PIP_FIND_LINKS
+# (set on some machines) would otherwise be written into the lock.
+LOCK := env -u PIP_FIND_LINKS $(VENV)/bin/pip-compile --quiet --strip-extras --generate-hashes \
+  --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+lock: $(PY) ## pin the image's dependencies with every platform's hashes (requirements*.lock)
+	$(LOCK) --output-file requirements.lock pyproject.toml
+	$(LOCK) --allow-unsafe --only-build-deps --build-deps-for=wheel --output-file requirements-build.lock pyproject.toml
+
+release: wheels ## build and push image (linux/amd64+arm64), SBOMs and chart: make release REGISTRY=host/path [VERSION=x.y.z]
+	VERSION=$(VERSION) REGISTRY=$(REGISTRY) $(PY) tools/release.py
 
 image: $(PY) ## build the operator image with Docker (starts dockerd, makes a stand-in base if needed)
 	$(PY) -m e2e.images operator

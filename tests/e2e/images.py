@@ -23,13 +23,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox import binaries
+from sandbox import binaries, emulation
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("IRO_CACHE", Path.home() / ".cache/influxdb-replication-operator"))
 PYTHON_BASE = "python:3.11-slim-bookworm"
+# What `make release` looks for on a base to say it was built on a stand-in.
+STANDIN_LABEL = "dev.influxdb-replication.stand-in-for"
 OPERATOR_REPOSITORY = "influxdb-replication-operator"
 INFLUXDB_REPOSITORY = "influxdb-replication-operator-e2e/influxdb"
+NATIVE_ARCH = emulation.NATIVE_ARCH
+# The platforms `make release` builds, so the stand-in base is made for each.
+RELEASE_ARCHES = ("amd64", "arm64")
 # The stand-in base: Debian's python3 is 3.11 on bookworm, like the official base.
 STANDIN_SUITE = "bookworm"
 STANDIN_PACKAGES = ("python3", "python3-venv")
@@ -129,21 +134,35 @@ def python_base() -> str:
     return standin_base()
 
 
+def _standin_key() -> str:
+    recipe = "|".join((STANDIN_SUITE, *STANDIN_PACKAGES, *STANDIN_PRUNE, "v1"))
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def standin_rootfs(arch: str = NATIVE_ARCH) -> Path:
+    """The stand-in's root filesystem for `arch` as a tarball, made once per recipe.
+
+    A foreign architecture's packages are configured under QEMU (binfmt_misc,
+    see emulation.ensure), which takes a few minutes instead of one.
+    """
+    suffix = "" if arch == "amd64" else f"-{arch}"
+    tarball = CACHE / "images" / f"debian-{STANDIN_SUITE}-minbase-python3-{_standin_key()}{suffix}.tar"
+    if not tarball.exists():
+        _debootstrap(tarball, arch)
+    return tarball
+
+
 def standin_base() -> str:
     """Debian minbase + python3 + python3-venv, imported as an image.
 
-    The root filesystem is made once per recipe and kept as a tarball under the
-    cache, so a new Docker data root imports it in seconds.
+    The root filesystem is kept as a tarball under the cache, so a new Docker
+    data root imports it in seconds.
     """
-    recipe = "|".join((STANDIN_SUITE, *STANDIN_PACKAGES, *STANDIN_PRUNE, "v1"))
-    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    ref = f"influxdb-replication-operator-e2e/debian-python:{STANDIN_SUITE}-{key}"
+    ref = f"influxdb-replication-operator-e2e/debian-python:{STANDIN_SUITE}-{_standin_key()}"
     say(f"{PYTHON_BASE} cannot be pulled here: using a stand-in made with debootstrap ({ref})")
     if _present(ref):
         return ref
-    tarball = CACHE / "images" / f"debian-{STANDIN_SUITE}-minbase-python3-{key}.tar"
-    if not tarball.exists():
-        _debootstrap(tarball)
+    tarball = standin_rootfs()
     subprocess.run(
         [
             "docker",
@@ -161,7 +180,7 @@ def standin_base() -> str:
     return ref
 
 
-def _debootstrap(tarball: Path) -> None:
+def _debootstrap(tarball: Path, arch: str) -> None:
     if shutil.which("debootstrap") is None:
         if os.geteuid() != 0:
             raise Unavailable("the stand-in base needs debootstrap, and root to install and run it")
@@ -175,11 +194,14 @@ def _debootstrap(tarball: Path) -> None:
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tarball.parent) as work:
         rootfs = Path(work) / "rootfs"
-        say(f"debootstrap {STANDIN_SUITE} minbase with {', '.join(STANDIN_PACKAGES)} (about a minute)")
+        say(f"debootstrap {STANDIN_SUITE} {arch} minbase with {', '.join(STANDIN_PACKAGES)} (a minute, more emulated)")
         started = time.monotonic()
+        if arch != NATIVE_ARCH:
+            emulation.ensure(arch)
         subprocess.run(
             [
                 "debootstrap",
+                f"--arch={arch}",
                 "--variant=minbase",
                 f"--include={','.join(STANDIN_PACKAGES)}",
                 STANDIN_SUITE,
@@ -195,6 +217,37 @@ def _debootstrap(tarball: Path) -> None:
         subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
         say(f"stand-in root filesystem made in {time.monotonic() - started:.0f}s: {tarball}")
+
+
+def release_base(registry: str) -> str:
+    """The base `make release` builds on: the official image where it can be pulled,
+    else the stand-ins for every release platform, pushed to `registry` as one index.
+
+    Each stand-in carries the label that `make release` reports (STANDIN_LABEL), so
+    the release says what it was built on.
+    """
+    crane = [binaries.path("crane"), "--insecure"]
+    if subprocess.run([*crane, "digest", PYTHON_BASE], capture_output=True, check=False).returncode == 0:
+        return PYTHON_BASE
+    index = f"{registry}/stand-in/debian-python:{STANDIN_SUITE}-{_standin_key()}"
+    if subprocess.run([*crane, "digest", index], capture_output=True, check=False).returncode == 0:
+        return index
+    say(f"{PYTHON_BASE} cannot be pulled here: pushing stand-ins made with debootstrap as {index}")
+    manifests = []
+    for arch in RELEASE_ARCHES:
+        ref = f"{index}-{arch}"
+        run = functools.partial(subprocess.run, check=True, capture_output=True)
+        run([*crane, "append", "--oci-empty-base", "-f", str(standin_rootfs(arch)), "-t", ref])
+        mutate = [*crane, "mutate", ref, "--set-platform", f"linux/{arch}", "--cmd", "python3"]
+        mutate += ["--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        mutate += ["--label", f"{STANDIN_LABEL}={PYTHON_BASE}"]
+        manifests.append(run(mutate, text=True).stdout.strip())
+    subprocess.run(
+        [*crane, "index", "append", *(f"--manifest={m}" for m in manifests), "-t", index],
+        check=True,
+        capture_output=True,
+    )
+    return index
 
 
 def download_wheels() -> None:

@@ -27,7 +27,7 @@ case "${1:-}" in
 "") ;;
 *) echo "usage: $0 [--node]" >&2; exit 2 ;;
 esac
-node_tools=" kubelet kube-controller-manager kube-scheduler kube-proxy coredns pause "
+node_tools=" kubelet kube-controller-manager kube-scheduler kube-proxy coredns pause buildx buildkitd syft oras "
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${TESTBIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/influxdb-replication-operator/testbin}
@@ -151,6 +151,21 @@ compile_pause() {
 	cc $pause_cflags -o "$out" "$k8s_dir/build/pause/linux/pause.c"
 }
 produce pause "$pause_tag" "$pause_recipe" compile_pause
+
+# What `make release` builds and pushes with, used by the end-to-end suite
+# (built with --node, like the node's parts): buildx and the buildkitd it
+# drives where no Docker builder can make a multi-platform image, syft for the
+# SBOM and oras to attach it. Versions in the wrapper modules, as above.
+buildkit=$(pinned buildkit github.com/moby/buildkit)
+buildx=$(pinned buildkit github.com/docker/buildx)
+build buildx "$buildx" buildkit -- -ldflags "-X github.com/docker/buildx/version.Version=$buildx" \
+	github.com/docker/buildx/cmd/buildx
+build buildkitd "$buildkit" buildkit -- -ldflags "-X github.com/moby/buildkit/version.Version=$buildkit" \
+	github.com/moby/buildkit/cmd/buildkitd
+syft=$(pinned syft github.com/anchore/syft)
+build syft "$syft" syft -- -ldflags "-X main.version=${syft#v}" github.com/anchore/syft/cmd/syft
+oras=$(pinned oras oras.land/oras)
+build oras "$oras" oras -- oras.land/oras/cmd/oras
 
 # Point bin/ at exactly these versions: a symlink to a fresh directory of
 # links, replaced by one rename so readers never see a half-made bin/.
