@@ -45,12 +45,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* The image reference: digest if given, else tag (default: appVersion). */}}
+{{/* The image reference: the tag (default: appVersion), pinned by the digest if given (the digest is what is pulled; the tag tells a reader which release it is). */}}
 {{- define "influxdb-replication-operator.image" -}}
+{{- $tagged := printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- printf "%s@%s" $tagged .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $tagged -}}
 {{- end -}}
 {{- end -}}
 
