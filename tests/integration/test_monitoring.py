@@ -79,9 +79,9 @@ def exported(operator: OperatorProcess) -> dict[str, set[str]]:
     return {name: {name + suffix for suffix in SUFFIXES.get(kind, ("",))} for name, kind in families}
 
 
-def test_the_scrape_holds_every_family_even_before_any_replication(exported: dict[str, set[str]]) -> None:
-    # Families are declared whether or not a series has a value yet, so the
-    # dashboard check below sees the whole list, not what one test left behind.
+def test_the_scrape_names_the_families_a_list_here_once_missed(exported: dict[str, set[str]]) -> None:
+    # A family is declared (# TYPE) whether or not any of its series has a value
+    # yet, so `exported` is the whole list, not what other tests left behind.
     assert "influxdb_replication_heartbeat_lag_seconds" in exported
     assert exported["influxdb_operator_refresh_duration_seconds"] == {
         f"influxdb_operator_refresh_duration_seconds_{suffix}" for suffix in ("bucket", "sum", "count")
