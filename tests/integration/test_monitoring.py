@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 
 from sandbox import binaries
 from support.chart import CHART, ROOT, render
+from support.kubectl import eventually
 from support.operator_process import OperatorProcess
 
 ENABLED = ("metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true")
@@ -72,8 +74,17 @@ def test_metric_names_sees_selectors_only() -> None:
 def exported(operator: OperatorProcess) -> dict[str, set[str]]:
     """The operator's own metric families, from a scrape of the running
     operator, each with the series names Prometheus stores for it."""
-    assert operator.metrics_url is not None
-    text = urllib.request.urlopen(operator.metrics_url, timeout=5).read().decode()
+    url = operator.metrics_url
+    assert url is not None
+
+    def scrape() -> str | None:
+        # The endpoint opens once the operator has started up.
+        try:
+            return str(urllib.request.urlopen(url, timeout=5).read().decode())
+        except urllib.error.URLError:
+            return None
+
+    text = eventually(scrape, timeout=30, what="the operator's /metrics")
     families = re.findall(r"^# TYPE (influxdb_\w+) (\w+)$", text, re.M)
     assert families, text[:2000]
     return {name: {name + suffix for suffix in SUFFIXES.get(kind, ("",))} for name, kind in families}
