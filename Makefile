@@ -18,7 +18,7 @@ $(PY): pyproject.toml
 
 venv: $(PY) ## create .venv with the operator and its dev tools
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, prometheus-operator's CRDs
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -30,9 +31,27 @@ def test_helm_lint_is_clean_in_every_mode() -> None:
         ["metrics.serviceMonitor.enabled=true"],
         ["crds.enabled=false"],
         ["metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true"],
+        ["global.foo=bar", "global.imageRegistry=registry.example.com"],
     ):
         out = helm("lint", "--strict", str(CHART), *[f"--set={s}" for s in sets])
         assert "0 chart(s) failed" in out
+
+
+def test_the_chart_can_be_a_subchart_of_an_umbrella_chart(tmp_path: Path) -> None:
+    # Helm hands a subchart the umbrella's `global` values, checked by the subchart's schema.
+    umbrella = tmp_path / "umbrella"
+    shutil.copytree(CHART, umbrella / "charts" / CHART.name)
+    (umbrella / "Chart.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v2", "name": "umbrella", "version": "1.0.0", "type": "application"})
+    )
+    values = {"global": {"imageRegistry": "registry.example.com", "foo": "bar"}, CHART.name: {"verbose": True}}
+    (umbrella / "values.yaml").write_text(yaml.safe_dump(values))
+    out = helm("template", "umbrella", str(umbrella), f"--namespace={RELEASE_NAMESPACE}")
+    deployment = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "Deployment")
+    assert "--verbose" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    # The schema still holds there: only `global` is let through.
+    with pytest.raises(AssertionError, match="values don't meet the specifications of the schema"):
+        helm("template", "umbrella", str(umbrella), f"--set={CHART.name}.foo=1")
 
 
 def test_values_schema_rejects_unknown_and_bad_values() -> None:
@@ -103,6 +122,58 @@ def test_chart_and_manifests_pass_server_side_dry_run(kubectl: Kubectl, release_
     for path in sorted((ROOT / "deploy/manifests").glob("*.yaml")):
         out = kubectl("apply", "--server-side", "--dry-run=server", "-f", str(path))
         assert "serverside-applied (server dry run)" in out
+
+
+def _grants_secrets(role: dict[str, Any]) -> bool:
+    return any(
+        {"", "*"} & set(rule.get("apiGroups", [])) and {"secrets", "*"} & set(rule.get("resources", []))
+        for rule in role.get("rules", [])
+    )
+
+
+def test_secrets_are_granted_only_in_the_watched_namespaces() -> None:
+    # The default watches all namespaces: a ClusterRole grants Secrets (the README says so and why).
+    assert any(_grants_secrets(d) for d in render() if d["kind"] == "ClusterRole")
+    docs = render("watchNamespaces={edge-a,edge-b}")
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "ClusterRole" and _grants_secrets(d)] == []
+    roles = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in docs if d["kind"] == "Role"}
+    assert {namespace for namespace, _ in roles} == {"edge-a", "edge-b"}
+    assert all(_grants_secrets(d) for d in docs if d["kind"] == "Role")
+    bound = {
+        (d["metadata"]["namespace"], d["roleRef"]["name"])
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["roleRef"]["kind"] == "Role"
+    }
+    assert bound == roles
+
+
+def test_monitoring_objects_pass_server_side_dry_run_against_their_crds(
+    kubectl: Kubectl, release_namespace: str
+) -> None:
+    """The ServiceMonitor, PrometheusRule and dashboard ConfigMap, against the
+    pinned prometheus-operator's CRDs: a field those do not know is refused."""
+    kubectl("apply", "--server-side", "-f", binaries.path("prometheus-operator-crds"))
+    for crd in ("servicemonitors", "prometheusrules"):
+        kubectl("wait", "--for=condition=Established", f"crd/{crd}.monitoring.coreos.com", "--timeout=60s")
+    sets = (
+        "metrics.serviceMonitor.enabled=true",
+        "metrics.prometheusRule.enabled=true",
+        "metrics.dashboard.enabled=true",
+    )
+    docs = [d for d in render(*sets) if d["kind"] != "CustomResourceDefinition"]
+    monitoring = {d["kind"] for d in docs if d["kind"] in ("ServiceMonitor", "PrometheusRule")}
+    assert monitoring == {"ServiceMonitor", "PrometheusRule"}
+    assert any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard") for d in docs)
+    out = kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(docs))
+    for kind in ("servicemonitor", "prometheusrule", "configmap"):
+        assert re.search(
+            rf"^{kind}(\.monitoring\.coreos\.com)?/\S+ serverside-applied \(server dry run\)$", out, re.M
+        ), out
+    # The dry run checks fields: one the CRD does not have is refused.
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    monitor["spec"]["endpoints"][0]["honourLabels"] = True
+    with pytest.raises(KubectlError, match="honourLabels"):
+        kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", input=yaml.safe_dump(monitor))
 
 
 def test_shards_install_side_by_side(kubectl: Kubectl, release_namespace: str) -> None:

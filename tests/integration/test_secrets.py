@@ -9,8 +9,9 @@ from typing import Any
 import sandbox as sandbox_module
 from sandbox import influx
 from support import manifests
-from support.kubectl import eventually
+from support.kubectl import Kubectl, eventually
 from support.operator_process import OperatorProcess
+from support.proxy import HoldingProxy
 from support.scenario import Setup
 
 
@@ -114,25 +115,32 @@ def test_remote_token_rotation(setup: Setup, sandbox: sandbox_module.Sandbox, op
     assert leaked == [], "tokens (by position) found in logs, status or events"
 
 
-def test_instance_token_rotation(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+def test_instance_token_rotation(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
+) -> None:
     edge = sandbox.edge
-    first = _replication_token(edge, f"op-first-{setup.unique}")
-    setup.kubectl.apply(manifests.secret("edge-token", setup.namespace, first["token"]))
-    name = f"inst-{setup.unique}"
-    setup.kubectl.apply(setup.replication(name))
-    setup.ready("replication", name)
+    # Through a proxy, which shows when the operator's calls carry the new token.
+    with HoldingProxy(edge.url).running() as proxy:
+        setup = Setup.create(sandbox, kubectl.in_namespace(namespace), unique, edge_url=proxy.url)
+        first = _replication_token(edge, f"op-first-{unique}")
+        setup.kubectl.apply(manifests.secret("edge-token", namespace, first["token"]))
+        name = f"inst-{unique}"
+        setup.kubectl.apply(setup.replication(name))
+        setup.ready("replication", name)
+        eventually(lambda: proxy.carried(first["token"]), timeout=30, what="a call with the first token")
 
-    second = _replication_token(edge, f"op-second-{setup.unique}")
-    setup.kubectl.apply(manifests.secret("edge-token", setup.namespace, second["token"]))
-    time.sleep(3)  # let the refresh pick up the new token before the old one goes
-    assert edge.request("DELETE", f"/api/v2/authorizations/{first['id']}")[0] == 204
+        second = _replication_token(edge, f"op-second-{unique}")
+        setup.kubectl.apply(manifests.secret("edge-token", namespace, second["token"]))
+        # The Secret's change wakes the instance's refresh: its calls take the new token.
+        eventually(lambda: proxy.carried(second["token"]), timeout=30, what="a call with the new token")
+        assert edge.request("DELETE", f"/api/v2/authorizations/{first['id']}")[0] == 204
 
-    # Still working with the new token: an out-of-band change is still corrected.
-    replication_id = setup.kubectl.get("replication", name)["status"]["id"]  # type: ignore[index]
-    assert edge.request("PATCH", f"/api/v2/replications/{replication_id}", {"description": "x"})[0] == 200
-    eventually(
-        lambda: edge.request("GET", f"/api/v2/replications/{replication_id}")[1].get("description", "") == "",
-        timeout=20,
-        what="drift corrected with the rotated token",
-    )
-    assert setup.ready("influxdbinstance", "edge")
+        # Still working with the new token: an out-of-band change is still corrected.
+        replication_id = setup.kubectl.get("replication", name)["status"]["id"]  # type: ignore[index]
+        assert edge.request("PATCH", f"/api/v2/replications/{replication_id}", {"description": "x"})[0] == 200
+        eventually(
+            lambda: edge.request("GET", f"/api/v2/replications/{replication_id}")[1].get("description", "") == "",
+            timeout=20,
+            what="drift corrected with the rotated token",
+        )
+        assert setup.ready("influxdbinstance", "edge")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm", "promtool")
+# prometheus-operator-crds is a directory: the CRDs of ServiceMonitor and PrometheusRule.
+TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm", "promtool", "prometheus-operator-crds")
 
 
 def testbin_dir() -> Path:

@@ -5,11 +5,14 @@ creates a replication or remote is kept back after InfluxDB has acted on it,
 which recreates exactly the window in which a crash loses the new ID.
 `arm` holds another request instead (matched as "METHOD /path" by a regular
 expression), after InfluxDB answered it or before it is even forwarded.
+`carried` tells whether a request has carried a token: when a sender took up
+a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import threading
 from collections.abc import Iterator
@@ -35,6 +38,11 @@ class HoldingProxy:
         self._match, self._before = _CREATES, False
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
+        self._tokens: set[str] = set()  # digests of the Authorization headers seen, never the tokens
+
+    def carried(self, token: str) -> bool:
+        """Whether a request has carried `token` (as InfluxDB's `Token` scheme)."""
+        return _digest(f"Token {token}") in self._tokens
 
     def arm(self, match: str, *, before: bool = False) -> None:
         """Hold the next requests matching `match` (fullmatch of "METHOD /path"),
@@ -58,6 +66,7 @@ class HoldingProxy:
         return False
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self._tokens.add(_digest(request.headers.get("Authorization", "")))
         body = await request.read()
         if self._before and await self._wait_if_held(request):
             # Held before it was sent: InfluxDB never sees it, as if the sender had died first.
@@ -101,3 +110,7 @@ class HoldingProxy:
             self._loop.call_soon_threadsafe(self._loop.stop)
             thread.join(10)
             self._loop.close()
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -25,6 +25,37 @@ def render(text: str) -> str:
     return text
 
 
+# Capitalised words the README's prose may hold: acronyms, HTTP methods, signals,
+# an iptables chain. Any other ALL-CAPS word there is taken for a placeholder left
+# behind (SCRAPE10K, TBD), unless it holds an underscore and the code reads it
+# (an environment variable such as BENCH_SIZES).
+WORDS = frozenset(
+    "API CEL CLI CNI CPU CRD DNS FORWARD GET HTTP JSON NAT OSS PATCH PEM PKI RBAC README RSS"  # noqa: SIM905 - a list to read
+    " SIGINT SIGKILL SIGSTOP SIGTERM TLS UID URL UTC".split()
+)
+SOURCES = ("Makefile", "operator/**/*.py", "tests/**/*.py", "tests/testbin/build.sh")
+
+
+def placeholders(text: str, code: str) -> list[str]:
+    """The ALL-CAPS words of `text`'s prose that are neither in WORDS nor names
+    `code` uses. Code blocks and spans are left out: they hold real output
+    (kubectl's NAME, READY) and commands, which tests run."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    found = []
+    for word in re.findall(r"(?<![\w./$-])[A-Z][A-Z0-9_]{2,}(?![\w-])", prose):
+        known = word in WORDS or ("_" in word and re.search(rf"\b{word}\b", code))
+        if not known and word not in found:
+            found.append(word)
+    return found
+
+
+def source_text() -> str:
+    """The project's code, for the names `placeholders` accepts."""
+    root = README.parent
+    return "\n".join(path.read_text() for pattern in SOURCES for path in sorted(root.glob(pattern)))
+
+
 def commands(prefix: str) -> list[list[str]]:
     """The README's command lines that start with `prefix`, as argv lists
     (a trailing `> file` dropped): tests run them as documented."""

@@ -130,6 +130,22 @@ PKG_CONFIG="${built[pkg-config]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 	-ldflags "-X main.version=${influx#v} -X main.commit=${influx_commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
 	github.com/influxdata/influxdb/v2/cmd/influxd
 
+# The prometheus-operator's CRDs of the kinds the chart can create
+# (ServiceMonitor, PrometheusRule), for the chart test's server-side dry run:
+# copied from the pinned module (go.sum checks its hash), bin/prometheus-operator-crds/.
+prom_op=$(pinned prometheus-operator github.com/prometheus-operator/prometheus-operator)
+prom_op_kinds="servicemonitors prometheusrules"
+copy_prom_op_crds() {
+	local dir kind
+	dir=$(cd "$here/prometheus-operator" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$prom_op" |
+		sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+	mkdir "$out"
+	for kind in $prom_op_kinds; do
+		install -m 644 "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$out/"
+	done
+}
+produce prometheus-operator-crds "$prom_op" "$(echo "$prom_op_kinds" | sha256sum | cut -c1-8)" copy_prom_op_crds
+
 # The node of `make cluster` (see --node above).
 build kubelet "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubelet
 build kube-controller-manager "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kube-controller-manager
