@@ -277,16 +277,20 @@ def sbom(release: Release, where: str, digest: str) -> dict[str, Any]:
     )
     components = json.loads(path.read_text()).get("components", [])
     packages = sum(1 for component in components if component.get("type") != "file")
+    oras, http = tool("oras"), (["--plain-http"] if release.http() else [])
+    subject = f"{release.repository}@{digest}"
+    # The same image again (a release re-run) keeps the SBOM it has: same content, one referrer.
+    known = json.loads(run([*oras, "discover", *http, "--format=json", f"--artifact-type={SBOM_TYPE}", subject]))
+    if referrers := known.get("referrers"):
+        return {"path": str(path), "packages": packages, "digest": referrers[0]["digest"]}
     attached = run(
         [
-            *tool("oras"),
+            *oras,
             "attach",
-            *(["--plain-http"] if release.http() else []),
-            "--artifact-type",
-            SBOM_TYPE,
-            "--format",
-            "json",
-            f"{release.repository}@{digest}",
+            *http,
+            f"--artifact-type={SBOM_TYPE}",
+            "--format=json",
+            subject,
             f"{name}:{SBOM_TYPE}",
         ],
         cwd=release.out,
