@@ -18,7 +18,7 @@ $(PY): pyproject.toml
 
 venv: $(PY) ## create .venv with the operator and its dev tools
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster
@@ -41,16 +41,19 @@ test: $(PY) testbin ## lint, type checks and the whole test suite on the real sa
 	$(MAKE) lint typecheck
 	$(PY) -m pytest
 
-lint: $(PY) ## ruff (lint + format check) and import-linter's layer contract
+lint: $(PY) testbin ## ruff (lint + format check), import-linter's layer contract, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	@command -v shellcheck >/dev/null || { echo "lint: actionlint checks the workflows' scripts with shellcheck: apt-get install shellcheck" >&2; exit 1; }
+	$(ACTIONLINT) -shellcheck shellcheck
 
 typecheck: $(PY) ## mypy --strict
 	$(VENV)/bin/mypy operator/influxdb_operator tests
 
 CHART := deploy/chart/influxdb-replication-operator
 HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
+ACTIONLINT = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/actionlint
 MANIFEST_NAMESPACE := influxdb-replication-operator
 
 docs: $(PY) ## regenerate the README's generated sections (the reasons tables)
