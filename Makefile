@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench wheels image e2e clean
+.PHONY: help venv version testbin sandbox demo run test lint typecheck docs crds manifests bench wheels image e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,6 +17,10 @@ $(PY): pyproject.toml
 	@touch $(PY)
 
 venv: $(PY) ## create .venv with the operator and its dev tools
+
+# pyproject.toml holds the one version; the chart, the image tag and --version follow it.
+version: ## print the package version (from pyproject.toml, no install needed)
+	@$(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
 
 testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint
 	bash tests/testbin/build.sh
