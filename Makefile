@@ -53,7 +53,7 @@ lint: $(PY) testbin ## ruff (lint + format check), import-linter's layer contrac
 	$(ACTIONLINT) -shellcheck shellcheck
 
 typecheck: $(PY) ## mypy --strict
-	$(VENV)/bin/mypy operator/influxdb_operator tests
+	$(VENV)/bin/mypy operator/influxdb_operator tests .github/release_notes.py
 
 CHART := deploy/chart/influxdb-replication-operator
 HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
