@@ -42,8 +42,9 @@ def test_the_operator_prints_the_package_version(capsys: pytest.CaptureFixture[s
         cli.main(["--version"])
     assert exited.value.code == 0
     printed = capsys.readouterr().out
-    # An install older than pyproject.toml reports its own version: `make venv` reinstalls.
-    assert printed == f"influxdb-replication-operator {package_version()}\n"
+    assert printed == f"influxdb-replication-operator {package_version()}\n", (
+        "the installed package is older than pyproject.toml: `make venv` installs it again"
+    )
 
 
 def test_make_version_prints_it_from_pyproject() -> None:
