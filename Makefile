@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/operator:$(CURDIR)/tests:$(CURDIR)/tools
 
-.PHONY: help venv testbin sandbox demo run test lint typecheck docs crds manifests bench wheels lock image release e2e clean
+.PHONY: help venv version testbin sandbox demo run test lint typecheck docs crds manifests bench wheels lock image release e2e clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,11 @@ $(PY): pyproject.toml
 
 venv: $(PY) ## create .venv with the operator and its dev tools
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, prometheus-operator's CRDs
+# pyproject.toml holds the one version; the chart, the image tag and --version follow it.
+version: ## print the package version (from pyproject.toml, no install needed)
+	@$(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
+
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint, prometheus-operator's CRDs
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster
@@ -41,16 +45,19 @@ test: $(PY) testbin ## lint, type checks and the whole test suite on the real sa
 	$(MAKE) lint typecheck
 	$(PY) -m pytest
 
-lint: $(PY) ## ruff (lint + format check) and import-linter's layer contract
+lint: $(PY) testbin ## ruff (lint + format check), import-linter's layer contract, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	@command -v shellcheck >/dev/null || { echo "lint: actionlint checks the workflows' scripts with shellcheck: apt-get install shellcheck" >&2; exit 1; }
+	$(ACTIONLINT) -shellcheck shellcheck
 
 typecheck: $(PY) ## mypy --strict
-	$(VENV)/bin/mypy operator/influxdb_operator tests tools
+	$(VENV)/bin/mypy operator/influxdb_operator tests tools .github/release_notes.py
 
 CHART := deploy/chart/influxdb-replication-operator
 HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
+ACTIONLINT = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/actionlint
 MANIFEST_NAMESPACE := influxdb-replication-operator
 
 docs: $(PY) ## regenerate the README's generated sections (the reasons tables)

@@ -8,6 +8,7 @@ the operator; `import` prints manifests for an InfluxDB's existing streams.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 
@@ -15,9 +16,21 @@ import kopf
 
 from . import allocator, importer
 
+DISTRIBUTION = "influxdb-replication-operator"
+
+
+def version() -> str:
+    """The installed package's version: pyproject.toml holds the one version,
+    which the chart and the image tag follow (tests/unit/test_version.py)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="influxdb-replication-operator", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
         "-n", "--namespace", action="append", default=[], help="watch only this namespace (repeatable); default: all"
     )

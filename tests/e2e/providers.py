@@ -6,7 +6,7 @@ locally built image onto its node differ. `E2E_CLUSTER` chooses:
 - `local`: a single node on this machine from the pinned sources (`make
   cluster`), provided by `sandbox.cluster.start()`;
 - `kind`: `kind create cluster` in a Docker that can pull kind's node image
-  (GitHub's runners).
+  (GitHub's runners; `KIND_NODE_IMAGE` chooses it).
 
 Unset, it is `local` where that provider exists and we are root on Linux, else `kind`.
 """
@@ -108,6 +108,8 @@ def kind(workdir: Path) -> Iterator[Cluster]:
     """A new kind cluster, deleted afterwards unless KIND_KEEP is set.
 
     KIND_CLUSTER names it; an existing cluster of that name is reused (and kept).
+    KIND_NODE_IMAGE is the node image a new cluster runs (CI pins the Kubernetes minor
+    the testbin builds); unset, kind's default for its release.
     """
     if shutil.which("kind") is None:
         raise Unavailable("kind is not installed")
@@ -120,10 +122,9 @@ def kind(workdir: Path) -> Iterator[Cluster]:
     if reuse:
         subprocess.run(["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)], check=True)
     else:
-        subprocess.run(
-            ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"],
-            check=True,
-        )
+        create = ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"]
+        image = os.environ.get("KIND_NODE_IMAGE")
+        subprocess.run([*create, *(["--image", image] if image else [])], check=True)
     try:
         yield KindCluster(name, kubeconfig)
     finally:

@@ -115,6 +115,14 @@ build promtool "$promtool" promtool -- -tags netgo \
 	-ldflags "-X github.com/prometheus/common/version.Version=$promtool_release -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildDate=19700101-00:00:00" \
 	github.com/prometheus/prometheus/cmd/promtool
 
+# actionlint checks .github/workflows in `make lint`. Built from a wrapper
+# module, its build info names no version, so ldflags set it as its release
+# builds do (`actionlint --version` then names the tag).
+actionlint=$(pinned actionlint github.com/rhysd/actionlint)
+build actionlint "$actionlint" actionlint -- \
+	-ldflags "-X github.com/rhysd/actionlint.version=${actionlint#v} -X github.com/rhysd/actionlint.installedFrom=tests/testbin/build.sh" \
+	github.com/rhysd/actionlint/cmd/actionlint
+
 # influxd links libflux (Rust) through cgo; the pkg-config shim builds it
 # with cargo. flux pins an old toolchain and denies warnings, hence the
 # overrides. The shim is cached like any other tool.
