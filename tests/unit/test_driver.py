@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from influxdb_operator.driver import external
+from influxdb_operator.driver.external import Endpoints, Target
 from influxdb_operator.influx import errors
-from influxdb_operator.managed import external
-from influxdb_operator.managed.external import Endpoints, Target
 from influxdb_operator.reconcile.drift import Drift
 from influxdb_operator.reconcile.outcome import Blocked
 from influxdb_operator.reconcile.reasons import Action, Reason

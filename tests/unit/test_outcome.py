@@ -8,10 +8,10 @@ import pytest
 
 from influxdb_operator.api import crds, v1alpha1
 from influxdb_operator.config import Settings
-from influxdb_operator.managed.runtime import Runtime
 from influxdb_operator.reconcile.conditions import HEALTHY, Condition
 from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
 from influxdb_operator.reconcile.reasons import Action, Reason
+from influxdb_operator.state.runtime import Runtime
 
 STATUS = v1alpha1.ReplicationStatus
 

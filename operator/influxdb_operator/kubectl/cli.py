@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ..api import crds
 from . import tree
-from .kube import Kube, PluginError, connect, kind_of
+from .api_calls import Kube, PluginError, connect, kind_of
 
 PREFIX = "influxdb.replication.dev/"
 VALIDATE, ROTATE, PAUSED = f"{PREFIX}validate", f"{PREFIX}rotate-token", f"{PREFIX}paused"

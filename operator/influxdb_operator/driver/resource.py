@@ -16,9 +16,10 @@ from ..reconcile import conditions
 from ..reconcile.drift import Drift
 from ..reconcile.outcome import Blocked, Event, from_influx, ready
 from ..reconcile.reasons import Action, Reason
-from . import clients, external
-from .runtime import Runtime
-from .world import Obj, Refs, spec_of
+from ..state import clients
+from ..state.runtime import Runtime
+from ..state.world import Obj, Refs, spec_of
+from . import external
 
 S = TypeVar("S", bound=v1alpha1.ManagedSpec)
 H = TypeVar("H", bound=external.HasID)

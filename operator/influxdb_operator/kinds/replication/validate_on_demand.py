@@ -18,14 +18,15 @@ import asyncio
 import logging
 from typing import Literal
 
-from ..api import v1alpha1
-from ..influx import errors
-from ..reconcile import conditions
-from ..reconcile.outcome import Blocked, Event, from_influx
-from ..reconcile.reasons import Action, Reason
-from . import replications, resource
-from .runtime import Runtime, Validation
-from .world import Obj, Refs
+from ...api import v1alpha1
+from ...driver import resource
+from ...influx import errors
+from ...reconcile import conditions
+from ...reconcile.outcome import Blocked, Event, from_influx
+from ...reconcile.reasons import Action, Reason
+from ...state.runtime import Runtime, Validation
+from ...state.world import Obj, Refs
+from .replication_external import KIND
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ async def _answer(rt: Runtime, refs: Refs, job: Validation, value: str) -> None:
 async def _validate(rt: Runtime, refs: Refs, obj: Obj, value: str) -> conditions.Condition:
     """InfluxDB's answer as the condition (its messages hold no token)."""
     try:
-        res = await resource.resolve(rt, refs, obj, replications.KIND)
+        res = await resource.resolve(rt, refs, obj, KIND)
         replication_id = rt.recorded_id(obj)
         assert replication_id is not None  # request() waits for it
         await res.client.validate_replication(replication_id, timeout=rt.settings.validate_timeout)
@@ -125,10 +126,10 @@ async def _record(rt: Runtime, job: Validation, value: str, condition: condition
         patch = v1alpha1.ReplicationStatus.model_validate({"conditions": listed, **kept}).model_dump(
             by_alias=True, exclude_unset=True
         )
-        await rt.write_status(replications.KIND.plural, meta["namespace"], meta["name"], patch)
+        await rt.write_status(KIND.plural, meta["namespace"], meta["name"], patch)
         obj["status"].update(patch)
         rt.validations.kept[uid] = kept
     if condition.status == "True":
-        rt.post_events(obj, replications.KIND.kind, [Event("Normal", Action.VALIDATED, condition.message)])
+        rt.post_events(obj, KIND.kind, [Event("Normal", Action.VALIDATED, condition.message)])
     elif condition.status == "False":
-        rt.post_events(obj, replications.KIND.kind, [Event("Warning", condition.reason, condition.message)])
+        rt.post_events(obj, KIND.kind, [Event("Warning", condition.reason, condition.message)])

@@ -14,8 +14,8 @@ from ..api import v1alpha1
 from ..reconcile import conditions
 from ..reconcile.outcome import Blocked, Result, finish
 from ..reconcile.reasons import Reason
-from .runtime import Runtime
-from .world import Obj
+from ..state.runtime import Runtime
+from ..state.world import Obj
 
 logger = logging.getLogger(__name__)
 

@@ -13,16 +13,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from .. import allocator, metrics
-from ..api import v1alpha1
-from ..reconcile import conditions
-from ..reconcile.outcome import Blocked, Result
-from ..reconcile.reasons import Reason, of_instance
-from . import instances, remotes, replications, resource
-from .finish import settle
-from .listing import Listing
-from .runtime import Runtime
-from .world import Dependents, Key, Obj, Refs, one
+from . import allocator, metrics
+from .api import v1alpha1
+from .driver import resource
+from .driver.finish import settle
+from .kinds import influxdb_instance
+from .kinds.remote import remote_external, remote_sync
+from .kinds.replication import idle_skip, replication_external, replication_sync
+from .reconcile import conditions
+from .reconcile.outcome import Blocked, Result
+from .reconcile.reasons import Reason, of_instance
+from .state.listing import Listing
+from .state.runtime import Runtime
+from .state.world import Dependents, Key, Obj, Refs, one
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +68,12 @@ async def _instance(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Blocked | None, 
 
     async def work() -> Result:
         nonlocal listing
-        result, listing = await instances.sync(rt, refs, obj)
+        result, listing = await influxdb_instance.sync(rt, refs, obj)
         return result
 
     async with rt.lock(obj):
         model = v1alpha1.InfluxDBInstanceStatus
-        problem = await settle(rt, instances.KIND, model, obj, work, _writer(rt, instances.PLURAL, obj))
+        problem = await settle(rt, influxdb_instance.KIND, model, obj, work, _writer(rt, influxdb_instance.PLURAL, obj))
     return problem, listing
 
 
@@ -84,12 +87,12 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
     kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
-        (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing)),
-        (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
+        (remote_external.KIND, remote_objs, lambda o: remote_sync.sync(rt, refs, o, listing)),
+        (replication_external.KIND, replication_objs, lambda o: replication_sync.sync(rt, refs, o, listing)),
     ]
     if problem is None:  # idle replications whose inputs are all as they were are skipped
-        changed = [o for o in replication_objs if not replications.unchanged(rt, refs, o, listing)]
-        metrics.reconciles.labels(replications.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
+        changed = [o for o in replication_objs if not idle_skip.unchanged(rt, refs, o, listing)]
+        metrics.reconciles.labels(replication_external.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
         replication_objs[:] = changed
     for kind, objs, sync in kinds:
         due = [

@@ -17,15 +17,16 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from .. import metrics
-from ..api import v1alpha1
-from ..influx import errors, models
-from ..influx.client import InfluxClient
-from ..reconcile.outcome import Blocked
-from . import clients, resource
-from .listing import Listing
-from .runtime import Beats, Runtime
-from .world import Refs
+from ... import metrics
+from ...api import v1alpha1
+from ...driver import resource
+from ...influx import errors, models
+from ...influx.client import InfluxClient
+from ...reconcile.outcome import Blocked
+from ...state import clients
+from ...state.listing import Listing
+from ...state.runtime import Beats, Runtime
+from ...state.world import Refs
 
 logger = logging.getLogger(__name__)
 

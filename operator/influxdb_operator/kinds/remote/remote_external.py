@@ -1,0 +1,70 @@
+"""The RemoteConnection's adapter for the driver: its `External` (how its
+InfluxDB remote is created, compared, corrected and deleted) and its `Kind`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import SecretStr
+
+from ...api import v1alpha1
+from ...driver import resource
+from ...driver.external import Endpoints
+from ...influx import models
+from ...reconcile import remotes
+from ...reconcile.drift import Drift, correction, drift
+from ...reconcile.reasons import Action
+
+TOKEN = "remoteAPIToken"  # noqa: S105 - the name of a field
+
+
+KIND = resource.Kind(
+    "RemoteConnection",
+    "remoteconnections",
+    v1alpha1.RemoteConnectionSpec,
+    v1alpha1.RemoteConnectionStatus,
+    "remote",
+    lambda client: client.remotes,
+)
+
+
+@dataclass(frozen=True)
+class RemoteExternal:
+    noun: ClassVar[str] = "remote"
+    # InfluxDB never shows the token: a changed fingerprint stands for its drift.
+    write_only: ClassVar[Mapping[str, tuple[Action, str]]] = {
+        TOKEN: (Action.TOKEN_ROTATED, "sent the new token from the Secret")
+    }
+
+    res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
+    want: models.RemoteSettings
+    token: SecretStr | None  # None where nothing may be written (paused, Observe)
+    token_changed: bool
+
+    @property
+    def endpoints(self) -> Endpoints[models.Remote]:
+        return Endpoints.of(self.res.client.remotes, self.res.org_id)
+
+    async def check_creatable(self) -> None:
+        return None  # a plain create never contacts the remote
+
+    async def create(self) -> models.Remote:
+        assert self.token is not None  # the driver creates only where it may write
+        body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
+        return await self.res.client.remotes.create(body)
+
+    async def check_adoptable(self, have: models.Remote) -> None:
+        return None  # any remote can be pointed where the spec says
+
+    def drift(self, have: models.Remote, *, adopted: bool) -> Drift:
+        differing = drift(self.want, have)
+        if self.token_changed or adopted:  # an adopted remote's token is unknown
+            differing[TOKEN] = (None, "(from the Secret)")
+        return differing
+
+    async def update(self, have: models.Remote, differing: Drift) -> models.Remote:
+        observable = {name: pair for name, pair in differing.items() if name != TOKEN}
+        body = remotes.update_body(correction(self.want, observable), token=self.token if TOKEN in differing else None)
+        return await self.res.client.remotes.update(have.id, body)
