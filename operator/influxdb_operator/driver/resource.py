@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from ..api import v1alpha1
 from ..influx import errors
-from ..influx.client import Collection, InfluxClient
+from ..influx.client import InfluxClient
 from ..reconcile import conditions
 from ..reconcile.drift import Drift
 from ..reconcile.outcome import Blocked, Event, from_influx, ready
@@ -32,8 +32,8 @@ class Kind(Generic[S]):
     spec: type[S]
     status: type[v1alpha1.Status]
     noun: str  # what deletion deletes, e.g. "replication (and its queue)"
-    # The kind's InfluxDB calls, e.g. `lambda client: client.replications`.
-    collection: Callable[[InfluxClient], Collection[Any, Any, Any]]
+    # The kind's `External` as deletion builds it: from the resolved resource alone.
+    deleter: Callable[[Resolved[S]], external.External[Any]]
 
 
 @dataclass(frozen=True)
@@ -187,9 +187,8 @@ def _differences(differing: Drift) -> str:
 
 
 async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
-    """Delete (or orphan) the InfluxDB object; Events say which. Blocked
-    keeps the finalizer (while paused, too); InfluxDB's errors are left to
-    the kind, which knows what they mean for it."""
+    """Delete (or orphan) the InfluxDB object, through the kind's `External`;
+    Events say which. Blocked keeps the finalizer (while paused, too)."""
     meta, status = obj["metadata"], obj["status"]
     spec = kind.spec.model_validate(obj["spec"])
     name = spec.name or meta["name"]
@@ -216,14 +215,16 @@ async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
         message = f"{missing}; nothing deleted in InfluxDB"
         rt.post_events(obj, kind.kind, [Event("Warning", Action.ORPHANED, message)])
         return
-    client = await rt.clients.get(refs, inst, deleting=True)
-    endpoints = external.Endpoints.of(kind.collection(client), inst.org_id or "")
-    if recorded is None and status.get("createPending") and inst.org_id:
-        # A create of ours may have landed before its ID was stored.
-        found = await endpoints.find(name)
-        recorded = found[0].id if found else None
-    if recorded is not None:
-        gone = await endpoints.delete(recorded)
-        what = f"{kind.noun} {name!r} (ID {recorded})"
-        message = f"deleted {what}" if gone else f"{what} was already gone"
+    res = Resolved(obj, spec, name, inst, await rt.clients.get(refs, inst, deleting=True), inst.org_id or "")
+    ext = kind.deleter(res)
+    # A create-pending name is looked up only where the org is known.
+    pending = bool(status.get("createPending")) and bool(inst.org_id)
+    target = external.Target(name, recorded, pending, adopt_existing=False, spec_changed=False)
+    try:
+        removed = await external.remove(ext, target)
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"deleting {ext.noun} {name!r}") from error
+    if removed is not None:
+        what = f"{kind.noun} {name!r} (ID {removed.influx_id})"
+        message = f"deleted {what}" if removed.gone else f"{what} was already gone"
         rt.post_events(obj, kind.kind, [Event("Normal", Action.DELETED, message)])

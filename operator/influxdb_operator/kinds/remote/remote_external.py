@@ -12,10 +12,11 @@ from pydantic import SecretStr
 from ...api import v1alpha1
 from ...driver import resource
 from ...driver.external import Endpoints
-from ...influx import models
+from ...influx import errors, models
 from ...reconcile import remotes
 from ...reconcile.drift import Drift, correction, drift
-from ...reconcile.reasons import Action
+from ...reconcile.outcome import Blocked
+from ...reconcile.reasons import Action, Reason
 
 TOKEN = "remoteAPIToken"  # noqa: S105 - the name of a field
 
@@ -26,7 +27,7 @@ KIND = resource.Kind(
     v1alpha1.RemoteConnectionSpec,
     v1alpha1.RemoteConnectionStatus,
     "remote",
-    lambda client: client.remotes,
+    lambda res: RemoteExternal.deleting(res),
 )
 
 
@@ -39,9 +40,18 @@ class RemoteExternal:
     }
 
     res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
-    want: models.RemoteSettings
+    want: models.RemoteSettings | None  # None for deletion, which compares nothing
     token: SecretStr | None  # None where nothing may be written (paused, Observe)
     token_changed: bool
+
+    @classmethod
+    def deleting(cls, res: resource.Resolved[v1alpha1.RemoteConnectionSpec]) -> RemoteExternal:
+        return cls(res, None, None, token_changed=False)
+
+    @property
+    def _want(self) -> models.RemoteSettings:
+        assert self.want is not None, "built for deletion only"
+        return self.want
 
     @property
     def endpoints(self) -> Endpoints[models.Remote]:
@@ -52,19 +62,30 @@ class RemoteExternal:
 
     async def create(self) -> models.Remote:
         assert self.token is not None  # the driver creates only where it may write
-        body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
+        body = remotes.create_body(self._want, org_id=self.res.org_id, token=self.token)
         return await self.res.client.remotes.create(body)
 
     async def check_adoptable(self, have: models.Remote) -> None:
         return None  # any remote can be pointed where the spec says
 
     def drift(self, have: models.Remote, *, adopted: bool) -> Drift:
-        differing = drift(self.want, have)
+        differing = drift(self._want, have)
         if self.token_changed or adopted:  # an adopted remote's token is unknown
             differing[TOKEN] = (None, "(from the Secret)")
         return differing
 
     async def update(self, have: models.Remote, differing: Drift) -> models.Remote:
         observable = {name: pair for name, pair in differing.items() if name != TOKEN}
-        body = remotes.update_body(correction(self.want, observable), token=self.token if TOKEN in differing else None)
+        body = remotes.update_body(correction(self._want, observable), token=self.token if TOKEN in differing else None)
         return await self.res.client.remotes.update(have.id, body)
+
+    async def delete(self, influx_id: str) -> bool:
+        try:
+            return await self.res.client.remotes.delete(influx_id)
+        except errors.ServerError as error:
+            # InfluxDB refuses (500) to delete a remote that replications use.
+            raise Blocked(
+                Reason.IN_USE,
+                f"InfluxDB refused to delete remote {self.res.name!r}; replications not managed here may use it "
+                f"({error.message})",
+            ) from error

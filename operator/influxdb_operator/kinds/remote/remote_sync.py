@@ -9,9 +9,9 @@ from pydantic import SecretStr
 
 from ...api import v1alpha1
 from ...driver import external, resource
-from ...influx import errors, models
+from ...influx import models
 from ...reconcile import remotes
-from ...reconcile.outcome import Blocked, Result, from_influx
+from ...reconcile.outcome import Blocked, Result
 from ...reconcile.reasons import Reason
 from ...state import clients
 from ...state.listing import Listing
@@ -124,22 +124,12 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     With policy Delete, minted tokens are revoked once the remote is gone;
     Orphan leaves them, as the orphaned remote still writes with one."""
     meta = obj["metadata"]
-    name = obj["spec"].get("name") or meta["name"]
     users = sorted(u["metadata"]["name"] for u in every(refs.users, (meta["namespace"], meta["name"])))
     if users:
         raise Blocked(
             Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"
         )
-    try:
-        await resource.delete(rt, refs, obj, KIND)
-    except errors.ServerError as error:
-        # InfluxDB refuses (500) to delete a remote that replications use.
-        raise Blocked(
-            Reason.IN_USE,
-            f"InfluxDB refused to delete remote {name!r}; replications not managed here may use it ({error.message})",
-        ) from error
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"deleting remote {name!r}") from error
+    await resource.delete(rt, refs, obj, KIND)
     minted = obj["status"].get("mintedToken")
     spec = v1alpha1.RemoteConnectionSpec.model_validate(obj["spec"])
     instance = spec.remote_instance_ref.name if spec.remote_instance_ref else (minted or {}).get("instance")

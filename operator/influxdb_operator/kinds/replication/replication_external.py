@@ -24,7 +24,7 @@ KIND = resource.Kind(
     v1alpha1.ReplicationSpec,
     v1alpha1.ReplicationStatus,
     "replication (and its queue)",
-    lambda client: client.replications,
+    lambda res: ReplicationExternal.deleting(res),
 )
 
 
@@ -34,9 +34,18 @@ class ReplicationExternal:
     write_only: ClassVar[Mapping[str, tuple[Action, str]]] = {}
 
     res: resource.Resolved[v1alpha1.ReplicationSpec]
-    want: models.ReplicationSettings
+    want: models.ReplicationSettings | None  # None for deletion, which compares nothing
     # Set where a create is proven first (spec.validateBeforeCreate).
     validate_first: Callable[[models.ReplicationCreate], Awaitable[None]] | None = None
+
+    @classmethod
+    def deleting(cls, res: resource.Resolved[v1alpha1.ReplicationSpec]) -> ReplicationExternal:
+        return cls(res, None)
+
+    @property
+    def _want(self) -> models.ReplicationSettings:
+        assert self.want is not None, "built for deletion only"
+        return self.want
 
     @property
     def endpoints(self) -> Endpoints[models.Replication]:
@@ -52,7 +61,7 @@ class ReplicationExternal:
 
     async def _create_body(self) -> models.ReplicationCreate:
         return replications.create_body(
-            self.want, org_id=self.res.org_id, local_bucket_id=await self._local_bucket_id()
+            self._want, org_id=self.res.org_id, local_bucket_id=await self._local_bucket_id()
         )
 
     async def check_creatable(self) -> None:
@@ -82,10 +91,13 @@ class ReplicationExternal:
             )
 
     def drift(self, have: models.Replication, *, adopted: bool) -> Drift:
-        return drift(self.want, have)
+        return drift(self._want, have)
 
     async def update(self, have: models.Replication, differing: Drift) -> models.Replication:
-        return await self.res.client.replications.update(have.id, correction(self.want, differing))
+        return await self.res.client.replications.update(have.id, correction(self._want, differing))
+
+    async def delete(self, influx_id: str) -> bool:
+        return await self.res.client.replications.delete(influx_id)
 
 
 def validator(

@@ -8,9 +8,8 @@ import time
 from ... import metrics
 from ...api import v1alpha1
 from ...driver import resource
-from ...influx import errors
 from ...reconcile import dataplane, replications, tokens
-from ...reconcile.outcome import Blocked, Result, from_influx
+from ...reconcile.outcome import Blocked, Result
 from ...reconcile.reasons import Reason
 from ...state.listing import Listing
 from ...state.runtime import Runtime
@@ -101,7 +100,4 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     """Deletes the queue with the replication (unless orphaned); nothing waits on it."""
     spec = v1alpha1.ReplicationSpec.model_validate(obj["spec"])
     metrics.replications.forget((obj["metadata"]["namespace"], obj["metadata"]["name"], spec.instance_ref.name))
-    try:
-        await resource.delete(rt, refs, obj, KIND)
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"deleting replication {spec.name or obj['metadata']['name']!r}") from error
+    await resource.delete(rt, refs, obj, KIND)
