@@ -137,7 +137,7 @@ async def _each(objs: list[Obj], work: Callable[[Obj], Awaitable[None]]) -> None
 
 def was_paused(obj: Obj) -> bool:
     """Its status last said Paused: a reconcile is owed once it is unpaused."""
-    synced = conditions.get(obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    synced = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.SYNCED) or {}
     return synced.get("reason") == Reason.PAUSED
 
 

@@ -170,7 +170,7 @@ def report(
         event = Event("Warning", Reason.DRIFT_DETECTED, f"observed only: {_differences(differing)}")
     else:
         return ready(f"observing {found}, which matches the spec", *extra), [], fields
-    before = conditions.get(res.obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    before = conditions.get(res.obj["status"].get("conditions") or [], v1alpha1.ConditionType.SYNCED) or {}
     news = (before.get("reason"), before.get("message")) != (event.reason, event.message)
     state = "observing" if res.observe_only else "found"
     not_synced = (Reason(event.reason), event.message)

@@ -53,7 +53,7 @@ def observed(have: models.Replication) -> v1alpha1.ReplicationStatus:
 
 
 def _condition(status: conditions.Status, reason: Reason, message: str) -> conditions.Condition:
-    return conditions.Condition(conditions.HEALTHY, status, reason, message)
+    return conditions.Condition(v1alpha1.ConditionType.HEALTHY, status, reason, message)
 
 
 def _last_answer(have: models.Replication, remote: str) -> str:

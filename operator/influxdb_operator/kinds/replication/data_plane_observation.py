@@ -69,12 +69,12 @@ def _new_trend(obj: Obj, horizon: float) -> dataplane.Trend:
 def health(
     obj: Obj, have: models.Replication, dp: dataplane.DataPlane | None, limits: Thresholds
 ) -> conditions.Condition:
-    before = conditions.get(obj["status"].get("conditions") or [], conditions.HEALTHY)
+    before = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.HEALTHY)
     if dp is not None and not dp.covered:
         if before is not None and before.get("reason") in ALERTING:
             # A trend still being rebuilt (after a restart) neither raises nor clears an alert.
             return conditions.Condition(
-                conditions.HEALTHY, before["status"], Reason(before["reason"]), before["message"]
+                v1alpha1.ConditionType.HEALTHY, before["status"], Reason(before["reason"]), before["message"]
             )
         dp = None
     previous = obj["status"].get("remainingBytesToBeSynced")

@@ -119,10 +119,13 @@ async def show_validating(rt: Runtime, obj: Obj) -> None:
     (minutes, against a remote that does not answer). Retries keep showing
     the last refusal instead, so that each does not announce it again."""
     meta, status = obj["metadata"], obj["status"]
-    if conditions.get(status.get("conditions") or [], conditions.READY) is not None:
+    if conditions.get(status.get("conditions") or [], v1alpha1.ConditionType.READY) is not None:
         return
     waiting = conditions.Condition(
-        conditions.READY, "Unknown", Reason.VALIDATING, "InfluxDB is validating the stream before it is created"
+        v1alpha1.ConditionType.READY,
+        "Unknown",
+        Reason.VALIDATING,
+        "InfluxDB is validating the stream before it is created",
     )
     listed = conditions.apply(status.get("conditions") or [], [waiting], generation=meta["generation"])
     await rt.write_status(KIND.plural, meta["namespace"], meta["name"], {"conditions": listed})

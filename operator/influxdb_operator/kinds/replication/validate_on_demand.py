@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
 
 from ...api import v1alpha1
 from ...driver import resource
@@ -31,7 +30,8 @@ from .replication_external import KIND
 logger = logging.getLogger(__name__)
 
 ANNOTATION = f"{v1alpha1.GROUP}/validate"
-VALIDATED = conditions.VALIDATED
+VALIDATED = v1alpha1.ConditionType.VALIDATED
+Result = v1alpha1.ValidationResult
 
 
 def answered(rt: Runtime, uid: str, status: dict[str, object], value: str) -> bool:
@@ -39,7 +39,7 @@ def answered(rt: Runtime, uid: str, status: dict[str, object], value: str) -> bo
     than any snapshot) or else as status shows it."""
     kept = rt.validations.kept.get(uid, {}).get("validation")
     shown = kept if kept is not None else status.get("validation")
-    return isinstance(shown, dict) and shown.get("requested") == value and shown.get("result") != "Validating"
+    return isinstance(shown, dict) and shown.get("requested") == value and shown.get("result") != Result.VALIDATING
 
 
 def request(rt: Runtime, refs: Refs, obj: Obj, value: str) -> None:
@@ -104,8 +104,10 @@ async def _validate(rt: Runtime, refs: Refs, obj: Obj, value: str) -> conditions
     return conditions.Condition(VALIDATED, "True", Reason.STREAM_WORKS, works)
 
 
-def _result(condition: conditions.Condition) -> Literal["Validating", "Succeeded", "Failed"]:
-    return "Succeeded" if condition.status == "True" else "Failed" if condition.status == "False" else "Validating"
+def _result(condition: conditions.Condition) -> Result:
+    if condition.status == "Unknown":
+        return Result.VALIDATING
+    return Result.SUCCEEDED if condition.status == "True" else Result.FAILED
 
 
 async def _record(rt: Runtime, job: Validation, value: str, condition: conditions.Condition) -> None:
