@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from . import allocator, metrics
 from .api import v1alpha1
-from .driver import resource
+from .driver import resolution
 from .driver.finish import settle
 from .kinds import influxdb_instance
 from .kinds.remote import remote_external, remote_sync
@@ -53,7 +53,7 @@ def _writer(rt: Runtime, plural: str, obj: Obj) -> Callable[[dict[str, Any]], Aw
     return write
 
 
-async def _dependent(rt: Runtime, kind: resource.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
+async def _dependent(rt: Runtime, kind: resolution.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
     if obj["metadata"].get("deletionTimestamp"):
         return  # its deletion handler owns it now
     lock = rt.lock(obj)
@@ -86,7 +86,7 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         rt.listings[key] = listing
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
-    kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
+    kinds: list[tuple[resolution.Kind[Any], list[Obj], Sync]] = [
         (remote_external.KIND, remote_objs, lambda o: remote_sync.sync(rt, refs, o, listing)),
         (replication_external.KIND, replication_objs, lambda o: replication_sync.sync(rt, refs, o, listing)),
     ]
@@ -105,7 +105,7 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
 
 
 async def _refresh_dependent(
-    rt: Runtime, kind: resource.Kind[Any], key: Key, problem: Blocked | None, sync: Sync, dependent: Obj
+    rt: Runtime, kind: resolution.Kind[Any], key: Key, problem: Blocked | None, sync: Sync, dependent: Obj
 ) -> None:
     try:
         await _dependent(

@@ -11,7 +11,7 @@ from typing import Any
 import kopf
 
 from ..api import v1alpha1
-from ..driver import resource
+from ..driver import resolution
 from ..driver.finish import settle, settled
 from ..kinds import influxdb_instance
 from ..kinds.remote import remote_external, remote_sync
@@ -37,7 +37,7 @@ def _into(patch: kopf.Patch) -> Callable[[dict[str, Any]], Awaitable[None]]:
     return write
 
 
-def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
+def on_reconcile(kind: resolution.Kind[Any], sync: Sync) -> None:
     group, version, plural = v1alpha1.GROUP, v1alpha1.VERSION, kind.plural
 
     async def run(obj: Obj, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import SecretStr
 
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...driver.external import Endpoints
 from ...influx import errors, models
 from ...reconcile import remotes
@@ -21,7 +21,7 @@ from ...reconcile.reasons import Action, Reason
 TOKEN = "remoteAPIToken"  # noqa: S105 - the name of a field
 
 
-KIND = resource.Kind(
+KIND = resolution.Kind(
     "RemoteConnection",
     "remoteconnections",
     v1alpha1.RemoteConnectionSpec,
@@ -39,13 +39,13 @@ class RemoteExternal:
         TOKEN: (Action.TOKEN_ROTATED, "sent the new token from the Secret")
     }
 
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
+    res: resolution.Resolved[v1alpha1.RemoteConnectionSpec]
     want: models.RemoteSettings | None  # None for deletion, which compares nothing
     token: SecretStr | None  # None where nothing may be written (paused, Observe)
     token_changed: bool
 
     @classmethod
-    def deleting(cls, res: resource.Resolved[v1alpha1.RemoteConnectionSpec]) -> RemoteExternal:
+    def deleting(cls, res: resolution.Resolved[v1alpha1.RemoteConnectionSpec]) -> RemoteExternal:
         return cls(res, None, None, token_changed=False)
 
     @property

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pydantic import SecretStr
 
 from ...api import v1alpha1
-from ...driver import external, resource
+from ...driver import external, resolution, resource
 from ...influx import models
 from ...reconcile import remotes
 from ...reconcile.outcome import Blocked, Result
@@ -23,7 +23,7 @@ from .remote_external import KIND, RemoteExternal
 
 async def _run(
     rt: Runtime,
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    res: resolution.Resolved[v1alpha1.RemoteConnectionSpec],
     listing: Listing | None,
     token: SecretStr,
     *,
@@ -41,7 +41,7 @@ async def _run(
 async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
     """Make InfluxDB hold the remote `obj` declares, with the Secret's current
     token, or a minted one when the remote is named as an instance."""
-    res = await resource.resolve(rt, refs, obj, KIND)
+    res = await resolution.resolve(rt, refs, obj, KIND)
     if not res.writes:
         return await _look(rt, refs, res, listing)
     if res.spec.remote_instance_ref is not None:
@@ -62,7 +62,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
 
 
 async def _look(
-    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.RemoteConnectionSpec], listing: Listing | None
+    rt: Runtime, refs: Refs, res: resolution.Resolved[v1alpha1.RemoteConnectionSpec], listing: Listing | None
 ) -> Result:
     """Paused or observed: looked up and compared, never written; no token is read, minted or sent."""
     url, org_id = res.spec.remote_url, res.spec.remote_org_id
@@ -81,7 +81,7 @@ async def _look(
 async def _sync_minted(
     rt: Runtime,
     refs: Refs,
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    res: resolution.Resolved[v1alpha1.RemoteConnectionSpec],
     instance: str,
     listing: Listing | None,
 ) -> Result:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ... import metrics
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...influx import models
 from ...reconcile import conditions, dataplane, replications
 from ...reconcile.reasons import ALERTING, Reason
@@ -24,7 +24,7 @@ class Thresholds:
     queue_full_warning: float
 
 
-def thresholds(rt: Runtime, res: resource.Resolved[v1alpha1.ReplicationSpec]) -> Thresholds:
+def thresholds(rt: Runtime, res: resolution.Resolved[v1alpha1.ReplicationSpec]) -> Thresholds:
     health = res.spec.health or v1alpha1.HealthSpec()
     period = v1alpha1.parse_duration(res.inst.spec.resync_period)
     return Thresholds(

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ... import metrics
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...influx import errors, models
 from ...influx.client import InfluxClient
 from ...reconcile.outcome import Blocked
@@ -48,7 +48,7 @@ async def _remote_client(rt: Runtime, url: str, token: SecretStr) -> InfluxClien
 async def beat(
     rt: Runtime,
     refs: Refs,
-    res: resource.Resolved[v1alpha1.ReplicationSpec],
+    res: resolution.Resolved[v1alpha1.ReplicationSpec],
     have: models.Replication,
     listing: Listing,
 ) -> float | None:
@@ -73,7 +73,7 @@ async def beat(
 
 
 async def _lag(
-    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.ReplicationSpec], remote: models.Remote | None
+    rt: Runtime, refs: Refs, res: resolution.Resolved[v1alpha1.ReplicationSpec], remote: models.Remote | None
 ) -> float | None:
     """Seconds since the newest heartbeat at `remote` (as InfluxDB lists it), if a read token is given."""
     spec = res.spec.heartbeat

@@ -8,7 +8,7 @@ import time
 from typing import NamedTuple
 
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...influx import models
 from ...reconcile import dataplane
 from ...state.listing import Listing
@@ -72,7 +72,7 @@ def unchanged(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> boo
 def remember_if_quiet(
     rt: Runtime,
     refs: Refs,
-    res: resource.Resolved[v1alpha1.ReplicationSpec],
+    res: resolution.Resolved[v1alpha1.ReplicationSpec],
     synced: bool,
     dp: dataplane.DataPlane | None,
     listing: Listing | None,

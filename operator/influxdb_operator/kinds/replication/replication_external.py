@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...driver.external import Endpoints
 from ...influx import errors, models
 from ...reconcile import conditions, replications
@@ -18,7 +18,7 @@ from ...reconcile.reasons import Action, Reason
 from ...state.runtime import Runtime
 from ...state.world import Obj
 
-KIND = resource.Kind(
+KIND = resolution.Kind(
     "Replication",
     "replications",
     v1alpha1.ReplicationSpec,
@@ -33,13 +33,13 @@ class ReplicationExternal:
     noun: ClassVar[str] = "replication"
     write_only: ClassVar[Mapping[str, tuple[Action, str]]] = {}
 
-    res: resource.Resolved[v1alpha1.ReplicationSpec]
+    res: resolution.Resolved[v1alpha1.ReplicationSpec]
     want: models.ReplicationSettings | None  # None for deletion, which compares nothing
     # Set where a create is proven first (spec.validateBeforeCreate).
     validate_first: Callable[[models.ReplicationCreate], Awaitable[None]] | None = None
 
     @classmethod
-    def deleting(cls, res: resource.Resolved[v1alpha1.ReplicationSpec]) -> ReplicationExternal:
+    def deleting(cls, res: resolution.Resolved[v1alpha1.ReplicationSpec]) -> ReplicationExternal:
         return cls(res, None)
 
     @property
@@ -101,7 +101,7 @@ class ReplicationExternal:
 
 
 def validator(
-    rt: Runtime, res: resource.Resolved[v1alpha1.ReplicationSpec]
+    rt: Runtime, res: resolution.Resolved[v1alpha1.ReplicationSpec]
 ) -> Callable[[models.ReplicationCreate], Awaitable[None]]:
     """`?validate=true` within the operator's bounds: a slot among the few
     validates at once, and --validate-timeout."""

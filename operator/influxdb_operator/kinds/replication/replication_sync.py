@@ -7,7 +7,7 @@ import time
 
 from ... import metrics
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution, resource
 from ...reconcile import dataplane, replications, tokens
 from ...reconcile.outcome import Blocked, Result
 from ...reconcile.reasons import Reason
@@ -60,7 +60,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     and how its data plane is doing."""
     meta = obj["metadata"]
     labels = (meta["namespace"], meta["name"], obj["spec"].get("instanceRef", {}).get("name", ""))
-    res = await resource.resolve(rt, refs, obj, KIND)
+    res = await resolution.resolve(rt, refs, obj, KIND)
     try:
         want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
     except Blocked as blocked:

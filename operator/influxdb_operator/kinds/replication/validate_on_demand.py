@@ -18,7 +18,7 @@ import asyncio
 import logging
 
 from ...api import v1alpha1
-from ...driver import resource
+from ...driver import resolution
 from ...influx import errors
 from ...reconcile import conditions
 from ...reconcile.outcome import Blocked, Event, from_influx
@@ -88,7 +88,7 @@ async def _answer(rt: Runtime, refs: Refs, job: Validation, value: str) -> None:
 async def _validate(rt: Runtime, refs: Refs, obj: Obj, value: str) -> conditions.Condition:
     """InfluxDB's answer as the condition (its messages hold no token)."""
     try:
-        res = await resource.resolve(rt, refs, obj, KIND)
+        res = await resolution.resolve(rt, refs, obj, KIND)
         replication_id = rt.recorded_id(obj)
         assert replication_id is not None  # request() waits for it
         await res.client.validate_replication(replication_id, timeout=rt.settings.validate_timeout)
