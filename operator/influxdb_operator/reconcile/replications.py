@@ -1,4 +1,6 @@
-"""Replication: the body InfluxDB should hold, what differs, and health.
+"""Replication: the settings InfluxDB should hold, what it shows in status,
+and health (its request bodies are its adapter's,
+`kinds/replication/replication_external.py`).
 
 The desired settings are exactly what PATCH can change (drift is computed
 over them); the local bucket and org cannot be patched, are set only by a
@@ -29,12 +31,6 @@ def desired(spec: v1alpha1.ReplicationSpec, *, name: str, remote_id: str) -> mod
         maxQueueSizeBytes=spec.max_queue_size_bytes,
         maxAgeSeconds=spec.max_age_seconds,
         dropNonRetryableData=spec.drop_non_retryable_data,
-    )
-
-
-def create_body(want: models.ReplicationSettings, *, org_id: str, local_bucket_id: str) -> models.ReplicationCreate:
-    return models.ReplicationCreate.model_validate(
-        want.model_dump() | {"orgID": org_id, "localBucketID": local_bucket_id}
     )
 
 

@@ -1,5 +1,6 @@
 """The RemoteConnection's adapter for the driver: its `External` (how its
-InfluxDB remote is created, compared, corrected and deleted) and its `Kind`."""
+InfluxDB remote is created, compared, corrected and deleted, with the
+request bodies it sends) and its `Kind`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from ...api import v1alpha1
 from ...driver import resolution
 from ...driver.external import Endpoints
 from ...influx import errors, models
-from ...reconcile import remotes
 from ...reconcile.drift import Drift, correction, drift
 from ...reconcile.outcome import Blocked
 from ...reconcile.reasons import Action, Reason
@@ -29,6 +29,17 @@ KIND = resolution.Kind(
     "remote",
     lambda res: RemoteExternal.deleting(res),
 )
+
+
+def create_body(want: models.RemoteSettings, *, org_id: str, token: SecretStr) -> models.RemoteCreate:
+    return models.RemoteCreate.model_validate(want.model_dump() | {"orgID": org_id, "remoteAPIToken": token})
+
+
+def update_body(correction: models.RemoteSettings, *, token: SecretStr | None) -> models.RemoteUpdate:
+    """The PATCH body: the corrected fields, plus the token when it changed."""
+    return models.RemoteUpdate.model_validate(
+        correction.model_dump(exclude_none=True) | ({"remoteAPIToken": token} if token is not None else {})
+    )
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class RemoteExternal:
 
     async def create(self) -> models.Remote:
         assert self.token is not None  # the driver creates only where it may write
-        body = remotes.create_body(self._want, org_id=self.res.org_id, token=self.token)
+        body = create_body(self._want, org_id=self.res.org_id, token=self.token)
         return await self.res.client.remotes.create(body)
 
     async def check_adoptable(self, have: models.Remote) -> None:
@@ -76,7 +87,7 @@ class RemoteExternal:
 
     async def update(self, have: models.Remote, differing: Drift) -> models.Remote:
         observable = {name: pair for name, pair in differing.items() if name != TOKEN}
-        body = remotes.update_body(correction(self._want, observable), token=self.token if TOKEN in differing else None)
+        body = update_body(correction(self._want, observable), token=self.token if TOKEN in differing else None)
         return await self.res.client.remotes.update(have.id, body)
 
     async def delete(self, influx_id: str) -> bool:

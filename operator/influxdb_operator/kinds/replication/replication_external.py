@@ -1,5 +1,6 @@
 """The Replication's adapter for the driver: its `External` (how its
-InfluxDB object is created, compared, corrected and deleted) and its `Kind`."""
+InfluxDB object is created, compared, corrected and deleted, with the
+request bodies it sends) and its `Kind`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ...api import v1alpha1
 from ...driver import resolution
 from ...driver.external import Endpoints
 from ...influx import errors, models
-from ...reconcile import conditions, replications
+from ...reconcile import conditions
 from ...reconcile.drift import Drift, correction, drift
 from ...reconcile.outcome import Blocked
 from ...reconcile.reasons import Action, Reason
@@ -26,6 +27,12 @@ KIND = resolution.Kind(
     "replication (and its queue)",
     lambda res: ReplicationExternal.deleting(res),
 )
+
+
+def create_body(want: models.ReplicationSettings, *, org_id: str, local_bucket_id: str) -> models.ReplicationCreate:
+    return models.ReplicationCreate.model_validate(
+        want.model_dump() | {"orgID": org_id, "localBucketID": local_bucket_id}
+    )
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,7 @@ class ReplicationExternal:
         return bucket.id
 
     async def _create_body(self) -> models.ReplicationCreate:
-        return replications.create_body(
-            self._want, org_id=self.res.org_id, local_bucket_id=await self._local_bucket_id()
-        )
+        return create_body(self._want, org_id=self.res.org_id, local_bucket_id=await self._local_bucket_id())
 
     async def check_creatable(self) -> None:
         if self.validate_first is None:
