@@ -46,6 +46,10 @@ class Endpoints(Generic[H]):
 
 
 class External(Protocol[H]):
+    """A kind's InfluxDB object, the whole lifecycle: observe (`endpoints`),
+    create, compare (`drift`, pure), update and delete. The driver calls
+    nothing else of a kind, and decides when to call each."""
+
     noun: ClassVar[str]
     # Fields InfluxDB never shows (drift entries only this side can know of),
     # with the Event that announces a change of them.
