@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 
 import sandbox as sandbox_module
-from influxdb_operator.managed.runtime import HANDLERS_PER_INSTANCE
+from influxdb_operator.state.runtime import HANDLERS_PER_INSTANCE
 from support import manifests
 from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess

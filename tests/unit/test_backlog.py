@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from influxdb_operator.config import Settings
-from influxdb_operator.managed.listing import Listing
-from influxdb_operator.managed.runtime import Runtime
-from influxdb_operator.managed.world import Obj
+from influxdb_operator.state.listing import Listing
+from influxdb_operator.state.runtime import Runtime
+from influxdb_operator.state.world import Obj
 
 
 def _runtime() -> Runtime:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from influxdb_operator.api.v1alpha1 import ConditionType
 from influxdb_operator.reconcile import conditions
 from influxdb_operator.reconcile.conditions import Condition
 from influxdb_operator.reconcile.reasons import Reason
 
 
 def test_new_condition_gets_a_transition_time() -> None:
-    result = conditions.apply([], [Condition("Ready", "True", Reason.AVAILABLE, "ok")], generation=3, at="T1")
+    result = conditions.apply(
+        [], [Condition(ConditionType.READY, "True", Reason.AVAILABLE, "ok")], generation=3, at="T1"
+    )
     assert result == [
         {
             "type": "Ready",
@@ -22,23 +25,35 @@ def test_new_condition_gets_a_transition_time() -> None:
 
 
 def test_same_status_keeps_the_transition_time() -> None:
-    first = conditions.apply([], [Condition("Ready", "False", Reason.UNREACHABLE, "down")], generation=1, at="T1")
-    second = conditions.apply(first, [Condition("Ready", "False", Reason.SECRET_NOT_FOUND, "x")], generation=1, at="T2")
+    first = conditions.apply(
+        [], [Condition(ConditionType.READY, "False", Reason.UNREACHABLE, "down")], generation=1, at="T1"
+    )
+    second = conditions.apply(
+        first, [Condition(ConditionType.READY, "False", Reason.SECRET_NOT_FOUND, "x")], generation=1, at="T2"
+    )
     assert second[0]["lastTransitionTime"] == "T1"
     assert second[0]["reason"] == "SecretNotFound"
 
 
 def test_status_change_moves_the_transition_time() -> None:
-    first = conditions.apply([], [Condition("Ready", "False", Reason.UNREACHABLE, "down")], generation=1, at="T1")
-    second = conditions.apply(first, [Condition("Ready", "True", Reason.AVAILABLE, "up")], generation=1, at="T2")
+    first = conditions.apply(
+        [], [Condition(ConditionType.READY, "False", Reason.UNREACHABLE, "down")], generation=1, at="T1"
+    )
+    second = conditions.apply(
+        first, [Condition(ConditionType.READY, "True", Reason.AVAILABLE, "up")], generation=1, at="T2"
+    )
     assert second[0]["lastTransitionTime"] == "T2"
 
 
 def test_identical_update_produces_no_patch() -> None:
-    current = conditions.apply([], [Condition("Ready", "True", Reason.AVAILABLE, "ok")], generation=1, at="T1")
+    current = conditions.apply(
+        [], [Condition(ConditionType.READY, "True", Reason.AVAILABLE, "ok")], generation=1, at="T1"
+    )
     old = {"conditions": current, "id": "abc", "currentQueueSizeBytes": 5}
     new = {
-        "conditions": conditions.apply(current, [Condition("Ready", "True", Reason.AVAILABLE, "ok")], generation=1),
+        "conditions": conditions.apply(
+            current, [Condition(ConditionType.READY, "True", Reason.AVAILABLE, "ok")], generation=1
+        ),
         "id": "abc",
         "currentQueueSizeBytes": 5,
     }

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from influxdb_operator.driver import external
+from influxdb_operator.driver.external import Endpoints, Target
 from influxdb_operator.influx import errors
-from influxdb_operator.managed import external
-from influxdb_operator.managed.external import Endpoints, Target
 from influxdb_operator.reconcile.drift import Drift
 from influxdb_operator.reconcile.outcome import Blocked
 from influxdb_operator.reconcile.reasons import Action, Reason
@@ -42,7 +42,7 @@ class FakeExternal:
 
     @property
     def endpoints(self) -> Endpoints[Thing]:
-        return Endpoints(get=self._get, find=self._find, delete=self._delete)
+        return Endpoints(get=self._get, find=self._find)
 
     async def _get(self, influx_id: str) -> Thing | None:
         self.calls.append(f"get {influx_id}")
@@ -52,7 +52,8 @@ class FakeExternal:
         self.calls.append(f"find {name}")
         return [t for t in self.objects.values() if t.name == name]
 
-    async def _delete(self, influx_id: str) -> bool:
+    async def delete(self, influx_id: str) -> bool:
+        self.calls.append(f"delete {influx_id}")
         return self.objects.pop(influx_id, None) is not None
 
     async def check_creatable(self) -> None:
@@ -232,3 +233,21 @@ async def test_an_observed_object_is_adopted_with_adopt_existing() -> None:
     have, events = await run(ext, takeover(adopt=True))
     assert have.id == "7"
     assert events == [("Normal", Action.ADOPTED), ("Normal", Action.UPDATED)]
+
+
+async def test_remove_deletes_the_recorded_object_and_says_when_it_was_already_gone() -> None:
+    ext = FakeExternal(objects={"7": Thing("7", "t", 1)})
+    assert await external.remove(ext, target("7")) == external.Removed("7", gone=True)
+    assert await external.remove(ext, target("7")) == external.Removed("7", gone=False)
+    assert ext.calls == ["delete 7", "delete 7"]
+
+
+async def test_remove_finds_a_pending_create_by_name_and_nothing_else() -> None:
+    # A create of ours may have landed before its ID was stored; without the marker, a
+    # same-name object is not known to be ours and stays.
+    ext = FakeExternal(objects={"7": Thing("7", "t", 1)})
+    assert await external.remove(ext, target()) is None
+    assert ext.calls == []
+    assert await external.remove(ext, target(pending=True)) == external.Removed("7", gone=True)
+    assert ext.calls == ["find t", "delete 7"]
+    assert ext.objects == {}

@@ -21,7 +21,7 @@ from kopf._core.reactor import processing
 
 from influxdb_operator import sharing
 from influxdb_operator.handlers import kopf_fixes, lifecycle
-from influxdb_operator.managed.runtime import Runtime
+from influxdb_operator.state.runtime import Runtime
 
 N = 300
 REPLICATIONS = Resource("influxdb.replication.dev", "v1alpha1", "replications")

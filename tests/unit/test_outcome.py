@@ -7,11 +7,12 @@ from typing import Any, Literal
 import pytest
 
 from influxdb_operator.api import crds, v1alpha1
+from influxdb_operator.api.v1alpha1 import ConditionType
 from influxdb_operator.config import Settings
-from influxdb_operator.managed.runtime import Runtime
-from influxdb_operator.reconcile.conditions import HEALTHY, Condition
+from influxdb_operator.reconcile.conditions import Condition
 from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
 from influxdb_operator.reconcile.reasons import Action, Reason
+from influxdb_operator.state.runtime import Runtime
 
 STATUS = v1alpha1.ReplicationStatus
 
@@ -91,7 +92,9 @@ async def _never(*_: Any) -> None:
 
 def test_a_data_plane_alert_is_announced_once_and_its_end_too() -> None:
     def healthy(reason: Reason, status: Literal["True", "False"] = "False") -> Result:
-        return Result(status=STATUS(), conditions=ready("ok", Condition(HEALTHY, status, reason, "details")))
+        return Result(
+            status=STATUS(), conditions=ready("ok", Condition(ConditionType.HEALTHY, status, reason, "details"))
+        )
 
     status: dict[str, Any] = {}
     seen = []

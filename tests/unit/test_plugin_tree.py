@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from influxdb_operator.kubectl import cli, tree
-from influxdb_operator.kubectl.kube import PluginError, kind_of
+from influxdb_operator.kubectl.api_calls import PluginError, kind_of
 
 
 def obj(kind: str, name: str, spec: dict[str, Any], *conds: tuple[str, str, str], **extra: Any) -> dict[str, Any]:

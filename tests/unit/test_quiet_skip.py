@@ -8,11 +8,12 @@ from typing import Any
 from influxdb_operator.api import v1alpha1
 from influxdb_operator.config import Settings
 from influxdb_operator.influx import models
-from influxdb_operator.managed import replications, world
-from influxdb_operator.managed.listing import Listing
-from influxdb_operator.managed.runtime import Runtime
-from influxdb_operator.managed.world import Obj, Refs
+from influxdb_operator.kinds.replication import data_plane_observation, idle_skip
 from influxdb_operator.reconcile import dataplane
+from influxdb_operator.state import world
+from influxdb_operator.state.listing import Listing
+from influxdb_operator.state.runtime import Runtime
+from influxdb_operator.state.world import Obj, Refs
 
 HAVE = models.Replication(
     id="0r", orgID="0o", name="r", remoteID="0a", localBucketID="0b", remoteBucketID="0c", maxQueueSizeBytes=1 << 20
@@ -45,7 +46,7 @@ def _world() -> tuple[Runtime, Refs, Obj, Obj, Listing]:
 
 
 def _remember(rt: Runtime, refs: Refs, replication: Obj, listing: Listing) -> None:
-    rt.quiet[replication["metadata"]["uid"]] = (replication, replications._inputs(rt, refs, replication, listing))
+    rt.quiet[replication["metadata"]["uid"]] = (replication, idle_skip._inputs(rt, refs, replication, listing))
 
 
 def test_an_unchanged_idle_replication_is_skipped_and_still_sampled() -> None:
@@ -53,7 +54,7 @@ def test_an_unchanged_idle_replication_is_skipped_and_still_sampled() -> None:
     _remember(rt, refs, replication, listing)
     uid = replication["metadata"]["uid"]
     world._parsed[uid] = (replication["spec"], v1alpha1.ReplicationSpec.model_construct())
-    assert replications.unchanged(rt, refs, replication, listing)
+    assert idle_skip.unchanged(rt, refs, replication, listing)
     assert len(rt.trends[uid].samples) == 1
     assert uid not in world._parsed, "a skipped replication holds no validated spec"
 
@@ -62,16 +63,16 @@ def test_a_remote_status_updated_in_place_ends_the_skip() -> None:
     rt, refs, replication, remote, listing = _world()
     _remember(rt, refs, replication, listing)
     remote["status"].update({"id": "0z"})  # the refresh recreated the remote: same snapshot, new ID
-    assert not replications.unchanged(rt, refs, replication, listing)
+    assert not idle_skip.unchanged(rt, refs, replication, listing)
 
 
 def test_a_new_snapshot_or_listing_entry_ends_the_skip() -> None:
     rt, refs, replication, _, listing = _world()
     _remember(rt, refs, replication, listing)
-    assert not replications.unchanged(rt, refs, dict(replication), listing)
+    assert not idle_skip.unchanged(rt, refs, dict(replication), listing)
     moved = Listing({"0r": HAVE.model_copy(update={"maxAgeSeconds": 5})}, {}, None)
-    assert not replications.unchanged(rt, refs, replication, moved)
-    assert not replications.unchanged(rt, refs, replication, None)
+    assert not idle_skip.unchanged(rt, refs, replication, moved)
+    assert not idle_skip.unchanged(rt, refs, replication, None)
 
 
 def test_a_replication_without_series_is_sampled_alike_skipped_or_not() -> None:
@@ -81,9 +82,9 @@ def test_a_replication_without_series_is_sampled_alike_skipped_or_not() -> None:
     status write each way, every few periods, for every idle stream."""
     rt, refs, replication, _, _ = _world()
     listing = Listing({"0r": HAVE}, {}, {})  # influxd's metrics on, no series of "0r" yet
-    limits = replications.Thresholds(stalled_after=15.0, queue_full_warning=0.8)
-    replications._observe(rt, replication, HAVE, listing, limits)
+    limits = data_plane_observation.Thresholds(stalled_after=15.0, queue_full_warning=0.8)
+    data_plane_observation.observe(rt, replication, HAVE, listing, limits)
     _remember(rt, refs, replication, listing)
-    assert replications.unchanged(rt, refs, replication, listing)
+    assert idle_skip.unchanged(rt, refs, replication, listing)
     samples = rt.trends[replication["metadata"]["uid"]].samples
     assert [s.counters for s in samples] == [models.QueueCounters()] * 2

@@ -8,6 +8,7 @@ import pytest
 
 from influxdb_operator.api import v1alpha1
 from influxdb_operator.influx import models
+from influxdb_operator.kinds.replication import replication_external
 from influxdb_operator.reconcile import replications
 from influxdb_operator.reconcile.drift import correction, drift
 
@@ -55,7 +56,7 @@ def test_defaults_match_influxdb() -> None:
 
 def test_create_body_omits_unset_remote_bucket_id() -> None:
     want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
-    body = replications.create_body(want, org_id=ORG_ID, local_bucket_id=LOCAL_BUCKET_ID).wire()
+    body = replication_external.create_body(want, org_id=ORG_ID, local_bucket_id=LOCAL_BUCKET_ID).wire()
     assert "remoteBucketID" not in body
     assert body["remoteBucketName"] == "metrics"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from influxdb_operator.config import Settings
-from influxdb_operator.managed import validation
-from influxdb_operator.managed.runtime import Runtime
-from influxdb_operator.managed.world import Refs
+from influxdb_operator.kinds.replication import validate_on_demand as validation
+from influxdb_operator.state.runtime import Runtime
+from influxdb_operator.state.world import Refs
 
 
 async def _never(*_: Any) -> None:

@@ -18,9 +18,16 @@ from pydantic import BaseModel
 
 from . import v1alpha1
 
-_READY = '.status.conditions[?(@.type=="Ready")].status'
-_SYNCED = '.status.conditions[?(@.type=="Synced")].status'
-_REASON = '.status.conditions[?(@.type=="Ready")].reason'
+
+def _condition(type_: v1alpha1.ConditionType, field: str) -> str:
+    """The JSONPath of a condition's field, for a printer column."""
+    return f'.status.conditions[?(@.type=="{type_.value}")].{field}'
+
+
+_READY = _condition(v1alpha1.ConditionType.READY, "status")
+_SYNCED = _condition(v1alpha1.ConditionType.SYNCED, "status")
+_REASON = _condition(v1alpha1.ConditionType.READY, "reason")
+_HEALTH = _condition(v1alpha1.ConditionType.HEALTHY, "reason")
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ KINDS = (
             _column("Remaining", ".status.remainingBytesToBeSynced", "integer"),
             _column("Last Code", ".status.latestResponseCode", "integer"),
             _column("Ready", _READY),
-            _column("Health", '.status.conditions[?(@.type=="Healthy")].reason'),
+            _column("Health", _HEALTH),
             _column("Full In", ".status.dataPlane.queueFullIn"),
             _column("Synced", _SYNCED, priority=1),
             _column("Reason", _REASON),

@@ -354,6 +354,22 @@ class ReplicationSpec(ManagedSpec):
 # --- status ------------------------------------------------------------------
 
 
+class ConditionType(StrEnum):
+    """The conditions the operator sets: one spelling for the operator, the
+    CRDs' printer columns and the kubectl plugin."""
+
+    READY = "Ready"  # the InfluxDB object matches the spec (or, read-only, was found)
+    SYNCED = "Synced"  # the last reconcile went through, and wrote what it had to
+    HEALTHY = "Healthy"  # Replication: its data plane, from the refresh's samples
+    VALIDATED = "Validated"  # Replication: the answer to the last validate on demand
+
+
+class ValidationResult(StrEnum):
+    VALIDATING = "Validating"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
 class Condition(_Model):
     type: str
     status: Literal["True", "False", "Unknown"]
@@ -448,7 +464,8 @@ class ValidationStatus(_Model):
     """The last validate requested with the influxdb.replication.dev/validate annotation."""
 
     requested: str = Field(description="The annotation's value this answers.")
-    result: Literal["Validating", "Succeeded", "Failed"] = Field(
+    # Its members as a Literal: the CRD schema shows them as it always has.
+    result: Literal[ValidationResult.VALIDATING, ValidationResult.SUCCEEDED, ValidationResult.FAILED] = Field(
         description="Validating until InfluxDB answers (or the operator's --validate-timeout passes)."
     )
     time: str = Field(description="When the result was recorded (while Validating: when it began).")

@@ -16,11 +16,11 @@ import kopf
 
 from .. import sharing
 from ..api import v1alpha1
-from ..managed.world import Dependents, Key, Obj, Refs
 from ..reconcile import tokens
+from ..state.world import Dependents, Key, Obj, Refs
 from . import lifecycle
 
-# The annotations the managed layer reads (not kopf's own, which are large).
+# The annotations the kinds and the refresh read (not kopf's own, which are large).
 _KEPT_ANNOTATIONS = frozenset({*v1alpha1.ANNOTATIONS, tokens.ROTATE_ANNOTATION})
 
 
@@ -123,7 +123,7 @@ async def remotes_by_secret(namespace: str | None, name: str, spec: kopf.Spec, *
 
 
 # kopf passes each index to every handler as a keyword argument named after
-# its function above; these pick out the ones the managed layer reads.
+# its function above; these pick out the ones the kinds and the refresh read.
 
 
 def refs(kwargs: dict[str, Any]) -> Refs:

@@ -8,16 +8,16 @@ from typing import Any
 
 import kopf
 
+from .. import refresh
 from ..api import v1alpha1
-from ..managed import instances as managed_instances
-from ..managed import refresh
-from ..managed.world import every, one
+from ..kinds import influxdb_instance
 from ..reconcile import tokens
+from ..state.world import every, one
 from . import indexes
 from .lifecycle import runtime
 
 
-@kopf.daemon(v1alpha1.GROUP, v1alpha1.VERSION, managed_instances.PLURAL, cancellation_timeout=10.0)
+@kopf.daemon(v1alpha1.GROUP, v1alpha1.VERSION, influxdb_instance.PLURAL, cancellation_timeout=10.0)
 async def refresh_daemon(
     namespace: str | None,
     name: str,
@@ -30,7 +30,7 @@ async def refresh_daemon(
     await refresh.run(runtime(memo), refs, deps, (namespace or "", name), stopped)
 
 
-@kopf.on.update(v1alpha1.GROUP, v1alpha1.VERSION, managed_instances.PLURAL, field="spec")
+@kopf.on.update(v1alpha1.GROUP, v1alpha1.VERSION, influxdb_instance.PLURAL, field="spec")
 async def changed(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
     runtime(memo).wake((namespace or "", name))
 
@@ -65,11 +65,11 @@ def _on_unpause(plural: str) -> None:
 
     @kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, plural, id="unpause", when=_unpaused)
     async def unpaused(body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
-        instance = name if plural == managed_instances.PLURAL else body.spec.get("instanceRef", {}).get("name", "")
+        instance = name if plural == influxdb_instance.PLURAL else body.spec.get("instanceRef", {}).get("name", "")
         runtime(memo).wake((namespace or "", instance))
 
 
-for unpausing in (managed_instances.PLURAL, "remoteconnections", "replications"):
+for unpausing in (influxdb_instance.PLURAL, "remoteconnections", "replications"):
     _on_unpause(unpausing)
 
 

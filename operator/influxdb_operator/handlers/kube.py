@@ -18,9 +18,9 @@ import kubernetes
 import urllib3
 
 from ..api import v1alpha1
-from ..managed.runtime import SecretRefused
-from ..managed.world import Obj
 from ..reconcile.outcome import Event
+from ..state.runtime import SecretRefused
+from ..state.world import Obj
 
 logger = logging.getLogger(__name__)
 

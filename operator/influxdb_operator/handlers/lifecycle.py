@@ -16,9 +16,9 @@ from kopf._cogs.structs.references import Resource
 
 from .. import config, metrics
 from ..api import v1alpha1
-from ..managed.finish import settled
-from ..managed.runtime import Runtime
-from ..managed.world import Key, Obj
+from ..driver.finish import settled
+from ..state.runtime import Runtime
+from ..state.world import Key, Obj
 from . import kopf_fixes, kube
 
 KOPF_STATUS = "status.kopf"

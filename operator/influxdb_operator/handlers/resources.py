@@ -11,15 +11,15 @@ from typing import Any
 import kopf
 
 from ..api import v1alpha1
-from ..managed import instances as managed_instances
-from ..managed import remotes as managed_remotes
-from ..managed import replications as managed_replications
-from ..managed import resource
-from ..managed.finish import settle, settled
-from ..managed.runtime import Runtime
-from ..managed.world import Dependents, Obj, Refs
+from ..driver import resolution
+from ..driver.finish import settle, settled
+from ..kinds import influxdb_instance
+from ..kinds.remote import remote_external, remote_sync
+from ..kinds.replication import replication_external, replication_sync
 from ..reconcile.outcome import Result
 from ..reconcile.reasons import Reason
+from ..state.runtime import Runtime
+from ..state.world import Dependents, Obj, Refs
 from . import indexes
 from .lifecycle import admits_itself, instance_of, runtime
 
@@ -37,7 +37,7 @@ def _into(patch: kopf.Patch) -> Callable[[dict[str, Any]], Awaitable[None]]:
     return write
 
 
-def on_reconcile(kind: resource.Kind[Any], sync: Sync) -> None:
+def on_reconcile(kind: resolution.Kind[Any], sync: Sync) -> None:
     group, version, plural = v1alpha1.GROUP, v1alpha1.VERSION, kind.plural
 
     async def run(obj: Obj, patch: kopf.Patch, retry: int, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
@@ -95,9 +95,9 @@ def on_delete(kind: str, plural: str, model: type[v1alpha1.Status], delete: Dele
 
 
 for managed_kind, sync, delete in (
-    (managed_remotes.KIND, managed_remotes.sync, managed_remotes.delete),
-    (managed_replications.KIND, managed_replications.sync, managed_replications.delete),
+    (remote_external.KIND, remote_sync.sync, remote_sync.delete),
+    (replication_external.KIND, replication_sync.sync, replication_sync.delete),
 ):
     on_reconcile(managed_kind, sync)
     on_delete(managed_kind.kind, managed_kind.plural, managed_kind.status, delete)
-on_delete(managed_instances.KIND, managed_instances.PLURAL, v1alpha1.InfluxDBInstanceStatus, managed_instances.delete)
+on_delete(influxdb_instance.KIND, influxdb_instance.PLURAL, v1alpha1.InfluxDBInstanceStatus, influxdb_instance.delete)

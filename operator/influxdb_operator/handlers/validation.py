@@ -1,7 +1,7 @@
 """The validate annotation of Replications: every watch event of one that
 has it is checked for a value not answered yet (kopf's filter leaves the
 rest out, silently); the validate itself runs in the background
-(`managed.validation`)."""
+(`kinds.replication.validate_on_demand`)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from typing import Any
 import kopf
 
 from ..api import v1alpha1
-from ..managed import validation
+from ..kinds.replication import validate_on_demand
 from . import indexes
 from .lifecycle import runtime
 
 
-@kopf.on.event(v1alpha1.GROUP, v1alpha1.VERSION, "replications", annotations={validation.ANNOTATION: kopf.PRESENT})
+@kopf.on.event(
+    v1alpha1.GROUP, v1alpha1.VERSION, "replications", annotations={validate_on_demand.ANNOTATION: kopf.PRESENT}
+)
 async def validate_requested(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    value = body.metadata.annotations.get(validation.ANNOTATION)
+    value = body.metadata.annotations.get(validate_on_demand.ANNOTATION)
     if value is None or event.get("type") == "DELETED":
         return
     rt = runtime(memo)
-    if validation.answered(rt, body.metadata.uid or "", dict(body.status), value):
+    if validate_on_demand.answered(rt, body.metadata.uid or "", dict(body.status), value):
         return
-    validation.request(rt, indexes.refs(kwargs), indexes.snapshot(body), value)
+    validate_on_demand.request(rt, indexes.refs(kwargs), indexes.snapshot(body), value)

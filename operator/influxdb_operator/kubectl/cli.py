@@ -9,8 +9,9 @@ import time
 from datetime import UTC, datetime
 
 from ..api import crds
+from ..api.v1alpha1 import ConditionType, ValidationResult
 from . import tree
-from .kube import Kube, PluginError, connect, kind_of
+from .api_calls import Kube, PluginError, connect, kind_of
 
 PREFIX = "influxdb.replication.dev/"
 VALIDATE, ROTATE, PAUSED = f"{PREFIX}validate", f"{PREFIX}rotate-token", f"{PREFIX}paused"
@@ -159,8 +160,8 @@ def validate(kube: Kube, name: str, *, wait: bool, timeout: float) -> int:
 def answered(obj: tree.Obj, value: str) -> tree.Obj | None:
     """The Validated condition once `status.validation` records a result for
     the request `value` (not just that it is Validating)."""
-    found = tree.condition(obj, "Validated")
+    found = tree.condition(obj, ConditionType.VALIDATED)
     shown = (obj.get("status") or {}).get("validation") or {}
-    if found is None or shown.get("requested") != value or shown.get("result") in (None, "Validating"):
+    if found is None or shown.get("requested") != value or shown.get("result") in (None, ValidationResult.VALIDATING):
         return None
     return found

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api.v1alpha1 import ConditionType
 from ..reconcile.dataplane import human_bytes
 from ..reconcile.reasons import Reason
 
@@ -27,7 +28,7 @@ def plain(text: str, style: str) -> str:
     return text
 
 
-def condition(obj: Obj, type_: str) -> Obj | None:
+def condition(obj: Obj, type_: ConditionType) -> Obj | None:
     for c in (obj.get("status") or {}).get("conditions") or []:
         if c.get("type") == type_:
             return dict(c)
@@ -43,15 +44,15 @@ class Verdict:
 
 def verdict(obj: Obj) -> Verdict:
     """Ready, then (for a Replication) Healthy: the first that is not fine."""
-    ready = condition(obj, "Ready")
+    ready = condition(obj, ConditionType.READY)
     if ready is None:
         return Verdict(False, "Pending", "the operator has not reported on it yet")
     if ready.get("status") != "True":
         return Verdict(False, ready.get("reason") or "NotReady", ready.get("message") or "")
-    healthy = condition(obj, "Healthy")
+    healthy = condition(obj, ConditionType.HEALTHY)
     if healthy is not None and healthy.get("reason") not in _FINE:
         return Verdict(False, healthy.get("reason") or "Unhealthy", healthy.get("message") or "")
-    return Verdict(True, (healthy or {}).get("reason") or "Ready")
+    return Verdict(True, (healthy or {}).get("reason") or ConditionType.READY.value)
 
 
 def figures(obj: Obj) -> list[str]:

@@ -12,16 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..api.v1alpha1 import ConditionType
 from .reasons import Reason
-
-READY, SYNCED, HEALTHY, VALIDATED = "Ready", "Synced", "Healthy", "Validated"
 
 Status = Literal["True", "False", "Unknown"]
 
 
 @dataclass(frozen=True)
 class Condition:
-    type: str
+    type: ConditionType
     status: Status
     reason: Reason
     message: str = ""
@@ -68,7 +67,7 @@ def carry(status: dict[str, Any], kept: Mapping[str, Any] | None) -> dict[str, A
     return result
 
 
-def get(conditions: list[dict[str, Any]], type_: str) -> dict[str, Any] | None:
+def get(conditions: list[dict[str, Any]], type_: ConditionType) -> dict[str, Any] | None:
     return next((c for c in conditions if c.get("type") == type_), None)
 
 

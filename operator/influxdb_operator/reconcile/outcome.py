@@ -67,11 +67,11 @@ def ready(
     """The conditions of a reconcile that left InfluxDB matching the spec, or
     (`not_synced`) that found the object but may not make it match."""
     synced = (
-        conditions.Condition(conditions.SYNCED, "False", *not_synced)
+        conditions.Condition(v1alpha1.ConditionType.SYNCED, "False", *not_synced)
         if not_synced
-        else conditions.Condition(conditions.SYNCED, "True", Reason.RECONCILE_SUCCESS, "")
+        else conditions.Condition(v1alpha1.ConditionType.SYNCED, "True", Reason.RECONCILE_SUCCESS, "")
     )
-    return [conditions.Condition(conditions.READY, "True", Reason.AVAILABLE, message), synced, *extra]
+    return [conditions.Condition(v1alpha1.ConditionType.READY, "True", Reason.AVAILABLE, message), synced, *extra]
 
 
 def finish(
@@ -84,12 +84,12 @@ def finish(
 ) -> tuple[dict[str, Any], list[Event]]:
     """The status patch (empty when nothing changed) and the Events for
     `outcome`; `kept` is what a background task recorded (`conditions.carry`)."""
-    before = conditions.get(old.get("conditions") or [], conditions.READY) or {}
+    before = conditions.get(old.get("conditions") or [], v1alpha1.ConditionType.READY) or {}
     events: list[Event] = []
     if isinstance(outcome, Blocked):
         updates = [
-            conditions.Condition(conditions.READY, "False", outcome.reason, outcome.message),
-            conditions.Condition(conditions.SYNCED, "False", outcome.reason, outcome.message),
+            conditions.Condition(v1alpha1.ConditionType.READY, "False", outcome.reason, outcome.message),
+            conditions.Condition(v1alpha1.ConditionType.SYNCED, "False", outcome.reason, outcome.message),
         ]
         new: dict[str, Any] = {}
         changed = (before.get("reason"), before.get("message")) != (outcome.reason, outcome.message)
@@ -116,8 +116,8 @@ def finish(
 
 def _health_events(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Event]:
     """Warnings when an alerting data-plane state begins, once; Normal when it ends."""
-    before = conditions.get(old, conditions.HEALTHY) or {}
-    after = conditions.get(new, conditions.HEALTHY) or {}
+    before = conditions.get(old, v1alpha1.ConditionType.HEALTHY) or {}
+    after = conditions.get(new, v1alpha1.ConditionType.HEALTHY) or {}
     if after.get("reason") == before.get("reason"):
         return []
     if after.get("reason") in ALERTING:

@@ -1,4 +1,5 @@
-"""RemoteConnection: the remote InfluxDB should hold.
+"""RemoteConnection: the remote InfluxDB should hold (its request bodies are
+its adapter's, `kinds/remote/remote_external.py`).
 
 The remote token is write-only in InfluxDB, so its drift cannot be observed;
 instead a salted fingerprint of the token last sent is kept in status and the
@@ -29,15 +30,4 @@ def desired(spec: v1alpha1.RemoteConnectionSpec, *, name: str, url: str, org_id:
         remoteURL=url,
         remoteOrgID=org_id,
         allowInsecureTLS=spec.allow_insecure_tls,
-    )
-
-
-def create_body(want: models.RemoteSettings, *, org_id: str, token: SecretStr) -> models.RemoteCreate:
-    return models.RemoteCreate.model_validate(want.model_dump() | {"orgID": org_id, "remoteAPIToken": token})
-
-
-def update_body(correction: models.RemoteSettings, *, token: SecretStr | None) -> models.RemoteUpdate:
-    """The PATCH body: the corrected fields, plus the token when it changed."""
-    return models.RemoteUpdate.model_validate(
-        correction.model_dump(exclude_none=True) | ({"remoteAPIToken": token} if token is not None else {})
     )

@@ -1,4 +1,6 @@
-"""Replication: the body InfluxDB should hold, what differs, and health.
+"""Replication: the settings InfluxDB should hold, what it shows in status,
+and health (its request bodies are its adapter's,
+`kinds/replication/replication_external.py`).
 
 The desired settings are exactly what PATCH can change (drift is computed
 over them); the local bucket and org cannot be patched, are set only by a
@@ -32,12 +34,6 @@ def desired(spec: v1alpha1.ReplicationSpec, *, name: str, remote_id: str) -> mod
     )
 
 
-def create_body(want: models.ReplicationSettings, *, org_id: str, local_bucket_id: str) -> models.ReplicationCreate:
-    return models.ReplicationCreate.model_validate(
-        want.model_dump() | {"orgID": org_id, "localBucketID": local_bucket_id}
-    )
-
-
 def observed(have: models.Replication) -> v1alpha1.ReplicationStatus:
     """The status fields mirrored from InfluxDB."""
     return v1alpha1.ReplicationStatus(
@@ -53,7 +49,7 @@ def observed(have: models.Replication) -> v1alpha1.ReplicationStatus:
 
 
 def _condition(status: conditions.Status, reason: Reason, message: str) -> conditions.Condition:
-    return conditions.Condition(conditions.HEALTHY, status, reason, message)
+    return conditions.Condition(v1alpha1.ConditionType.HEALTHY, status, reason, message)
 
 
 def _last_answer(have: models.Replication, remote: str) -> str:

@@ -1,81 +1,29 @@
-"""RemoteConnection: its token, its `External`, and its sync."""
+"""RemoteConnection: its token (the Secret's, or one minted on the remote
+instance), its adapter run by the driver, its deletion."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import ClassVar
+from dataclasses import replace
 
 from pydantic import SecretStr
 
-from ..api import v1alpha1
-from ..influx import errors, models
-from ..reconcile import remotes
-from ..reconcile.drift import Drift, correction, drift
-from ..reconcile.outcome import Blocked, Result, from_influx
-from ..reconcile.reasons import Action, Reason
-from . import clients, external, resource, tokens
-from .external import Endpoints
-from .listing import Listing
-from .runtime import Runtime
-from .world import Dependents, Obj, Refs, every
-
-TOKEN = "remoteAPIToken"  # noqa: S105 - the name of a field
-
-
-KIND = resource.Kind(
-    "RemoteConnection",
-    "remoteconnections",
-    v1alpha1.RemoteConnectionSpec,
-    v1alpha1.RemoteConnectionStatus,
-    "remote",
-    lambda client: client.remotes,
-)
-
-
-@dataclass(frozen=True)
-class RemoteExternal:
-    noun: ClassVar[str] = "remote"
-    # InfluxDB never shows the token: a changed fingerprint stands for its drift.
-    write_only: ClassVar[Mapping[str, tuple[Action, str]]] = {
-        TOKEN: (Action.TOKEN_ROTATED, "sent the new token from the Secret")
-    }
-
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec]
-    want: models.RemoteSettings
-    token: SecretStr | None  # None where nothing may be written (paused, Observe)
-    token_changed: bool
-
-    @property
-    def endpoints(self) -> Endpoints[models.Remote]:
-        return Endpoints.of(self.res.client.remotes, self.res.org_id)
-
-    async def check_creatable(self) -> None:
-        return None  # a plain create never contacts the remote
-
-    async def create(self) -> models.Remote:
-        assert self.token is not None  # the driver creates only where it may write
-        body = remotes.create_body(self.want, org_id=self.res.org_id, token=self.token)
-        return await self.res.client.remotes.create(body)
-
-    async def check_adoptable(self, have: models.Remote) -> None:
-        return None  # any remote can be pointed where the spec says
-
-    def drift(self, have: models.Remote, *, adopted: bool) -> Drift:
-        differing = drift(self.want, have)
-        if self.token_changed or adopted:  # an adopted remote's token is unknown
-            differing[TOKEN] = (None, "(from the Secret)")
-        return differing
-
-    async def update(self, have: models.Remote, differing: Drift) -> models.Remote:
-        observable = {name: pair for name, pair in differing.items() if name != TOKEN}
-        body = remotes.update_body(correction(self.want, observable), token=self.token if TOKEN in differing else None)
-        return await self.res.client.remotes.update(have.id, body)
+from ...api import v1alpha1
+from ...driver import external, resolution, resource
+from ...influx import models
+from ...reconcile import remotes
+from ...reconcile.outcome import Blocked, Result
+from ...reconcile.reasons import Reason
+from ...state import clients
+from ...state.listing import Listing
+from ...state.runtime import Runtime
+from ...state.world import Dependents, Obj, Refs, every
+from . import minted_tokens, token_revocation
+from .remote_external import KIND, RemoteExternal
 
 
 async def _run(
     rt: Runtime,
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    res: resolution.Resolved[v1alpha1.RemoteConnectionSpec],
     listing: Listing | None,
     token: SecretStr,
     *,
@@ -93,7 +41,7 @@ async def _run(
 async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Result:
     """Make InfluxDB hold the remote `obj` declares, with the Secret's current
     token, or a minted one when the remote is named as an instance."""
-    res = await resource.resolve(rt, refs, obj, KIND)
+    res = await resolution.resolve(rt, refs, obj, KIND)
     if not res.writes:
         return await _look(rt, refs, res, listing)
     if res.spec.remote_instance_ref is not None:
@@ -108,13 +56,13 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     minted = obj["status"].get("mintedToken")
     if minted:
         # Switched back to a user's Secret: now that the remote holds it, revoke what was minted.
-        events += await tokens.revoke(rt, refs, obj, str(minted["instance"]))
+        events += await token_revocation.revoke(rt, refs, obj, str(minted["instance"]))
         status = status.model_copy(update={"minted_token": None, "token_rotation_started": None})
     return Result(status=status, conditions=conds, events=events, synced=bool(events))
 
 
 async def _look(
-    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.RemoteConnectionSpec], listing: Listing | None
+    rt: Runtime, refs: Refs, res: resolution.Resolved[v1alpha1.RemoteConnectionSpec], listing: Listing | None
 ) -> Result:
     """Paused or observed: looked up and compared, never written; no token is read, minted or sent."""
     url, org_id = res.spec.remote_url, res.spec.remote_org_id
@@ -133,26 +81,28 @@ async def _look(
 async def _sync_minted(
     rt: Runtime,
     refs: Refs,
-    res: resource.Resolved[v1alpha1.RemoteConnectionSpec],
+    res: resolution.Resolved[v1alpha1.RemoteConnectionSpec],
     instance: str,
     listing: Listing | None,
 ) -> Result:
-    """The remote with a token minted on `instance` (see `tokens` for the order of steps)."""
+    """The remote with a token minted on `instance` (see `minted_tokens` for the order of steps)."""
     obj = res.obj
-    cl = await tokens.cloud(rt, refs, res.namespace, instance)
+    cl = await minted_tokens.cloud(rt, refs, res.namespace, instance)
     # Replications of another instance cannot use this remote (they wait with a mismatch).
     users = [
         u
         for u in every(refs.users, (res.namespace, obj["metadata"]["name"]))
         if u["spec"]["instanceRef"].get("name") == res.inst.name
     ]
-    plan = await tokens.plan(rt, refs, obj, cl, users, full=listing is None)
+    plan = await minted_tokens.plan(rt, refs, obj, cl, users, full=listing is None)
     url = res.spec.remote_url or cl.inst.spec.url
     synced, fingerprint = await _run(rt, res, listing, plan.token.token, url=url, org_id=cl.org_id)
     events = plan.events + synced.events
     if plan.search:
-        await tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
-        events += tokens.revoked(cl, await tokens.settle_strays(cl, obj, keep=plan.token.authorization_id))
+        await minted_tokens.confirm(refs, cl, plan.token, plan.minted.buckets)
+        events += token_revocation.revoked(
+            cl, await token_revocation.settle_strays(cl, obj, keep=plan.token.authorization_id)
+        )
     rt.minted[obj["metadata"]["uid"]] = replace(plan.token, record=plan.minted, pending=None)
     covers = ", ".join(b.name or b.id for b in plan.minted.buckets) or "no bucket yet"
     if plan.missing:
@@ -174,25 +124,15 @@ async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
     With policy Delete, minted tokens are revoked once the remote is gone;
     Orphan leaves them, as the orphaned remote still writes with one."""
     meta = obj["metadata"]
-    name = obj["spec"].get("name") or meta["name"]
     users = sorted(u["metadata"]["name"] for u in every(refs.users, (meta["namespace"], meta["name"])))
     if users:
         raise Blocked(
             Reason.IN_USE, f"still used by Replications {', '.join(users)}; deletion waits until they are gone"
         )
-    try:
-        await resource.delete(rt, refs, obj, KIND)
-    except errors.ServerError as error:
-        # InfluxDB refuses (500) to delete a remote that replications use.
-        raise Blocked(
-            Reason.IN_USE,
-            f"InfluxDB refused to delete remote {name!r}; replications not managed here may use it ({error.message})",
-        ) from error
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"deleting remote {name!r}") from error
+    await resource.delete(rt, refs, obj, KIND)
     minted = obj["status"].get("mintedToken")
     spec = v1alpha1.RemoteConnectionSpec.model_validate(obj["spec"])
     instance = spec.remote_instance_ref.name if spec.remote_instance_ref else (minted or {}).get("instance")
     if instance and spec.deletion_policy is v1alpha1.DeletionPolicy.DELETE:
         # The remote is gone from the edge: nothing uses the minted token any more.
-        rt.post_events(obj, KIND.kind, await tokens.revoke(rt, refs, obj, str(instance)))
+        rt.post_events(obj, KIND.kind, await token_revocation.revoke(rt, refs, obj, str(instance)))

@@ -1,91 +1,27 @@
-"""What remotes and replications share around the driver: the resolved
-resource (instance, client, name in InfluxDB), running `external.sync` for
-it - or only `external.look` while it is paused or merely observed - and
-deleting its InfluxDB object as its deletion and management policies say."""
+"""What remotes and replications share around the driver: running
+`external.sync` for a resolved resource - or only `external.look` while it
+is paused or merely observed - reporting what it found, and deleting its
+InfluxDB object as its deletion and management policies say."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from ..api import v1alpha1
 from ..influx import errors
-from ..influx.client import Collection, InfluxClient
 from ..reconcile import conditions
 from ..reconcile.drift import Drift
 from ..reconcile.outcome import Blocked, Event, from_influx, ready
 from ..reconcile.reasons import Action, Reason
-from . import clients, external
-from .runtime import Runtime
-from .world import Obj, Refs, spec_of
+from ..state import clients
+from ..state.runtime import Runtime
+from ..state.world import Obj, Refs
+from . import external
+from .resolution import Kind, Resolved, paused_by
 
 S = TypeVar("S", bound=v1alpha1.ManagedSpec)
 H = TypeVar("H", bound=external.HasID)
-
-
-@dataclass(frozen=True)
-class Kind(Generic[S]):
-    kind: str
-    plural: str
-    spec: type[S]
-    status: type[v1alpha1.Status]
-    noun: str  # what deletion deletes, e.g. "replication (and its queue)"
-    # The kind's InfluxDB calls, e.g. `lambda client: client.replications`.
-    collection: Callable[[InfluxClient], Collection[Any, Any, Any]]
-
-
-@dataclass(frozen=True)
-class Resolved(Generic[S]):
-    """A resource with its instance resolved to a client and an org."""
-
-    obj: Obj
-    spec: S
-    name: str  # in InfluxDB
-    inst: clients.Instance
-    client: InfluxClient
-    org_id: str
-
-    @property
-    def namespace(self) -> str:
-        return str(self.obj["metadata"]["namespace"])
-
-    @property
-    def observe_only(self) -> bool:
-        return self.spec.management_policy is v1alpha1.ManagementPolicy.OBSERVE
-
-    @property
-    def paused(self) -> str | None:
-        """Why nothing may be written for it now, or None."""
-        return paused_by(self.obj, self.inst)
-
-    @property
-    def writes(self) -> bool:
-        return not self.observe_only and self.paused is None
-
-    @property
-    def where(self) -> str:
-        """The instance and org, as the user named them."""
-        return f"InfluxDBInstance {self.inst.name} (org {self.inst.org!r})"
-
-
-async def resolve(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> Resolved[S]:
-    spec = spec_of(obj, kind.spec)
-    inst = clients.instance(refs, obj["metadata"]["namespace"], spec.instance_ref.name)
-    client = await rt.clients.get(refs, inst)
-    assert inst.org_id is not None  # instance() checks it
-    return Resolved(obj, spec, spec.name or obj["metadata"]["name"], inst, client, inst.org_id)
-
-
-def paused_by(obj: Obj, inst: clients.Instance | None) -> str | None:
-    """Why nothing may be written for `obj`: its own pause annotation, or its instance's."""
-    if v1alpha1.paused(obj["metadata"].get("annotations")):
-        where = "this resource"
-    elif inst is not None and inst.paused:
-        where = f"InfluxDBInstance {inst.name}"
-    else:
-        return None
-    return f"paused by the annotation {v1alpha1.PAUSED_ANNOTATION}=true on {where}"
 
 
 async def run(
@@ -169,7 +105,7 @@ def report(
         event = Event("Warning", Reason.DRIFT_DETECTED, f"observed only: {_differences(differing)}")
     else:
         return ready(f"observing {found}, which matches the spec", *extra), [], fields
-    before = conditions.get(res.obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    before = conditions.get(res.obj["status"].get("conditions") or [], v1alpha1.ConditionType.SYNCED) or {}
     news = (before.get("reason"), before.get("message")) != (event.reason, event.message)
     state = "observing" if res.observe_only else "found"
     not_synced = (Reason(event.reason), event.message)
@@ -186,9 +122,8 @@ def _differences(differing: Drift) -> str:
 
 
 async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
-    """Delete (or orphan) the InfluxDB object; Events say which. Blocked
-    keeps the finalizer (while paused, too); InfluxDB's errors are left to
-    the kind, which knows what they mean for it."""
+    """Delete (or orphan) the InfluxDB object, through the kind's `External`;
+    Events say which. Blocked keeps the finalizer (while paused, too)."""
     meta, status = obj["metadata"], obj["status"]
     spec = kind.spec.model_validate(obj["spec"])
     name = spec.name or meta["name"]
@@ -215,14 +150,16 @@ async def delete(rt: Runtime, refs: Refs, obj: Obj, kind: Kind[S]) -> None:
         message = f"{missing}; nothing deleted in InfluxDB"
         rt.post_events(obj, kind.kind, [Event("Warning", Action.ORPHANED, message)])
         return
-    client = await rt.clients.get(refs, inst, deleting=True)
-    endpoints = external.Endpoints.of(kind.collection(client), inst.org_id or "")
-    if recorded is None and status.get("createPending") and inst.org_id:
-        # A create of ours may have landed before its ID was stored.
-        found = await endpoints.find(name)
-        recorded = found[0].id if found else None
-    if recorded is not None:
-        gone = await endpoints.delete(recorded)
-        what = f"{kind.noun} {name!r} (ID {recorded})"
-        message = f"deleted {what}" if gone else f"{what} was already gone"
+    res = Resolved(obj, spec, name, inst, await rt.clients.get(refs, inst, deleting=True), inst.org_id or "")
+    ext = kind.deleter(res)
+    # A create-pending name is looked up only where the org is known.
+    pending = bool(status.get("createPending")) and bool(inst.org_id)
+    target = external.Target(name, recorded, pending, adopt_existing=False, spec_changed=False)
+    try:
+        removed = await external.remove(ext, target)
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"deleting {ext.noun} {name!r}") from error
+    if removed is not None:
+        what = f"{kind.noun} {name!r} (ID {removed.influx_id})"
+        message = f"deleted {what}" if removed.gone else f"{what} was already gone"
         rt.post_events(obj, kind.kind, [Event("Normal", Action.DELETED, message)])

@@ -13,16 +13,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from .. import allocator, metrics
-from ..api import v1alpha1
-from ..reconcile import conditions
-from ..reconcile.outcome import Blocked, Result
-from ..reconcile.reasons import Reason, of_instance
-from . import instances, remotes, replications, resource
-from .finish import settle
-from .listing import Listing
-from .runtime import Runtime
-from .world import Dependents, Key, Obj, Refs, one
+from . import allocator, metrics
+from .api import v1alpha1
+from .driver import resolution
+from .driver.finish import settle
+from .kinds import influxdb_instance
+from .kinds.remote import remote_external, remote_sync
+from .kinds.replication import idle_skip, replication_external, replication_sync
+from .reconcile import conditions
+from .reconcile.outcome import Blocked, Result
+from .reconcile.reasons import Reason, of_instance
+from .state.listing import Listing
+from .state.runtime import Runtime
+from .state.world import Dependents, Key, Obj, Refs, one
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def _writer(rt: Runtime, plural: str, obj: Obj) -> Callable[[dict[str, Any]], Aw
     return write
 
 
-async def _dependent(rt: Runtime, kind: resource.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
+async def _dependent(rt: Runtime, kind: resolution.Kind[Any], obj: Obj, work: Callable[[], Awaitable[Result]]) -> None:
     if obj["metadata"].get("deletionTimestamp"):
         return  # its deletion handler owns it now
     lock = rt.lock(obj)
@@ -65,12 +68,12 @@ async def _instance(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Blocked | None, 
 
     async def work() -> Result:
         nonlocal listing
-        result, listing = await instances.sync(rt, refs, obj)
+        result, listing = await influxdb_instance.sync(rt, refs, obj)
         return result
 
     async with rt.lock(obj):
         model = v1alpha1.InfluxDBInstanceStatus
-        problem = await settle(rt, instances.KIND, model, obj, work, _writer(rt, instances.PLURAL, obj))
+        problem = await settle(rt, influxdb_instance.KIND, model, obj, work, _writer(rt, influxdb_instance.PLURAL, obj))
     return problem, listing
 
 
@@ -83,13 +86,13 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         rt.listings[key] = listing
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
-    kinds: list[tuple[resource.Kind[Any], list[Obj], Sync]] = [
-        (remotes.KIND, remote_objs, lambda o: remotes.sync(rt, refs, o, listing)),
-        (replications.KIND, replication_objs, lambda o: replications.sync(rt, refs, o, listing)),
+    kinds: list[tuple[resolution.Kind[Any], list[Obj], Sync]] = [
+        (remote_external.KIND, remote_objs, lambda o: remote_sync.sync(rt, refs, o, listing)),
+        (replication_external.KIND, replication_objs, lambda o: replication_sync.sync(rt, refs, o, listing)),
     ]
     if problem is None:  # idle replications whose inputs are all as they were are skipped
-        changed = [o for o in replication_objs if not replications.unchanged(rt, refs, o, listing)]
-        metrics.reconciles.labels(replications.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
+        changed = [o for o in replication_objs if not idle_skip.unchanged(rt, refs, o, listing)]
+        metrics.reconciles.labels(replication_external.KIND.kind, "unchanged").inc(len(replication_objs) - len(changed))
         replication_objs[:] = changed
     for kind, objs, sync in kinds:
         due = [
@@ -102,7 +105,7 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
 
 
 async def _refresh_dependent(
-    rt: Runtime, kind: resource.Kind[Any], key: Key, problem: Blocked | None, sync: Sync, dependent: Obj
+    rt: Runtime, kind: resolution.Kind[Any], key: Key, problem: Blocked | None, sync: Sync, dependent: Obj
 ) -> None:
     try:
         await _dependent(
@@ -134,7 +137,7 @@ async def _each(objs: list[Obj], work: Callable[[Obj], Awaitable[None]]) -> None
 
 def was_paused(obj: Obj) -> bool:
     """Its status last said Paused: a reconcile is owed once it is unpaused."""
-    synced = conditions.get(obj["status"].get("conditions") or [], conditions.SYNCED) or {}
+    synced = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.SYNCED) or {}
     return synced.get("reason") == Reason.PAUSED
 
 

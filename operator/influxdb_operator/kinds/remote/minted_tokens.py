@@ -11,7 +11,7 @@ working token and no authorization that is not found again:
 3. the Secret is replaced at once (token and authorization ID together);
 4. the remote gets the token (the caller, through the remote's `External`);
 5. `confirm`: an empty write with the new token to every bucket it covers;
-6. `settle_strays`: every authorization of ours (by description) but the
+6. `token_revocation.settle_strays`: every authorization of ours (by description) but the
    Secret's is deleted; then the status records the new one.
 
 Until 6 the old authorization stays valid, so whatever token the edge's
@@ -31,15 +31,15 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from ..api import v1alpha1
-from ..influx import errors, models
-from ..influx.client import InfluxClient
-from ..reconcile import conditions, tokens
-from ..reconcile.outcome import Blocked, Event, from_influx
-from ..reconcile.reasons import Action, Reason
-from . import clients
-from .runtime import Minted, Runtime, SecretRefused
-from .world import Obj, Refs, one
+from ...api import v1alpha1
+from ...influx import errors, models
+from ...influx.client import InfluxClient
+from ...reconcile import conditions, tokens
+from ...reconcile.outcome import Blocked, Event, from_influx
+from ...reconcile.reasons import Action, Reason
+from ...state import clients
+from ...state.runtime import Minted, Runtime, SecretRefused
+from ...state.world import Obj, Refs, one
 
 KIND = "RemoteConnection"
 PLURAL = "remoteconnections"
@@ -217,48 +217,3 @@ async def confirm(refs: Refs, cl: Cloud, token: Minted, buckets: list[v1alpha1.M
             except errors.InfluxError as error:
                 doing = f"confirming the new token writes to bucket {bucket.name or bucket.id} on {cl.where}"
                 raise from_influx(error, doing=doing) from error
-
-
-async def settle_strays(cl: Cloud, obj: Obj, *, keep: str | None) -> list[str]:
-    """Step 6 (and revocation, with keep=None): delete every authorization of
-    this RemoteConnection's (by description) but `keep`; the IDs deleted."""
-    meta = obj["metadata"]
-    description = tokens.description(meta["namespace"], meta["name"], meta["uid"])
-    try:
-        ours = [a.id for a in await cl.client.authorizations.list(cl.org_id) if a.description == description]
-        if keep is not None and keep not in ours:
-            # InfluxDB leaves out of a listing what the token may not read: strays would go unseen.
-            raise Blocked(
-                Reason.UNAUTHORIZED,
-                f"the token of {cl.where} cannot see authorization {keep} it made, so it cannot find old ones "
-                "to revoke: it needs read on authorizations and on its own user",
-            )
-        return [a for a in ours if a != keep and await cl.client.authorizations.delete(a)]
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"revoking old tokens on {cl.where}") from error
-
-
-def revoked(cl: Cloud, ids: list[str]) -> list[Event]:
-    if not ids:
-        return []
-    return [Event("Normal", Action.TOKEN_REVOKED, f"revoked authorization {', '.join(ids)} on {cl.where}")]
-
-
-async def revoke(rt: Runtime, refs: Refs, obj: Obj, instance: str) -> list[Event]:
-    """Revocation: every authorization minted for `obj`, and its Secret.
-    Without the instance there is nothing to reach the remote with: said, not waited for."""
-    meta = obj["metadata"]
-    try:
-        cl = await cloud(rt, refs, meta["namespace"], instance, deleting=True)
-    except Blocked as blocked:
-        if blocked.reason is not Reason.INSTANCE_NOT_FOUND:
-            raise
-        return [Event("Warning", Action.ORPHANED, f"{blocked.message}; minted tokens on it were not revoked")]
-    if cl.inst.org_id is None:
-        raise Blocked(Reason.INSTANCE_NOT_READY, f"InfluxDBInstance {instance} has not resolved its org yet")
-    cl = Cloud(cl.inst, cl.client, cl.inst.org_id)
-    events = revoked(cl, await settle_strays(cl, obj, keep=None))
-    assert rt.secrets is not None
-    await rt.secrets.delete(meta["namespace"], tokens.secret_name(meta["name"]))
-    rt.minted.pop(meta["uid"], None)
-    return events

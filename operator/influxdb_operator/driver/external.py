@@ -2,12 +2,13 @@
 runs it - in the spirit of crossplane-runtime's managed reconciler.
 
 A kind gives an `External`: how to find its object (by ID, by name), create
-it, compare it with the spec (pure `drift`) and correct it. `sync` does the
-rest, the same for every kind: observe by the recorded ID (from the
-refresh's listing when there is one), else by name; guard creates with the
-create-pending marker; adopt, report a conflict, recreate what was deleted
-out of band, and PATCH drift back. `look` is its read-only half, for
-paused resources and managementPolicy Observe.
+it, compare it with the spec (pure `drift`), correct it and delete it.
+`sync` does the rest, the same for every kind: observe by the recorded ID
+(from the refresh's listing when there is one), else by name; guard creates
+with the create-pending marker; adopt, report a conflict, recreate what was
+deleted out of band, and PATCH drift back. `look` is its read-only half, for
+paused resources and managementPolicy Observe; `remove` deletes the object,
+including one whose create landed before its ID was stored.
 """
 
 from __future__ import annotations
@@ -34,18 +35,21 @@ H = TypeVar("H", bound=HasID)
 
 @dataclass(frozen=True)
 class Endpoints(Generic[H]):
-    """A kind's lookups and delete, bound to one org: all deletion needs."""
+    """A kind's lookups, bound to one org: how the driver observes."""
 
     get: Callable[[str], Awaitable[H | None]]
     find: Callable[[str], Awaitable[list[H]]]  # by name
-    delete: Callable[[str], Awaitable[bool]]  # False: it was already gone
 
     @staticmethod
     def of(collection: Collection[Any, Any, Any], org_id: str) -> Endpoints[Any]:
-        return Endpoints(collection.get, lambda name: collection.list(org_id, name=name), collection.delete)
+        return Endpoints(collection.get, lambda name: collection.list(org_id, name=name))
 
 
 class External(Protocol[H]):
+    """A kind's InfluxDB object, the whole lifecycle: observe (`endpoints`),
+    create, compare (`drift`, pure), update and delete. The driver calls
+    nothing else of a kind, and decides when to call each."""
+
     noun: ClassVar[str]
     # Fields InfluxDB never shows (drift entries only this side can know of),
     # with the Event that announces a change of them.
@@ -67,6 +71,10 @@ class External(Protocol[H]):
     def drift(self, have: H, *, adopted: bool) -> Drift: ...
 
     async def update(self, have: H, differing: Drift) -> H: ...
+
+    async def delete(self, influx_id: str) -> bool:
+        """False if it was already gone, which is no error; raise `Blocked`
+        where InfluxDB refuses for a reason the user can act on."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,25 @@ async def sync(
             return await sync(ext, target, seen=None, mark_pending=mark_pending, record=record)
         events += _changes(ext, target, have.id, differing, adopted=adopted)
     return Synced(have, events)
+
+
+@dataclass(frozen=True)
+class Removed:
+    influx_id: str
+    gone: bool  # False: it was already gone
+
+
+async def remove(ext: External[H], target: Target) -> Removed | None:
+    """Delete the object with the recorded ID, else, while a create of ours
+    may have landed before its ID was stored (create-pending), the one with
+    the name; None if there is none to delete."""
+    influx_id = target.recorded_id
+    if influx_id is None and target.create_pending:
+        same_name = await ext.endpoints.find(target.name)
+        influx_id = same_name[0].id if same_name else None
+    if influx_id is None:
+        return None
+    return Removed(influx_id, await ext.delete(influx_id))
 
 
 def _decide(target: Target, by_id: H | None, by_name: H | None, *, up_to_date: bool) -> plan.Plan[H]:

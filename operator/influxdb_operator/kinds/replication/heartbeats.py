@@ -17,15 +17,16 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from .. import metrics
-from ..api import v1alpha1
-from ..influx import errors, models
-from ..influx.client import InfluxClient
-from ..reconcile.outcome import Blocked
-from . import clients, resource
-from .listing import Listing
-from .runtime import Beats, Runtime
-from .world import Refs
+from ... import metrics
+from ...api import v1alpha1
+from ...driver import resolution
+from ...influx import errors, models
+from ...influx.client import InfluxClient
+from ...reconcile.outcome import Blocked
+from ...state import clients
+from ...state.listing import Listing
+from ...state.runtime import Beats, Runtime
+from ...state.world import Refs
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ async def _remote_client(rt: Runtime, url: str, token: SecretStr) -> InfluxClien
 async def beat(
     rt: Runtime,
     refs: Refs,
-    res: resource.Resolved[v1alpha1.ReplicationSpec],
+    res: resolution.Resolved[v1alpha1.ReplicationSpec],
     have: models.Replication,
     listing: Listing,
 ) -> float | None:
@@ -72,7 +73,7 @@ async def beat(
 
 
 async def _lag(
-    rt: Runtime, refs: Refs, res: resource.Resolved[v1alpha1.ReplicationSpec], remote: models.Remote | None
+    rt: Runtime, refs: Refs, res: resolution.Resolved[v1alpha1.ReplicationSpec], remote: models.Remote | None
 ) -> float | None:
     """Seconds since the newest heartbeat at `remote` (as InfluxDB lists it), if a read token is given."""
     spec = res.spec.heartbeat

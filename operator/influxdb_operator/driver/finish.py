@@ -14,8 +14,8 @@ from ..api import v1alpha1
 from ..reconcile import conditions
 from ..reconcile.outcome import Blocked, Result, finish
 from ..reconcile.reasons import Reason
-from .runtime import Runtime
-from .world import Obj
+from ..state.runtime import Runtime
+from ..state.world import Obj
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def settled(obj: Obj) -> bool:
     such an object is left to the instance's refresh, which sees it in its
     listing, so a restart costs no InfluxDB call per object."""
     status = obj["status"]
-    ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
+    ready = conditions.get(status.get("conditions") or [], v1alpha1.ConditionType.READY) or {}
     return (
         bool(status.get("id"))
         and not status.get("createPending")

@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
 
-from ..api import v1alpha1
-from ..influx import errors
-from ..reconcile import conditions
-from ..reconcile.outcome import Blocked, Event, from_influx
-from ..reconcile.reasons import Action, Reason
-from . import replications, resource
-from .runtime import Runtime, Validation
-from .world import Obj, Refs
+from ...api import v1alpha1
+from ...driver import resolution
+from ...influx import errors
+from ...reconcile import conditions
+from ...reconcile.outcome import Blocked, Event, from_influx
+from ...reconcile.reasons import Action, Reason
+from ...state.runtime import Runtime, Validation
+from ...state.world import Obj, Refs
+from .replication_external import KIND
 
 logger = logging.getLogger(__name__)
 
 ANNOTATION = f"{v1alpha1.GROUP}/validate"
-VALIDATED = conditions.VALIDATED
+VALIDATED = v1alpha1.ConditionType.VALIDATED
+Result = v1alpha1.ValidationResult
 
 
 def answered(rt: Runtime, uid: str, status: dict[str, object], value: str) -> bool:
@@ -38,7 +39,7 @@ def answered(rt: Runtime, uid: str, status: dict[str, object], value: str) -> bo
     than any snapshot) or else as status shows it."""
     kept = rt.validations.kept.get(uid, {}).get("validation")
     shown = kept if kept is not None else status.get("validation")
-    return isinstance(shown, dict) and shown.get("requested") == value and shown.get("result") != "Validating"
+    return isinstance(shown, dict) and shown.get("requested") == value and shown.get("result") != Result.VALIDATING
 
 
 def request(rt: Runtime, refs: Refs, obj: Obj, value: str) -> None:
@@ -87,7 +88,7 @@ async def _answer(rt: Runtime, refs: Refs, job: Validation, value: str) -> None:
 async def _validate(rt: Runtime, refs: Refs, obj: Obj, value: str) -> conditions.Condition:
     """InfluxDB's answer as the condition (its messages hold no token)."""
     try:
-        res = await resource.resolve(rt, refs, obj, replications.KIND)
+        res = await resolution.resolve(rt, refs, obj, KIND)
         replication_id = rt.recorded_id(obj)
         assert replication_id is not None  # request() waits for it
         await res.client.validate_replication(replication_id, timeout=rt.settings.validate_timeout)
@@ -103,8 +104,10 @@ async def _validate(rt: Runtime, refs: Refs, obj: Obj, value: str) -> conditions
     return conditions.Condition(VALIDATED, "True", Reason.STREAM_WORKS, works)
 
 
-def _result(condition: conditions.Condition) -> Literal["Validating", "Succeeded", "Failed"]:
-    return "Succeeded" if condition.status == "True" else "Failed" if condition.status == "False" else "Validating"
+def _result(condition: conditions.Condition) -> Result:
+    if condition.status == "Unknown":
+        return Result.VALIDATING
+    return Result.SUCCEEDED if condition.status == "True" else Result.FAILED
 
 
 async def _record(rt: Runtime, job: Validation, value: str, condition: conditions.Condition) -> None:
@@ -125,10 +128,10 @@ async def _record(rt: Runtime, job: Validation, value: str, condition: condition
         patch = v1alpha1.ReplicationStatus.model_validate({"conditions": listed, **kept}).model_dump(
             by_alias=True, exclude_unset=True
         )
-        await rt.write_status(replications.KIND.plural, meta["namespace"], meta["name"], patch)
+        await rt.write_status(KIND.plural, meta["namespace"], meta["name"], patch)
         obj["status"].update(patch)
         rt.validations.kept[uid] = kept
     if condition.status == "True":
-        rt.post_events(obj, replications.KIND.kind, [Event("Normal", Action.VALIDATED, condition.message)])
+        rt.post_events(obj, KIND.kind, [Event("Normal", Action.VALIDATED, condition.message)])
     elif condition.status == "False":
-        rt.post_events(obj, replications.KIND.kind, [Event("Warning", condition.reason, condition.message)])
+        rt.post_events(obj, KIND.kind, [Event("Warning", condition.reason, condition.message)])

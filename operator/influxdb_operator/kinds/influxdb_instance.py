@@ -8,10 +8,10 @@ from ..influx import errors
 from ..influx.client import InfluxClient
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import Reason
-from . import clients
-from .listing import Listing
-from .runtime import Runtime
-from .world import Dependents, Obj, Refs
+from ..state import clients
+from ..state.listing import Listing
+from ..state.runtime import Runtime
+from ..state.world import Dependents, Obj, Refs
 
 KIND, PLURAL = "InfluxDBInstance", "influxdbinstances"
 PAUSED = f"paused by the annotation {v1alpha1.PAUSED_ANNOTATION}=true on this InfluxDBInstance"

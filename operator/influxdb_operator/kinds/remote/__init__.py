@@ -1,0 +1,1 @@
+"""RemoteConnection: its adapter and sync, and the tokens minted for it."""
