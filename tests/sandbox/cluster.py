@@ -70,10 +70,16 @@ class Cluster:
     runtime: node.Containerd
     workdir: Path
     name: str = "local"
+    # containerd runs on the host: a registry on loopback is within its reach.
+    registry_address: str = "127.0.0.1"
 
     @property
     def kubeconfig(self) -> Path:
         return self.kube.kubeconfig
+
+    def trust_registry(self, host: str) -> None:
+        """Let the node pull from the plain-HTTP registry at `host` ("ADDRESS:PORT")."""
+        self.runtime.trust_registry(host)
 
     def load_image(self, ref: str) -> None:
         """Make a locally built Docker image usable by pods (`docker save | ctr import`)."""
