@@ -1,6 +1,7 @@
-"""The end-to-end suite: the operator's image installed with its Helm chart on a
-real cluster (the local node or kind, see providers.py), InfluxDB running as
-Pods from the pinned influxd.
+"""The end-to-end suite: a release made with `make release` into an OCI registry
+of the suite's own, installed from there with its Helm chart on a real cluster
+(the local node or kind, see providers.py) whose node pulls the image, InfluxDB
+running as Pods from the pinned influxd.
 
 `make e2e` runs it alone; `make test` runs it with the rest. Where a
 prerequisite is missing the suite skips, saying which, except with
@@ -14,13 +15,23 @@ import os
 import secrets
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from e2e import images, providers
-from e2e.world import FIGURES, INFLUXDB, Images, Influx, InfluxPod
+from e2e.world import FIGURES, INFLUXDB, Influx, InfluxPod, Release
 
+from sandbox import binaries
+from sandbox import registry as oci_registry
 from support.kubectl import Kubectl
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = "influxdb-replication-operator"
+# Where in the registry the suite releases to: REGISTRY=<host>/iro.
+RELEASE_PATH = "iro"
+RELEASE_JSON = ROOT / "build/release/release.json"
 
 
 def missing(reason: str) -> None:
@@ -74,16 +85,74 @@ def operator_image(docker_engine: None) -> str:
 
 
 @pytest.fixture(scope="session")
-def built_images(cluster: providers.Cluster, operator_image: str) -> Images:
-    """Both images, loaded onto the node."""
+def influxdb_image(cluster: providers.Cluster, docker_engine: None) -> str:
+    """The InfluxDB test fixture's image, loaded onto the node (it is no part of a release)."""
     try:
         influxdb = images.build_influxdb()
     except images.Unavailable as why:
         missing(str(why))
     FIGURES["influxdb image"] = f"{influxdb}, {images.image_size(influxdb) / 1e6:.0f} MB"
-    for ref in (operator_image, influxdb):
-        cluster.load_image(ref)
-    return Images(operator=operator_image, influxdb=influxdb)
+    cluster.load_image(influxdb)
+    return influxdb
+
+
+@pytest.fixture(scope="session")
+def registry(cluster: providers.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[oci_registry.Registry]:
+    """An OCI registry the node pulls from over plain HTTP, as from a user's private one."""
+    try:
+        binaries.path("crane")
+    except FileNotFoundError as why:
+        missing(str(why))
+    directory = tmp_path_factory.mktemp("registry")
+    with oci_registry.serve(directory, address=cluster.registry_address) as running:
+        cluster.trust_registry(running.host)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def release(registry: oci_registry.Registry, docker_engine: None) -> Release:
+    """`make release` of this tree's version into the registry, as a maintainer runs it."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    target = f"{registry.host}/{RELEASE_PATH}"
+    env = {**os.environ, "PATH": os.pathsep.join([str(binaries.testbin_dir()), os.environ.get("PATH", "")])}
+    base = images.python_base()
+    if base != images.PYTHON_BASE:
+        env["PYTHON_BASE"] = base  # the stand-in: the official base cannot be pulled here
+    RELEASE_JSON.unlink(missing_ok=True)  # never read a previous run's
+    started = time.monotonic()
+    done = subprocess.run(
+        ["make", "--no-print-directory", "release", f"VERSION={version}", f"REGISTRY={target}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).splitlines()[-60:]
+        pytest.fail("make release failed:\n" + "\n".join(output), pytrace=False)
+    published = Release.read(RELEASE_JSON, registry=target)
+    # What release.json says is what the registry serves.
+    assert published.version == version
+    assert published.image == f"{target}/{RELEASE}:{version}"
+    assert published.chart == f"oci://{target}/charts/{RELEASE}"
+    assert registry.digest(published.image) == published.digest
+    listed = {
+        f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"]
+        for m in registry.manifest(published.image)["manifests"]
+        if m.get("platform", {}).get("os") != "unknown"  # attestation manifests
+    }
+    assert listed == {name: p.digest for name, p in published.platforms.items()}
+    assert set(listed) == {"linux/amd64", "linux/arm64"}
+    FIGURES["make release"] = f"{time.monotonic() - started:.0f}s, base {published.base}" + (
+        " (stand-in)" if published.standin else ""
+    )
+    FIGURES["release image"] = f"{published.image}@{published.digest}"
+    for name, platform in sorted(published.platforms.items()):
+        FIGURES[f"release image {name}"] = f"{platform.size / 1e6:.0f} MB ({platform.digest})"
+    FIGURES["release SBOM packages"] = str(published.sbom_packages)
+    return published
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +162,7 @@ def kubectl(cluster: providers.Cluster) -> Kubectl:
 
 
 @pytest.fixture(scope="session")
-def influx(kubectl: Kubectl, built_images: Images) -> Influx:
+def influx(kubectl: Kubectl, influxdb_image: str) -> Influx:
     """Edge and cloud InfluxDB as Pods behind Services, onboarded, in a `restricted` namespace."""
     namespace = "e2e"
     kubectl("create", "namespace", namespace)
@@ -103,7 +172,7 @@ def influx(kubectl: Kubectl, built_images: Images) -> Influx:
         manifest = INFLUXDB.format(
             name=name,
             namespace=namespace,
-            image=built_images.influxdb,
+            image=influxdb_image,
             token=token,
             password=secrets.token_urlsafe(12),
         )
