@@ -1,7 +1,8 @@
 """Where the end-to-end suite gets its cluster: one interface, two providers.
 
-The scenarios are the same everywhere; only making the cluster and getting a
-locally built image onto its node differ. `E2E_CLUSTER` chooses:
+The scenarios are the same everywhere; only making the cluster, getting a
+locally built image onto its node and letting the node pull from a registry on
+this machine differ. `E2E_CLUSTER` chooses:
 
 - `local`: a single node on this machine from the pinned sources (`make
   cluster`), provided by `sandbox.cluster.start()`;
@@ -89,12 +90,13 @@ class KindCluster:
     """Only GitHub's runners run this provider (no Docker Hub, so no kind node
     image, here); it is kept type-checked and linted, and reasoned through:
 
-    kind's nodes are containers on Docker's `kind` network, for which this
-    machine's loopback is their own. The host is reached at the network's
-    gateway, an address of the host's bridge to that network, so a registry
-    listening there serves both the host's tools (helm, crane) and the nodes,
-    and no further than the machine's Docker networks. The gateway is private
-    (RFC 1918), which crane treats as plain HTTP, as helm does with --plain-http.
+    kind's nodes are containers on Docker's `kind` network: 127.0.0.1 there is
+    the node's own loopback, not this machine's. The host is reached at the
+    network's gateway, an address of the host's bridge to that network, so a
+    registry listening there serves both the host's tools (helm, crane, the
+    release's push) and the nodes without listening on every interface. The
+    gateway is private (RFC 1918), which crane treats as plain HTTP by itself,
+    and helm does with --plain-http.
     """
 
     name: str
