@@ -1,7 +1,8 @@
-"""The install path a user takes, on a real cluster: the README's Helm commands,
+"""The install path a user takes, on a real cluster: the README's commands that
+install a release (chart and image from the suite's registry, `make release`'s),
 the examples with in-cluster URLs, a pod killed mid-burst, an upgrade, an
-uninstall and a reinstall. The tests run in file order on one release; each
-checks InfluxDB itself, not only what the operator reports.
+uninstall and a reinstall. The tests run in file order on one Helm release;
+each checks InfluxDB itself, not only what the operator reports.
 """
 
 from __future__ import annotations
