@@ -67,9 +67,10 @@ class Cluster(Protocol):
         """An address of this machine the node reaches: a registry for it listens there."""
         ...
 
-    def trust_registry(self, host: str) -> None:
-        """Let the node pull from the plain-HTTP registry at `host` ("ADDRESS:PORT"),
-        configured as a user configures a private registry (containerd's hosts.toml)."""
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Let the node pull images named `host` ("ADDRESS:PORT") from the plain-HTTP
+        registry at `server` (default: `host`), configured as a user configures a
+        private registry (containerd's hosts.toml)."""
         ...
 
 
@@ -118,7 +119,7 @@ class KindCluster:
             raise Unavailable(f"the kind network has no IPv4 gateway ({gateways})")
         return ipv4[0]
 
-    def trust_registry(self, host: str) -> None:
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
         nodes = subprocess.run(
             ["kind", "get", "nodes", "--name", self.name], capture_output=True, text=True, check=True
         ).stdout.split()
@@ -135,7 +136,7 @@ class KindCluster:
             directory = f"{KIND_CERTS_DIR}/{host}"
             subprocess.run(
                 ["docker", "exec", "-i", node, "sh", "-c", f'mkdir -p "{directory}" && cat >"{directory}/hosts.toml"'],
-                input=registry.hosts_toml(host),
+                input=registry.hosts_toml(host, server=server),
                 text=True,
                 check=True,
             )

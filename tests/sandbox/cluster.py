@@ -77,9 +77,10 @@ class Cluster:
     def kubeconfig(self) -> Path:
         return self.kube.kubeconfig
 
-    def trust_registry(self, host: str) -> None:
-        """Let the node pull from the plain-HTTP registry at `host` ("ADDRESS:PORT")."""
-        self.runtime.trust_registry(host)
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Let the node pull images named `host` ("ADDRESS:PORT") from the
+        plain-HTTP registry at `server` (default: `host`)."""
+        self.runtime.trust_registry(host, server=server)
 
     def load_image(self, ref: str) -> None:
         """Make a locally built Docker image usable by pods (`docker save | ctr import`)."""

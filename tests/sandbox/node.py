@@ -56,12 +56,16 @@ class Containerd:
     # CRI's registry config_path: a directory per registry host, read at each pull.
     certs_dir: Path
 
-    def trust_registry(self, host: str) -> None:
-        """Pull from `host` ("ADDRESS:PORT") over plain HTTP, as a user configures a
-        private registry without TLS; effective from the next pull, no restart."""
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Pull images named `host` ("ADDRESS:PORT") over plain HTTP from `server`
+        (default: `host`), as a user configures a private registry without TLS;
+        effective from the next pull, no restart.
+
+        (containerd already tries plain HTTP for a loopback host with a port; a
+        registry anywhere else needs this.)"""
         directory = self.certs_dir / host
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "hosts.toml").write_text(registry.hosts_toml(host))
+        (directory / "hosts.toml").write_text(registry.hosts_toml(host, server=server))
 
     def ctr(self, *argv: str) -> list[str]:
         return ["ctr", "--address", str(self.socket), "--namespace", "k8s.io", *argv]

@@ -49,10 +49,12 @@ class Registry:
         return self.crane("digest", ref).strip()
 
 
-def hosts_toml(host: str) -> str:
-    """containerd's hosts.toml for `host` ("ADDRESS:PORT") served over plain HTTP:
-    pulls (and tag resolution) go there, nothing is pushed from a node."""
-    return f'server = "http://{host}"\n\n[host."http://{host}"]\n  capabilities = ["pull", "resolve"]\n'
+def hosts_toml(host: str, *, server: str | None = None) -> str:
+    """containerd's hosts.toml for images named `host` ("ADDRESS:PORT"): pulls (and
+    tag resolution) go over plain HTTP to `server` ("ADDRESS:PORT", by default
+    `host` itself); nothing is pushed from a node."""
+    url = f"http://{server or host}"
+    return f'server = "{url}"\n\n[host."{url}"]\n  capabilities = ["pull", "resolve"]\n'
 
 
 def _free_port(address: str) -> int:

@@ -49,6 +49,9 @@ def test_a_trusted_registry_is_pulled_from_over_plain_http_and_only_pulled_from(
         "server": f"http://{host}",
         "host": {f"http://{host}": {"capabilities": ["pull", "resolve"]}},
     }
+    aliased = tomllib.loads(registry.hosts_toml("registry.invalid:5000", server=host))
+    assert aliased["server"] == f"http://{host}"
+    assert list(aliased["host"]) == [f"http://{host}"]
 
 
 def test_kind_nodes_read_registry_hosts_from_the_directory_the_suite_writes_to() -> None:
