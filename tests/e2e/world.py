@@ -3,50 +3,12 @@ imports conftest.py under its own name, so tests must not import from it)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from support.kubectl import Kubectl
 
 # Figures the run reports at the end (image size, timings), in insertion order.
 FIGURES: dict[str, str] = {}
-
-
-@dataclass(frozen=True)
-class Platform:
-    digest: str
-    size: int  # bytes
-
-
-@dataclass(frozen=True)
-class Release:
-    """What `make release` pushed, as its build/release/release.json says."""
-
-    registry: str  # the REGISTRY it was given: the README's <registry>
-    version: str
-    image: str  # REGISTRY/influxdb-replication-operator:VERSION
-    digest: str  # of the image's index (both platforms)
-    platforms: dict[str, Platform]
-    sbom_packages: int
-    chart: str  # oci://REGISTRY/charts/influxdb-replication-operator
-    base: str
-    standin: bool  # built on the debootstrap stand-in, not the official Python base
-
-    @classmethod
-    def read(cls, path: Path, *, registry: str) -> Release:
-        data = json.loads(path.read_text())
-        return cls(
-            registry=registry,
-            version=data["version"],
-            image=data["image"],
-            digest=data["digest"],
-            platforms={name: Platform(p["digest"], int(p["size"])) for name, p in data["platforms"].items()},
-            sbom_packages=int(data["sbom"]["packages"]),
-            chart=data["chart"],
-            base=data["base"]["ref"],
-            standin=bool(data["base"]["standin"]),
-        )
 
 
 class InfluxPod:
