@@ -1,6 +1,7 @@
-"""The end-to-end suite: the operator's image installed with its Helm chart on a
-real cluster (the local node or kind, see providers.py), InfluxDB running as
-Pods from the pinned influxd.
+"""The end-to-end suite: a release made with `make release` into an OCI registry
+of the suite's own, installed from there with its Helm chart on a real cluster
+(the local node or kind, see providers.py) whose node pulls the image, InfluxDB
+running as Pods from the pinned influxd.
 
 `make e2e` runs it alone; `make test` runs it with the rest. Where a
 prerequisite is missing the suite skips, saying which, except with
@@ -10,17 +11,29 @@ E2E_REQUIRED=1 (CI), where that is a failure.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e import images, providers
-from e2e.world import FIGURES, INFLUXDB, Images, Influx, InfluxPod
+from e2e.world import FIGURES, INFLUXDB, Influx, InfluxPod
 
+from sandbox import binaries
+from sandbox import registry as oci_registry
 from support.kubectl import Kubectl
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE = "influxdb-replication-operator"
+# Where in the registry the suite releases to: REGISTRY=<host>/iro.
+RELEASE_PATH = "iro"
+RELEASE_JSON = ROOT / "build/release/release.json"
 
 
 def missing(reason: str) -> None:
@@ -74,16 +87,70 @@ def operator_image(docker_engine: None) -> str:
 
 
 @pytest.fixture(scope="session")
-def built_images(cluster: providers.Cluster, operator_image: str) -> Images:
-    """Both images, loaded onto the node."""
+def influxdb_image(cluster: providers.Cluster, docker_engine: None) -> str:
+    """The InfluxDB test fixture's image, loaded onto the node (it is no part of a release)."""
     try:
         influxdb = images.build_influxdb()
     except images.Unavailable as why:
         missing(str(why))
     FIGURES["influxdb image"] = f"{influxdb}, {images.image_size(influxdb) / 1e6:.0f} MB"
-    for ref in (operator_image, influxdb):
-        cluster.load_image(ref)
-    return Images(operator=operator_image, influxdb=influxdb)
+    cluster.load_image(influxdb)
+    return influxdb
+
+
+@pytest.fixture(scope="session")
+def registry(cluster: providers.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[oci_registry.Registry]:
+    """An OCI registry the node pulls from over plain HTTP, as from a user's private one."""
+    try:
+        binaries.path("crane")
+    except FileNotFoundError as why:
+        missing(str(why))
+    directory = tmp_path_factory.mktemp("registry")
+    with oci_registry.serve(directory, address=cluster.registry_address) as running:
+        cluster.trust_registry(running.host)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def release(registry: oci_registry.Registry) -> dict[str, Any]:
+    """`make release` of this tree's version into the registry, as a maintainer runs
+    it: its build/release/release.json, checked against what the registry serves."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    target = f"{registry.host}/{RELEASE_PATH}"
+    env = {**os.environ, "PATH": os.pathsep.join([str(binaries.testbin_dir()), os.environ.get("PATH", "")])}
+    try:
+        base = images.release_base(target)
+    except images.Unavailable as why:
+        missing(str(why))
+    if base != images.PYTHON_BASE:
+        env["PYTHON_BASE"] = base  # the stand-ins: the official base cannot be pulled here
+    RELEASE_JSON.unlink(missing_ok=True)  # never read a previous run's
+    done = subprocess.run(
+        ["make", "--no-print-directory", "release", f"VERSION={version}", f"REGISTRY={target}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).splitlines()[-60:]
+        pytest.fail("make release failed:\n" + "\n".join(output), pytrace=False)
+    record: dict[str, Any] = json.loads(RELEASE_JSON.read_text())
+    assert record["version"] == version
+    assert record["image"] == f"{target}/{RELEASE}:{version}"
+    assert record["chart"]["ref"] == f"oci://{target}/charts/{RELEASE}"
+    assert registry.digest(record["image"]) == record["digest"], "the tag names the released index"
+    assert set(record["platforms"]) == {"linux/amd64", "linux/arm64"}
+    standin = f" (a stand-in for {record['base']['standin']})" if record["base"]["standin"] else ""
+    FIGURES["make release"] = f"{record['seconds']}s on {record['base']['ref']}{standin}"
+    # As tests/e2e/test_release.py names them, so that a run of the install alone shows them too.
+    FIGURES["image"] = f"{record['image']}@{record['digest']}"
+    for where, made in record["platforms"].items():
+        FIGURES[f"image {where}"] = f"{made['digest']}, {made['size'] / 1e6:.1f} MB compressed"
+        FIGURES[f"SBOM {where}"] = f"{made['sbom']['packages']} packages"
+    return record
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +160,7 @@ def kubectl(cluster: providers.Cluster) -> Kubectl:
 
 
 @pytest.fixture(scope="session")
-def influx(kubectl: Kubectl, built_images: Images) -> Influx:
+def influx(kubectl: Kubectl, influxdb_image: str) -> Influx:
     """Edge and cloud InfluxDB as Pods behind Services, onboarded, in a `restricted` namespace."""
     namespace = "e2e"
     kubectl("create", "namespace", namespace)
@@ -103,7 +170,7 @@ def influx(kubectl: Kubectl, built_images: Images) -> Influx:
         manifest = INFLUXDB.format(
             name=name,
             namespace=namespace,
-            image=built_images.influxdb,
+            image=influxdb_image,
             token=token,
             password=secrets.token_urlsafe(12),
         )

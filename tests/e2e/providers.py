@@ -1,7 +1,8 @@
 """Where the end-to-end suite gets its cluster: one interface, two providers.
 
-The scenarios are the same everywhere; only making the cluster and getting a
-locally built image onto its node differ. `E2E_CLUSTER` chooses:
+The scenarios are the same everywhere; only making the cluster, getting a
+locally built image onto its node and letting the node pull from a registry on
+this machine differ. `E2E_CLUSTER` chooses:
 
 - `local`: a single node on this machine from the pinned sources (`make
   cluster`), provided by `sandbox.cluster.start()`;
@@ -17,6 +18,7 @@ import contextlib
 import importlib
 import importlib.util
 import inspect
+import ipaddress
 import os
 import secrets
 import shutil
@@ -29,12 +31,15 @@ from typing import Protocol, cast
 
 from e2e.images import Unavailable
 
+from sandbox import registry
+
 __all__ = ["Cluster", "Unavailable", "choice", "kind", "local", "start"]
 
 # The local provider lives in its own module (it builds a whole node), imported
 # only when chosen, so kind users need none of its prerequisites. It offers
 # `start(*, directory=None)`, a context manager yielding an object with
-# `kubeconfig` and `load_image(ref)`, and may offer `missing_prerequisites()`
+# `kubeconfig`, `load_image(ref)`, `registry_address` and `trust_registry(host)`
+# (the Cluster protocol below), and may offer `missing_prerequisites()`
 # (None, or why not) and an `Unavailable` exception.
 LOCAL_MODULES = ("sandbox.cluster", "e2e.local_node")
 
@@ -57,14 +62,84 @@ class Cluster(Protocol):
         without a registry (for pods with imagePullPolicy IfNotPresent or Never)."""
         ...
 
+    @property
+    def registry_address(self) -> str:
+        """An address of this machine the node reaches: a registry for it listens there."""
+        ...
+
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Let the node pull images named `host` ("ADDRESS:PORT") from the plain-HTTP
+        registry at `server` (default: `host`), configured as a user configures a
+        private registry (containerd's hosts.toml)."""
+        ...
+
+
+# kind's nodes read registry configuration per host from this directory (see
+# kind(): the cluster is created with it), so hosts can be added to a running node.
+KIND_CERTS_DIR = "/etc/containerd/certs.d"
+KIND_CONFIG = f"""kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+containerdConfigPatches:
+- |-
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{KIND_CERTS_DIR}"
+"""
+
 
 @dataclass(frozen=True)
 class KindCluster:
+    """Only GitHub's runners run this provider (no Docker Hub, so no kind node
+    image, here); it is kept type-checked and linted, and reasoned through:
+
+    kind's nodes are containers on Docker's `kind` network: 127.0.0.1 there is
+    the node's own loopback, not this machine's. The host is reached at the
+    network's gateway, an address of the host's bridge to that network, so a
+    registry listening there serves both the host's tools (helm, crane, the
+    release's push) and the nodes without listening on every interface. The
+    gateway is private (RFC 1918), which crane treats as plain HTTP by itself,
+    and helm does with --plain-http.
+    """
+
     name: str
     kubeconfig: Path
 
     def load_image(self, ref: str) -> None:
         subprocess.run(["kind", "load", "docker-image", ref, "--name", self.name], check=True)
+
+    @property
+    def registry_address(self) -> str:
+        gateways = subprocess.run(
+            ["docker", "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        ipv4 = [g for g in gateways if ipaddress.ip_address(g).version == 4]
+        if not ipv4:
+            raise Unavailable(f"the kind network has no IPv4 gateway ({gateways})")
+        return ipv4[0]
+
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        nodes = subprocess.run(
+            ["kind", "get", "nodes", "--name", self.name], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for node in nodes:
+            # A reused cluster (KIND_CLUSTER) made without KIND_CONFIG would ignore the file.
+            config = subprocess.run(
+                ["docker", "exec", node, "cat", "/etc/containerd/config.toml"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            if KIND_CERTS_DIR not in config:
+                raise Unavailable(f"kind node {node} has no registry config_path {KIND_CERTS_DIR}: recreate it")
+            directory = f"{KIND_CERTS_DIR}/{host}"
+            subprocess.run(
+                ["docker", "exec", "-i", node, "sh", "-c", f'mkdir -p "{directory}" && cat >"{directory}/hosts.toml"'],
+                input=registry.hosts_toml(host, server=server),
+                text=True,
+                check=True,
+            )
 
 
 def _local_module() -> str | None:
@@ -122,9 +197,11 @@ def kind(workdir: Path) -> Iterator[Cluster]:
     if reuse:
         subprocess.run(["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)], check=True)
     else:
-        create = ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"]
+        config = workdir / "kind.yaml"
+        config.write_text(KIND_CONFIG)
+        create = ["kind", "create", "cluster", "--name", name, "--config", str(config), "--kubeconfig", str(kubeconfig)]
         image = os.environ.get("KIND_NODE_IMAGE")
-        subprocess.run([*create, *(["--image", image] if image else [])], check=True)
+        subprocess.run([*create, "--wait", "180s", *(["--image", image] if image else [])], check=True)
     try:
         yield KindCluster(name, kubeconfig)
     finally:

@@ -1,7 +1,8 @@
-"""The install path a user takes, on a real cluster: the README's Helm commands,
+"""The install path a user takes, on a real cluster: the README's commands that
+install a release (chart and image from the suite's registry, `make release`'s),
 the examples with in-cluster URLs, a pod killed mid-burst, an upgrade, an
-uninstall and a reinstall. The tests run in file order on one release; each
-checks InfluxDB itself, not only what the operator reports.
+uninstall and a reinstall. The tests run in file order on one Helm release;
+each checks InfluxDB itself, not only what the operator reports.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 from e2e import providers
-from e2e.world import FIGURES, Images, Influx
+from e2e.world import FIGURES, Influx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox import binaries
@@ -41,14 +42,16 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def readme_commands() -> dict[str, list[list[str]]]:
-    """The README's Helm install block and its upgrade and uninstall commands, as argv lists."""
+    """The README's release install block and its upgrade and uninstall commands, as argv lists."""
     readme = (ROOT / "README.md").read_text()
-    install = re.search(r"### With Helm\n+```sh\n(.*?)```", readme, re.DOTALL)
-    upgrade = re.search(r"\*\*Upgrade:\*\* `([^`]+)`", readme)
-    uninstall = re.search(r"\*\*Uninstall:\*\* `([^`]+)`", readme)
-    assert install, "README: no ```sh block under ### With Helm"
-    assert upgrade, "README: no **Upgrade:** `command`"
-    assert uninstall, "README: no **Uninstall:** `command`"
+    section = re.search(r"\n### Install a release\n(.*?)\n### ", readme, re.DOTALL)
+    assert section, "README: no ### Install a release section"
+    install = re.search(r"```sh\n(.*?)```", section.group(1), re.DOTALL)
+    upgrade = re.search(r"\*\*Upgrade:\*\* `([^`]+)`", section.group(1))
+    uninstall = re.search(r"\*\*Uninstall:\*\* `([^`]+)`", section.group(1))
+    assert install, "README: no ```sh block under ### Install a release"
+    assert upgrade, "README: no **Upgrade:** `command` under ### Install a release"
+    assert uninstall, "README: no **Uninstall:** `command` under ### Install a release"
     block = install.group(1).replace("\\\n", " ")
     return {
         "install": [shlex.split(line) for line in block.splitlines() if line.strip()],
@@ -62,15 +65,18 @@ class User:
     """Runs commands as the README writes them: kubectl and helm of the testbin, on the e2e cluster."""
 
     kubeconfig: Path
-    image: str
+    registry: str  # the REGISTRY `make release` was given
+    version: str
 
     def run(self, argv: list[str], *extra: str) -> str:
         tool, *args = argv
         assert tool in ("kubectl", "helm"), f"README command not understood: {argv}"
-        repository, tag = self.image.rsplit(":", 1)
-        # Only the image is parametrised: the README's placeholders become the built image.
-        args = [re.sub(r"^image\.repository=.*", f"image.repository={repository}", a) for a in args]
-        args = [re.sub(r"^image\.tag=.*", f"image.tag={tag}", a) for a in args]
+        # Only the README's placeholders change, to the release the suite made;
+        # its registry is plain HTTP, as a private one without TLS may be.
+        placeholders = {"<registry>": self.registry, "<version>": self.version}
+        args = [re.sub("|".join(placeholders), lambda m: placeholders[m.group(0)], a) for a in args]
+        if tool == "helm" and any(a.startswith("oci://") for a in args):
+            args.append("--plain-http")
         done = subprocess.run(
             [binaries.path(tool), *args, *extra],
             cwd=ROOT,
@@ -85,7 +91,7 @@ class User:
 
 
 @dataclass
-class Release:
+class Installed:
     user: User
     commands: dict[str, list[list[str]]]
     # Wall clock: the cluster's condition times share it (same host), at 1s resolution.
@@ -193,11 +199,12 @@ def apply_examples(kubectl: Kubectl, influx: Influx) -> None:
 
 
 @pytest.fixture(scope="module")
-def release(cluster: providers.Cluster, built_images: Images, kubectl: Kubectl, influx: Influx) -> Release:
-    """The operator installed with the README's own commands, and the examples applied;
+def installed(cluster: providers.Cluster, release: dict[str, Any], kubectl: Kubectl, influx: Influx) -> Installed:
+    """The release installed from the registry with the README's own commands (the
+    node pulls its image: nothing is loaded onto it), and the examples applied;
     the later tests change them."""
     commands = readme_commands()
-    user = User(cluster.kubeconfig, built_images.operator)
+    user = User(cluster.kubeconfig, registry=release["image"].rsplit("/", 1)[0], version=release["version"])
     installed_at = datetime.now(UTC)
     started = time.monotonic()
     for argv in commands["install"]:
@@ -206,14 +213,33 @@ def release(cluster: providers.Cluster, built_images: Images, kubectl: Kubectl, 
     # At once, so that the time to the first Ready Replication is what a user sees.
     apply_examples(kubectl, influx)
     FIGURES["helm install to examples applied"] = f"{time.monotonic() - started:.1f}s"
-    return Release(user, commands, installed_at)
+    return Installed(user, commands, installed_at)
 
 
 def test_helm_install_runs_a_ready_probed_pod_in_a_restricted_namespace(
-    release: Release, kubectl: Kubectl, influx: Influx
+    installed: Installed, release: dict[str, Any], kubectl: Kubectl, influx: Influx
 ) -> None:
     pod = wait_rolled_out(kubectl)
     assert [c["restartCount"] for c in pod["status"]["containerStatuses"]] == [0]
+    # The chart's default image is the release's, by digest, and the node pulled it.
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == f"{release['image']}@{release['digest']}"
+    assert pod["status"]["containerStatuses"][0]["imageID"].endswith(f"@{release['digest']}")
+    events = json.loads(
+        kubectl(
+            "-n",
+            NAMESPACE,
+            "get",
+            "events",
+            "--field-selector",
+            f"involvedObject.name={pod['metadata']['name']}",
+            "-o",
+            "json",
+        )
+    )["items"]
+    assert any(e["reason"] == "Pulled" and "Successfully pulled" in e["message"] for e in events), [
+        (e["reason"], e["message"]) for e in events
+    ]
     # The namespace enforces `restricted`, and that admitted the operator's Pod.
     labels = json.loads(kubectl("get", "namespace", NAMESPACE, "-o", "json"))["metadata"]["labels"]
     assert labels.get("pod-security.kubernetes.io/enforce") == "restricted"
@@ -242,12 +268,12 @@ def test_helm_install_runs_a_ready_probed_pod_in_a_restricted_namespace(
 
 
 def test_examples_with_in_cluster_urls_carry_points_to_the_cloud(
-    release: Release, kubectl: Kubectl, influx: Influx
+    installed: Installed, kubectl: Kubectl, influx: Influx
 ) -> None:
     eventually(partial(all_ready, kubectl, "replications"), timeout=120, interval=0.2, what="the Replication Ready")
     (replication,) = json.loads(kubectl("-n", EXAMPLES, "get", "replications", "-o", "json"))["items"]
     ready_at = datetime.fromisoformat(condition(replication, "Ready")["lastTransitionTime"])
-    FIGURES["helm install to first Replication Ready"] = f"{(ready_at - release.installed_at).total_seconds():.0f}s"
+    FIGURES["helm install to first Replication Ready"] = f"{(ready_at - installed.installed_at).total_seconds():.0f}s"
     for kind in ("influxdbinstances", "remoteconnections"):
         assert all_ready(kubectl, kind), kind
     FIGURES["examples Ready after creation"] = ", ".join(
@@ -275,7 +301,9 @@ def test_examples_with_in_cluster_urls_carry_points_to_the_cloud(
     assert eventually(arrived, timeout=90, interval=1, what="the point at the cloud") == ["42"]
 
 
-def test_pod_killed_mid_burst_converges_without_duplicates(release: Release, kubectl: Kubectl, influx: Influx) -> None:
+def test_pod_killed_mid_burst_converges_without_duplicates(
+    installed: Installed, kubectl: Kubectl, influx: Influx
+) -> None:
     before = set(edge_objects(influx))
     docs = [
         {
@@ -321,12 +349,12 @@ def test_pod_killed_mid_burst_converges_without_duplicates(release: Release, kub
 
 
 def test_helm_upgrade_rolls_the_pod_and_changes_nothing_in_influxdb(
-    release: Release, kubectl: Kubectl, influx: Influx
+    installed: Installed, kubectl: Kubectl, influx: Influx
 ) -> None:
     before = edge_objects(influx)
     old = operator_pod(kubectl)["metadata"]["uid"]
-    (upgrade,) = release.commands["upgrade"]
-    release.user.run(upgrade, "--set", "verbose=true")
+    (upgrade,) = installed.commands["upgrade"]
+    installed.user.run(upgrade, "--set", "verbose=true")
     new = wait_rolled_out(kubectl)
     assert new["metadata"]["uid"] != old
     assert "--verbose" in new["spec"]["containers"][0]["args"]
@@ -337,19 +365,19 @@ def test_helm_upgrade_rolls_the_pod_and_changes_nothing_in_influxdb(
 
 
 def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
-    release: Release, kubectl: Kubectl, influx: Influx
+    installed: Installed, kubectl: Kubectl, influx: Influx
 ) -> None:
     before = edge_objects(influx)
     resources = replication_ids(kubectl)
-    (uninstall,) = release.commands["uninstall"]
-    release.user.run(uninstall)
+    (uninstall,) = installed.commands["uninstall"]
+    installed.user.run(uninstall)
     eventually(lambda: not kubectl("-n", NAMESPACE, "get", "pods", "-o", "name"), timeout=120, what="no operator Pod")
     kubectl("get", "crd", "replications.influxdb.replication.dev", "remoteconnections.influxdb.replication.dev")
     assert replication_ids(kubectl) == resources
     assert edge_objects(influx) == before
 
-    (install,) = [argv for argv in release.commands["install"] if argv[:2] == ["helm", "install"]]
-    release.user.run(install)
+    (install,) = [argv for argv in installed.commands["install"] if argv[:2] == ["helm", "install"]]
+    installed.user.run(install)
     wait_rolled_out(kubectl)
     calls = settled_calls(influx)
     assert mutations(calls) == 0, calls

@@ -2,9 +2,10 @@
 built image gets a Running Pod, a Service routes to it, `name.namespace.svc`
 resolves in pods, and pods reach the apiserver with their ServiceAccount token.
 
-The image is busybox (Debian's static build) and nothing else, made here: no
-registry is needed. With a Docker engine it goes through `docker import` and
-the cluster's `load_image`, the way the suite loads its own images.
+The image is busybox (Debian's static build) and nothing else, made here. With
+a Docker engine it goes through `docker import` and the cluster's `load_image`,
+the way the suite loads its InfluxDB image. Pushed to the suite's registry
+instead, a Pod pulls it, as the operator's Pod pulls a release.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from e2e.conftest import missing
 
 from sandbox import oci
+from sandbox import registry as oci_registry
 from support.kubectl import Kubectl
 
 pytestmark = pytest.mark.e2e
@@ -65,12 +67,15 @@ class Node(Protocol):
 
     def load_image(self, ref: str) -> None: ...
 
+    def trust_registry(self, host: str, *, server: str | None = None) -> None: ...
+
 
 @dataclass(frozen=True)
 class Smoke:
     kubectl: Kubectl
     namespace: str
     image: str
+    pull_policy: str = "Never"
 
     def run(self, name: str, script: str) -> str:
         """Run `script` with busybox sh in a Pod of its own; its output once it succeeded."""
@@ -78,7 +83,7 @@ class Smoke:
             "run",
             name,
             f"--image={self.image}",
-            "--image-pull-policy=Never",
+            f"--image-pull-policy={self.pull_policy}",
             "--restart=Never",
             "--command",
             "--",
@@ -118,6 +123,15 @@ def _docker_running() -> bool:
     return docker is not None and subprocess.run([docker, "info"], capture_output=True).returncode == 0
 
 
+def _busybox_archive(workdir: Path, ref: str) -> Path:
+    """busybox as an OCI image archive (an image layout in a tar) named `ref`."""
+    (workdir / "rootfs").mkdir()
+    with tarfile.open(fileobj=io.BytesIO(_busybox_rootfs())) as rootfs:
+        rootfs.extractall(workdir / "rootfs", filter="tar")
+    files = {"/bin/busybox": workdir / "rootfs/bin/busybox"}
+    return oci.write_image(workdir / "busybox.tar", ref=ref, files=files, entrypoint=["/bin/busybox", "sh"])
+
+
 def _load_busybox(cluster: Node, workdir: Path) -> str:
     """busybox as an image on the node: through Docker and `load_image` where a
     Docker engine runs, else (local node only) as an archive imported directly."""
@@ -131,12 +145,7 @@ def _load_busybox(cluster: Node, workdir: Path) -> str:
         return f"docker.io/library/{ref}"
     if not hasattr(cluster, "import_archive"):
         missing("no Docker engine runs here (`docker info` fails), so no image can be loaded")
-    (workdir / "rootfs").mkdir()
-    with tarfile.open(fileobj=io.BytesIO(_busybox_rootfs())) as rootfs:
-        rootfs.extractall(workdir / "rootfs", filter="tar")
-    files = {"/bin/busybox": workdir / "rootfs/bin/busybox"}
-    archive = oci.write_image(workdir / "busybox.tar", ref=ref, files=files, entrypoint=["/bin/busybox", "sh"])
-    cluster.import_archive(archive)  # type: ignore[attr-defined]
+    cluster.import_archive(_busybox_archive(workdir, ref))  # type: ignore[attr-defined]
     return ref
 
 
@@ -190,3 +199,36 @@ def test_pods_reach_the_apiserver_with_a_serviceaccount_token(smoke: Smoke) -> N
     )
     assert output.startswith(smoke.namespace)
     assert "Client sent an HTTP request to an HTTPS server" in output
+
+
+def _pulled(smoke: Smoke, name: str, image: str) -> str:
+    """Run a Pod of `image` with imagePullPolicy Always; the image ID the node pulled."""
+    pod = Smoke(smoke.kubectl, smoke.namespace, image, pull_policy="Always")
+    assert pod.run(name, "echo pulled") == "pulled\n"
+    events = json.loads(smoke.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json"))
+    assert any(e["reason"] == "Pulled" and "Successfully pulled" in e["message"] for e in events["items"]), [
+        (e["reason"], e["message"]) for e in events["items"]
+    ]
+    status = json.loads(smoke.kubectl("get", "pod", name, "-o", "json"))["status"]
+    return str(status["containerStatuses"][0]["imageID"])
+
+
+def test_a_pod_pulls_its_image_from_a_plain_http_registry(
+    cluster: Node, smoke: Smoke, registry: oci_registry.Registry, tmp_path: Path
+) -> None:
+    # A name and tag never seen on the node, pushed and not loaded: only a pull can run it.
+    tag = secrets.token_hex(3)
+    layout = tmp_path / "layout"  # crane pushes an image layout from a directory
+    with tarfile.open(_busybox_archive(tmp_path, f"busybox:{tag}")) as archive:
+        archive.extractall(layout, filter="data")
+    pushed = registry.crane("push", str(layout), f"{registry.host}/e2e/busybox:{tag}")
+    digest = pushed.strip().rsplit("@", 1)[1]
+    assert _pulled(smoke, "pulled", f"{registry.host}/e2e/busybox:{tag}") == f"{registry.host}/e2e/busybox@{digest}"
+    # containerd tries plain HTTP for a loopback registry by itself, so that
+    # pull alone does not show that the node reads its registry configuration.
+    # A name that resolves nowhere (.invalid) leads to the registry only
+    # through the hosts.toml written for it.
+    alias = f"registry.invalid:{registry.host.rsplit(':', 1)[1]}"
+    cluster.trust_registry(alias, server=registry.host)
+    # (The image ID names the image's first reference on the node, the one above.)
+    assert _pulled(smoke, "aliased", f"{alias}/e2e/busybox:{tag}").endswith(f"@{digest}")

@@ -11,12 +11,6 @@ from support.kubectl import Kubectl
 FIGURES: dict[str, str] = {}
 
 
-@dataclass(frozen=True)
-class Images:
-    operator: str
-    influxdb: str
-
-
 class InfluxPod:
     """One InfluxDB Deployment, reached with `kubectl exec` of the image's own client."""
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 # prometheus-operator-crds is a directory: the CRDs of ServiceMonitor and PrometheusRule.
-TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm", "promtool", "prometheus-operator-crds")
+TOOLS = ("kube-apiserver", "kubectl", "etcd", "influxd", "helm", "promtool", "prometheus-operator-crds", "crane")
 
 
 def testbin_dir() -> Path:

@@ -70,10 +70,17 @@ class Cluster:
     runtime: node.Containerd
     workdir: Path
     name: str = "local"
+    # containerd runs on the host: a registry on loopback is within its reach.
+    registry_address: str = "127.0.0.1"
 
     @property
     def kubeconfig(self) -> Path:
         return self.kube.kubeconfig
+
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Let the node pull images named `host` ("ADDRESS:PORT") from the
+        plain-HTTP registry at `server` (default: `host`)."""
+        self.runtime.trust_registry(host, server=server)
 
     def load_image(self, ref: str) -> None:
         """Make a locally built Docker image usable by pods (`docker save | ctr import`)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import binaries, dns, hostnet, kube, oci, processes
+from . import binaries, dns, hostnet, kube, oci, processes, registry
 
 NODE_NAME = "local"
 # Images the node makes itself; `testbin.local` is no registry anyone can pull from.
@@ -53,6 +53,19 @@ NODE_BASE = Path("/var/lib/influxdb-replication-operator")
 @dataclass(frozen=True)
 class Containerd:
     socket: Path
+    # CRI's registry config_path: a directory per registry host, read at each pull.
+    certs_dir: Path
+
+    def trust_registry(self, host: str, *, server: str | None = None) -> None:
+        """Pull images named `host` ("ADDRESS:PORT") over plain HTTP from `server`
+        (default: `host`), as a user configures a private registry without TLS;
+        effective from the next pull, no restart.
+
+        (containerd already tries plain HTTP for a loopback host with a port; a
+        registry anywhere else needs this.)"""
+        directory = self.certs_dir / host
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "hosts.toml").write_text(registry.hosts_toml(host, server=server))
 
     def ctr(self, *argv: str) -> list[str]:
         return ["ctr", "--address", str(self.socket), "--namespace", "k8s.io", *argv]
@@ -111,6 +124,8 @@ def containerd_config(workdir: Path, socket: Path) -> str:
     """containerd's config.toml: the CRI plugin, every path under `workdir` but the socket."""
     cri = {
         "sandbox_image": image_ref("pause"),
+        # Registries are configured per host in hosts.toml files (Containerd.trust_registry).
+        "registry": {"config_path": str(workdir / "certs.d")},
         # Without CAP_SYS_RESOURCE negative OOM scores are refused; clamp them instead.
         "restrict_oom_score_adj": True,
         "disable_tcp_service": True,
@@ -160,7 +175,7 @@ def containerd_config(workdir: Path, socket: Path) -> str:
 @contextlib.contextmanager
 def containerd(workdir: Path, socket: Path, *, logs: Path) -> Iterator[Containerd]:
     """containerd with the CRI plugin, everything of it under `workdir`, listening on `socket`."""
-    for d in ("root", "state", "runc", "opt", "cni/net.d"):
+    for d in ("root", "state", "runc", "opt", "cni/net.d", "certs.d"):
         (workdir / d).mkdir(parents=True, exist_ok=True)
     (workdir / "cni/net.d/10-iro.conflist").write_text(json.dumps(hostnet.cni_config(), indent=2))
     socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -168,7 +183,7 @@ def containerd(workdir: Path, socket: Path, *, logs: Path) -> Iterator[Container
     log = logs / "containerd.log"
     argv = ["containerd", "--config", str(workdir / "config.toml"), "--log-level", "warn"]
     with processes.running("containerd", argv, log=log) as proc:
-        runtime = Containerd(socket)
+        runtime = Containerd(socket, workdir / "certs.d")
         processes.wait_until(
             lambda: subprocess.run(runtime.ctr("version"), capture_output=True).returncode == 0,
             what="containerd",

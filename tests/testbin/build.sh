@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the real servers the test sandbox runs: kube-apiserver and kubectl,
-# etcd, influxd and helm, and promtool for the chart's alerting rules, each
+# etcd, influxd and helm, promtool for the chart's alerting rules, and crane
+# (an OCI registry and its client) for the release the e2e suite installs, each
 # from its Go module, pinned by the wrapper
 # modules beside this script (their go.mod/go.sum are the single source of
 # the versions).
@@ -153,6 +154,16 @@ copy_prom_op_crds() {
 	done
 }
 produce prometheus-operator-crds "$prom_op" "$(echo "$prom_op_kinds" | sha256sum | cut -c1-8)" copy_prom_op_crds
+
+# The OCI registry the end-to-end suite releases into and the node pulls
+# from, and crane to push to it and read it back: both from
+# go-containerregistry. The registry runs as `crane registry serve`, the same
+# server as its cmd/registry but with --address (kind reaches it on a
+# non-loopback address) and --disk (blobs on disk, not in memory).
+ggcr=$(pinned containerregistry github.com/google/go-containerregistry)
+CGO_ENABLED=0 build crane "$ggcr" containerregistry -- \
+	-ldflags "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$ggcr" \
+	github.com/google/go-containerregistry/cmd/crane
 
 # The node of `make cluster` (see --node above).
 build kubelet "$k8s" kube -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubelet

@@ -1,6 +1,7 @@
 """The local node's configuration keeps it to itself: containerd writes only
 under the node's directory, Service and DNS addresses agree, and the image
-archives it makes are what `ctr images import` expects."""
+archives it makes are what `ctr images import` expects. Registries are trusted
+per host, on the local node and on kind."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from e2e import providers
 
-from sandbox import dns, hostnet, kube, node, oci
+from sandbox import dns, hostnet, kube, node, oci, registry
 
 
 def _strings(value: object) -> list[str]:
@@ -38,6 +40,27 @@ def test_containerd_config_is_toml_and_writes_only_under_the_node_directory(
     assert cri["restrict_oom_score_adj"] is True  # no CAP_SYS_RESOURCE here
     assert cri["netns_mounts_under_state_dir"] is True
     assert cri["sandbox_image"] == "testbin.local/pause:test"
+    assert cri["registry"] == {"config_path": str(tmp_path / "containerd/certs.d")}
+
+
+def test_a_trusted_registry_is_pulled_from_over_plain_http_and_only_pulled_from() -> None:
+    host = "127.0.0.1:5000"
+    assert tomllib.loads(registry.hosts_toml(host)) == {
+        "server": f"http://{host}",
+        "host": {f"http://{host}": {"capabilities": ["pull", "resolve"]}},
+    }
+    aliased = tomllib.loads(registry.hosts_toml("registry.invalid:5000", server=host))
+    assert aliased["server"] == f"http://{host}"
+    assert list(aliased["host"]) == [f"http://{host}"]
+
+
+def test_kind_nodes_read_registry_hosts_from_the_directory_the_suite_writes_to() -> None:
+    # Only GitHub runs the kind provider: this is what can be checked of it here.
+    config = yaml.safe_load(providers.KIND_CONFIG)
+    assert (config["kind"], config["apiVersion"]) == ("Cluster", "kind.x-k8s.io/v1alpha4")
+    (patch,) = config["containerdConfigPatches"]
+    cri = tomllib.loads(patch)["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri == {"registry": {"config_path": providers.KIND_CERTS_DIR}}
 
 
 def test_dns_and_the_kubernetes_service_are_in_the_service_range() -> None:
