@@ -22,7 +22,8 @@ on PATH (a release workflow's own setup), or the path in BUILDX, SYFT, ORAS,
 HELM, CRANE. With BUILDX_BUILDER set, that builder builds (the workflow's
 docker-container builder); otherwise a buildkitd of the testbin is started for
 the build, which runs the foreign platform's steps under QEMU (binfmt_misc).
-A registry on a loopback address is spoken to in plain HTTP, as Docker does.
+A registry on a loopback address is spoken to in plain HTTP, as Docker does;
+PLAIN_HTTP=1 says REGISTRY is (a private registry without TLS).
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class Release:
         return f"oci://{self.registry}/charts/{IMAGE}"
 
     def http(self) -> bool:
-        return plain_http(self.registry)
+        return plain_http(self.registry) or os.environ.get("PLAIN_HTTP") == "1"
 
 
 # --- the builder ---------------------------------------------------------------------------
@@ -159,9 +160,21 @@ def _emulation_missing(platforms: Sequence[str]) -> list[str]:
     return missing
 
 
+def _buildkitd_config(release: Release, directory: Path) -> Path:
+    """buildkitd's registry settings: plain HTTP where the release's registry or base is."""
+    hosts = {registry_host(ref) for ref in (release.registry, release.base) if plain_http(ref)}
+    hosts |= {registry_host(release.registry)} if release.http() else set()
+    config = directory / "buildkitd.toml"
+    config.write_text("".join(f'[registry."{h}"]\n  http = true\n  insecure = true\n' for h in sorted(hosts)))
+    return config
+
+
 @contextlib.contextmanager
 def builder(release: Release) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """A buildx command and environment able to build every platform of the release."""
+    """A buildx command and environment able to build every platform of the release:
+    BUILDX_BUILDER's; else, as root, the testbin's buildkitd run here; else a
+    docker-container builder made for this release (a Docker engine that may pull
+    buildkit's image, as on GitHub's runners)."""
     buildx = tool("buildx")
     if name := os.environ.get("BUILDX_BUILDER"):
         yield [*buildx, "--builder", name], {}
@@ -171,44 +184,56 @@ def builder(release: Release) -> Iterator[tuple[list[str], dict[str, str]]]:
             f"this kernel cannot run {', '.join(missing)} binaries: install qemu-user-static and binfmt-support"
             " (Debian), or set BUILDX_BUILDER to a builder that can"
         )
-    state = CACHE / "buildkit"
-    state.mkdir(parents=True, exist_ok=True)
-    # The build cache is kept across releases; the socket and buildx's own state are not.
     with tempfile.TemporaryDirectory(prefix="iro-buildkit-") as scratch:
-        socket = Path(scratch) / "buildkitd.sock"
-        config = Path(scratch) / "buildkitd.toml"
-        hosts = {registry_host(ref) for ref in (release.registry, release.base) if plain_http(ref)}
-        config.write_text("".join(f'[registry."{h}"]\n  http = true\n  insecure = true\n' for h in sorted(hosts)))
-        log = state / "buildkitd.log"
-        argv = [
-            *tool("buildkitd"),
-            f"--root={state / 'root'}",
-            f"--addr=unix://{socket}",
-            f"--config={config}",
-            "--oci-worker=true",
-            "--containerd-worker=false",
-            # The host's network: RUN steps may need PyPI where no wheels were downloaded.
-            "--oci-worker-net=host",
-        ]
-        with log.open("ab") as logfile:
-            daemon = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        env = {"BUILDX_CONFIG": str(Path(scratch) / "buildx")}
+        name = f"iro-release-{os.getpid()}"
+        config = _buildkitd_config(release, Path(scratch))
+        if os.geteuid() == 0:
+            with _buildkitd(config, Path(scratch) / "buildkitd.sock") as socket:
+                run([*buildx, "create", "--name", name, "--driver", "remote", f"unix://{socket}"], env=env)
+                yield [*buildx, "--builder", name], env
+            return
+        # The host's network, so that a registry on the host's own addresses is reached.
+        create = [*buildx, "create", "--name", name, "--driver", "docker-container", "--driver-opt", "network=host"]
+        run([*create, f"--buildkitd-config={config}"], env=env)
         try:
-            deadline = time.monotonic() + 60
-            while not socket.exists():
-                if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise ReleaseError(f"buildkitd did not start; see {log}")
-                time.sleep(0.2)
-            env = {"BUILDX_CONFIG": str(Path(scratch) / "buildx")}
-            name = f"iro-release-{os.getpid()}"
-            run([*buildx, "create", "--name", name, "--driver", "remote", f"unix://{socket}"], env=env)
             yield [*buildx, "--builder", name], env
         finally:
-            daemon.terminate()
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+            run([*buildx, "rm", name], env=env)
+
+
+@contextlib.contextmanager
+def _buildkitd(config: Path, socket: Path) -> Iterator[Path]:
+    """The testbin's buildkitd on a unix socket, its build cache kept under the cache directory."""
+    state = CACHE / "buildkit"
+    state.mkdir(parents=True, exist_ok=True)
+    log = state / "buildkitd.log"
+    argv = [
+        *tool("buildkitd"),
+        f"--root={state / 'root'}",
+        f"--addr=unix://{socket}",
+        f"--config={config}",
+        "--oci-worker=true",
+        "--containerd-worker=false",
+        # The host's network: RUN steps may need PyPI where no wheels were downloaded.
+        "--oci-worker-net=host",
+    ]
+    with log.open("ab") as logfile:
+        daemon = subprocess.Popen(argv, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not socket.exists():
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise ReleaseError(f"buildkitd did not start; see {log}")
+            time.sleep(0.2)
+        yield socket
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
 
 
 # --- the steps -----------------------------------------------------------------------------

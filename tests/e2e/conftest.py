@@ -25,7 +25,7 @@ import pytest
 from e2e import images, providers
 from e2e.world import FIGURES, INFLUXDB, Influx, InfluxPod
 
-from sandbox import binaries
+from sandbox import binaries, emulation
 from sandbox import registry as oci_registry
 from support.kubectl import Kubectl
 
@@ -117,10 +117,16 @@ def release(registry: oci_registry.Registry) -> dict[str, Any]:
     it: its build/release/release.json, checked against what the registry serves."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     target = f"{registry.host}/{RELEASE_PATH}"
-    env = {**os.environ, "PATH": os.pathsep.join([str(binaries.testbin_dir()), os.environ.get("PATH", "")])}
+    # PLAIN_HTTP: the suite's registry has no TLS (on kind it is not on a loopback address).
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(binaries.testbin_dir()), os.environ.get("PATH", "")]),
+        "PLAIN_HTTP": "1",
+    }
     try:
+        emulation.ensure("arm64")  # the release's second platform is built, and tried, under QEMU
         base = images.release_base(target)
-    except images.Unavailable as why:
+    except (images.Unavailable, emulation.Unavailable) as why:
         missing(str(why))
     if base != images.PYTHON_BASE:
         env["PYTHON_BASE"] = base  # the stand-ins: the official base cannot be pulled here
