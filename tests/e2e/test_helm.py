@@ -52,11 +52,17 @@ def readme_commands() -> dict[str, list[list[str]]]:
     assert install, "README: no ```sh block under ### Install a release"
     assert upgrade, "README: no **Upgrade:** `command` under ### Install a release"
     assert uninstall, "README: no **Uninstall:** `command` under ### Install a release"
-    block = install.group(1).replace("\\\n", " ")
+    checkout = re.search(r"\n### With Helm, from a checkout\n.*?```sh\n(.*?)```", readme, re.DOTALL)
+    assert checkout, "README: no ```sh block under ### With Helm, from a checkout"
+
+    def lines(block: str) -> list[list[str]]:
+        return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
     return {
-        "install": [shlex.split(line) for line in block.splitlines() if line.strip()],
+        "install": lines(install.group(1)),
         "upgrade": [shlex.split(upgrade.group(1))],
         "uninstall": [shlex.split(uninstall.group(1))],
+        "checkout": lines(checkout.group(1)),
     }
 
 
@@ -376,9 +382,12 @@ def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
     assert replication_ids(kubectl) == resources
     assert edge_objects(influx) == before
 
-    (install,) = [argv for argv in installed.commands["install"] if argv[:2] == ["helm", "install"]]
+    # The reinstall is the README's other way, from this checkout's chart with the released
+    # image named by --set: both install commands run on a real node.
+    (install,) = [argv for argv in installed.commands["checkout"] if argv[:2] == ["helm", "install"]]
     installed.user.run(install)
-    wait_rolled_out(kubectl)
+    pod = wait_rolled_out(kubectl)
+    assert pod["spec"]["containers"][0]["image"] == f"{installed.user.registry}/{RELEASE}:{installed.user.version}"
     calls = settled_calls(influx)
     assert mutations(calls) == 0, calls
     assert all_ready(kubectl, "replications")
