@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from influxdb_operator.influx import errors, versions
+from influxdb_operator.reconcile import tokens
 from influxdb_operator.reconcile.outcome import from_influx
 from influxdb_operator.reconcile.reasons import Reason, of_instance
 
@@ -107,3 +108,19 @@ def test_another_503_is_unavailable_and_a_500_stays_a_server_error() -> None:
     failing = errors.from_response(500, {"status": "starting"}, what="GET /api/v2/orgs")
     assert type(failing) is errors.ServerError
     assert from_influx(failing, doing="x").reason is Reason.INFLUXDB_ERROR
+
+
+def test_minted_permissions_meet_the_stricter_checks_of_2_10_so_no_version_branches() -> None:
+    """influxd 2.10 (authorization/middleware_auth.go) refuses an org named by ID
+    with an orgID, and a bucket permission not naming the bucket's org: the
+    permissions minted for every version already meet that."""
+    assert versions.of(versions.parse("2.10.1")).strict_authorization_permissions
+    for buckets in ([], ["b2", "b1"]):
+        for permission in tokens.permissions("o1", buckets):
+            resource = permission.resource
+            if resource.type == "orgs":
+                assert (resource.id, resource.orgID) == ("o1", None)
+            else:
+                assert resource.type == "buckets"
+                assert resource.id in buckets
+                assert resource.orgID == "o1"
