@@ -79,6 +79,7 @@ def test_capabilities_follow_the_versions_that_changed_them() -> None:
     assert not v29.local_bucket_in_org
     assert v210.local_bucket_in_org
     assert all(c.replication_metrics for c in (v27, v29, v210))
+    assert not any(c.validates_remote_bucket_by_name for c in (v27, v29, v210))
     assert of("2.10.1-rc1") == v210
     # A build that states no version is taken as the newest.
     assert versions.of(None) == v210 == of("2.11.0")

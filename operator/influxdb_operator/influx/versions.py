@@ -77,8 +77,16 @@ class Capabilities:
     # (reconcile/tokens.py) already meet those rules, so they are the same for all.
     strict_authorization_permissions: bool
     # A replication's local bucket must belong to its org (2.10,
-    # replications/service.go); before, any bucket ID is taken.
+    # replications/service.go); before, any bucket ID is taken (2.9.1's
+    # `CreateReplication` only finds it by ID). The operator sends what the spec
+    # names, so on 2.10 a bucket of another org given by ID is refused by InfluxDB
+    # and shown in the Replication's condition; it is not checked ahead.
     local_bucket_in_org: bool
+    # `?validate=true` on a new replication checks the remote bucket by ID only,
+    # ignoring `remoteBucketName` (2.9.1: replications/service.go,
+    # `ValidateNewReplication`); hence the CRD's rule that `validateBeforeCreate`
+    # needs `remoteBucket.id`. Not known to differ; to be pinned per version.
+    validates_remote_bucket_by_name: bool
     # `/metrics` has the per-replication `replications_queue_*` series the data
     # plane reads (replications/metrics/replications_metrics.go), added at a
     # replication's first write; without them its counters read as zeros.
@@ -96,5 +104,6 @@ def of(version: Version | None) -> Capabilities:
         max_age_validated=at_least(2, 9),
         strict_authorization_permissions=at_least(2, 10),
         local_bucket_in_org=at_least(2, 10),
+        validates_remote_bucket_by_name=False,
         replication_metrics=True,
     )
