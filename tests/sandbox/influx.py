@@ -175,7 +175,7 @@ class Server:
 
 
 # How long a starting influxd may answer 503 "starting" to onboarding: 2.10
-# does so for a while after its /health passes.
+# did so once after its /health had passed (issue 25).
 ONBOARD_TIMEOUT = 60.0
 
 
