@@ -171,23 +171,50 @@ class Server:
         self._proc = None
 
     def onboard(self, *, org: str, bucket: str) -> Influx:
-        token = secrets.token_urlsafe(32)
-        unauthenticated = Influx(self.url, org, "", "", bucket, "", ca=self.ca)
-        status, body = unauthenticated.request(
-            "POST",
-            "/api/v2/setup",
-            {"username": "admin", "password": secrets.token_urlsafe(16), "org": org, "bucket": bucket, "token": token},
-        )
-        if status != 201:
-            raise RuntimeError(f"onboarding influxd {self.name} failed: {status} {body}")
-        instance = Influx(self.url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]), ca=self.ca)
-        # Ready means authenticated API calls work, not just /health.
-        processes.wait_until(
-            lambda: instance.request("GET", f"/api/v2/buckets?orgID={instance.orgID}")[0] == 200,
-            what=f"influxd {self.name} API",
-            timeout=30,
-        )
-        return instance
+        return onboard(self.url, self.name, org=org, bucket=bucket, ca=self.ca)
+
+
+# How long a starting influxd may answer 503 "starting" to onboarding: 2.10
+# did so once after its /health had passed (issue 25).
+ONBOARD_TIMEOUT = 60.0
+
+
+def onboard(
+    url: str, name: str, *, org: str, bucket: str, ca: Path | None = None, timeout: float = ONBOARD_TIMEOUT
+) -> Influx:
+    """Onboard the influxd at `url` with an all-access token, waiting out a
+    server that is still starting (503 `{"status": "starting"}`) until `timeout`."""
+    token = secrets.token_urlsafe(32)
+    unauthenticated = Influx(url, org, "", "", bucket, "", ca=ca)
+    setup = {"username": "admin", "password": secrets.token_urlsafe(16), "org": org, "bucket": bucket, "token": token}
+    answer: tuple[int, Any] = (0, None)
+
+    def onboarded() -> bool:
+        nonlocal answer
+        answer = unauthenticated.request("POST", "/api/v2/setup", setup)
+        if answer[0] == 503 and isinstance(answer[1], dict) and answer[1].get("status") == "starting":
+            return False
+        if answer[0] != 201:
+            raise OnboardingFailed(f"onboarding influxd {name} failed: {answer[0]} {answer[1]}")
+        return True
+
+    try:
+        processes.wait_until(onboarded, what=f"influxd {name} onboarding", timeout=timeout, fatal=OnboardingFailed)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}; its last answer: {answer[0]} {answer[1]}") from None
+    body = answer[1]
+    instance = Influx(url, org, str(body["org"]["id"]), token, bucket, str(body["bucket"]["id"]), ca=ca)
+    # Ready means authenticated API calls work, not just /health.
+    processes.wait_until(
+        lambda: instance.request("GET", f"/api/v2/buckets?orgID={instance.orgID}")[0] == 200,
+        what=f"influxd {name} API",
+        timeout=30,
+    )
+    return instance
+
+
+class OnboardingFailed(RuntimeError):
+    """influxd refused onboarding for good (anything but 503 starting)."""
 
 
 @contextlib.contextmanager

@@ -66,8 +66,10 @@ def wait_until(
     timeout: float,
     proc: subprocess.Popen[bytes] | None = None,
     log: Path | None = None,
+    fatal: type[Exception] | tuple[type[Exception], ...] = (),
 ) -> None:
-    """Poll `check` until it holds; fail early and loudly if the process died."""
+    """Poll `check` until it holds; fail early and loudly if the process died,
+    or `check` raised a `fatal` error (any other means "not yet")."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -75,6 +77,8 @@ def wait_until(
         try:
             if check():
                 return
+        except fatal:
+            raise
         except Exception:  # noqa: BLE001, S110 - any failure means "not ready yet"
             pass
         time.sleep(0.2)

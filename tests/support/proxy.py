@@ -6,17 +6,22 @@ which recreates exactly the window in which a crash loses the new ID.
 `arm` holds another request instead (matched as "METHOD /path" by a regular
 expression), after InfluxDB answered it or before it is even forwarded.
 `carried` tells whether a request has carried a token: when a sender took up
-a new one.
+a new one. `answer` stands in for the server: the next requests matching are
+answered with a canned reply and never forwarded (a starting influxd's 503);
+`rewrite` edits the JSON of the server's real answers (the version /health
+reports), the rest of the answer left as the server gave it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -39,6 +44,19 @@ class HoldingProxy:
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._tokens: set[str] = set()  # digests of the Authorization headers seen, never the tokens
+        self._canned: tuple[re.Pattern[str], int, bytes] | None = None
+        self.canned_left = 0  # canned answers still to give
+        self._edit: tuple[re.Pattern[str], Callable[[Any], Any]] | None = None
+
+    def answer(self, match: str, status: int, body: Any, *, times: int) -> None:
+        """Answer the next `times` requests matching `match` (fullmatch of "METHOD
+        /path") with `status` and `body` as JSON, without forwarding them."""
+        self._canned, self.canned_left = (re.compile(match), status, json.dumps(body).encode()), times
+
+    def rewrite(self, match: str, edit: Callable[[Any], Any] | None) -> None:
+        """Pass the decoded JSON of answers to requests matching `match` through
+        `edit` (None: stop)."""
+        self._edit = (re.compile(match), edit) if edit is not None else None
 
     def carried(self, token: str) -> bool:
         """Whether a request has carried `token` (as InfluxDB's `Token` scheme)."""
@@ -68,6 +86,10 @@ class HoldingProxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self._tokens.add(_digest(request.headers.get("Authorization", "")))
         body = await request.read()
+        said = f"{request.method} {request.path}"
+        if self._canned is not None and self.canned_left > 0 and self._canned[0].fullmatch(said):
+            self.canned_left -= 1
+            return web.Response(status=self._canned[1], body=self._canned[2], content_type="application/json")
         if self._before and await self._wait_if_held(request):
             # Held before it was sent: InfluxDB never sees it, as if the sender had died first.
             return web.Response(status=502, text="held and dropped by the test proxy")
@@ -78,6 +100,9 @@ class HoldingProxy:
         ):
             payload = await answer.read()
             status, content_type = answer.status, answer.headers.get("Content-Type", "application/json")
+        edit = self._edit
+        if edit is not None and edit[0].fullmatch(said):
+            payload = json.dumps(edit[1](json.loads(payload))).encode()
         if not self._before:
             await self._wait_if_held(request)
         return web.Response(status=status, body=payload, headers={"Content-Type": content_type})

@@ -326,7 +326,7 @@ class ReplicationSpec(ManagedSpec):
         default=DEFAULT_MAX_AGE_SECONDS,
         ge=0,
         le=MAX_MAX_AGE_SECONDS,
-        description="Queued data older than this is dropped; 0 keeps it forever.",
+        description="Queued data older than this is dropped; 0 means InfluxDB's default, a week.",
         json_schema_extra=_cel(
             {
                 "rule": f"self == 0 || self >= {MIN_MAX_AGE_SECONDS}",

@@ -143,6 +143,8 @@ class InfluxClient:
         """`/health` needs no token: it tells "up" apart from "token rejected"."""
         try:
             body = await self._call("GET", "/health", endpoint="/health", auth=False)
+        except errors.Starting:
+            raise  # not up yet: said as such
         except errors.APIError as error:
             # A failing health check answers 503 with the same body shape.
             raise errors.Unreachable(f"InfluxDB at {self.url} is unhealthy: {error.message}") from None

@@ -51,6 +51,14 @@ class Unprocessable(APIError):
     """422: conflict or unprocessable entity."""
 
 
+class Unavailable(APIError):
+    """503: not serving (a failing health check; a proxy in front with no server): temporary."""
+
+
+class Starting(Unavailable):
+    """503 `{"status": "starting"}`: influxd 2.10 answers every call so while it starts."""
+
+
 class ServerError(APIError):
     """500 and anything else; InfluxDB also answers a duplicate name this way."""
 
@@ -62,16 +70,20 @@ _BY_STATUS: dict[int, type[APIError]] = {
     404: NotFound,
     409: Unprocessable,
     422: Unprocessable,
+    503: Unavailable,
 }
 
 
 def from_response(status: int, body: object, *, what: str) -> APIError:
     """The error for a non-2xx answer, its message taken from the `{code, message}` body."""
     code = message = None
+    starting = status == 503 and isinstance(body, dict) and body.get("status") == "starting"
     if isinstance(body, dict):
         code = body.get("code") if isinstance(body.get("code"), str) else None
         message = body.get("message") if isinstance(body.get("message"), str) else None
+        if message is None and starting:
+            message = "InfluxDB is still starting"
     elif isinstance(body, str) and body.strip():
         message = body.strip()[:500]
     text = f"{what}: HTTP {status}" + (f" ({code})" if code else "") + (f": {message}" if message else "")
-    return _BY_STATUS.get(status, ServerError)(text, status=status, code=code)
+    return (Starting if starting else _BY_STATUS.get(status, ServerError))(text, status=status, code=code)

@@ -4,7 +4,7 @@ of that org listed once, for the refresh to reconcile its dependents from."""
 from __future__ import annotations
 
 from ..api import v1alpha1
-from ..influx import errors
+from ..influx import errors, versions
 from ..influx.client import InfluxClient
 from ..reconcile.outcome import Blocked, Result, from_influx, ready
 from ..reconcile.reasons import Reason
@@ -30,6 +30,16 @@ async def _org_id(client: InfluxClient, inst: clients.Instance, resolved: str | 
     return org.id
 
 
+def _check_version(inst: clients.Instance, reported: str | None) -> None:
+    """Refused before anything else is asked of it: older servers lack APIs the operator uses."""
+    if versions.too_old(versions.parse(reported)):
+        raise Blocked(
+            Reason.UNSUPPORTED_VERSION,
+            f"InfluxDB at {inst.spec.url} reports version {reported}, older than {versions.OLDEST}: "
+            f"the operator supports influxd {versions.SUPPORTED}",
+        )
+
+
 async def sync(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Result, Listing]:
     """Health, org (looked up once per generation: a new URL may be a new
     server, but not every period), and the org's listing."""
@@ -39,6 +49,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Result, Listing]:
     resolved = status.get("orgID") if status.get("observedGeneration") == meta["generation"] else None
     try:
         health = await client.health()
+        _check_version(inst, health.version)
         org_id = await _org_id(client, inst, resolved)
         listing = await Listing.take(client, org_id)
     except errors.InfluxError as error:

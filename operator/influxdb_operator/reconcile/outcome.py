@@ -40,6 +40,8 @@ def from_influx(error: errors.InfluxError, *, doing: str) -> Blocked:
         return Blocked(Reason.TIMEOUT, f"{doing}: {error.message}")
     if isinstance(error, errors.Unreachable):
         return Blocked(Reason.UNREACHABLE, f"{doing}: {error.message}")
+    if isinstance(error, errors.Unavailable):
+        return Blocked(Reason.UNAVAILABLE, f"{doing}: {error.message}; retried")
     if isinstance(error, errors.Unauthorized):
         return Blocked(Reason.UNAUTHORIZED, f"{doing}: the token was rejected or lacks permission ({error.message})")
     if isinstance(error, errors.BadRequest | errors.Unprocessable):

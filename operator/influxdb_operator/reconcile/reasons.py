@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ..influx import versions
+
 
 class Reason(StrEnum):
     # Ready / Synced, True
@@ -26,6 +28,7 @@ class Reason(StrEnum):
     INSTANCE_UNREACHABLE = "InstanceUnreachable"
     INSTANCE_UNAUTHORIZED = "InstanceUnauthorized"
     INSTANCE_FAILING = "InstanceFailing"
+    UNSUPPORTED_VERSION = "UnsupportedVersion"
     REMOTE_CONNECTION_NOT_FOUND = "RemoteConnectionNotFound"
     REMOTE_CONNECTION_NOT_READY = "RemoteConnectionNotReady"
     REMOTE_CONNECTION_MISMATCH = "RemoteConnectionMismatch"
@@ -37,6 +40,7 @@ class Reason(StrEnum):
     TIMEOUT = "Timeout"
     UNAUTHORIZED = "Unauthorized"
     REJECTED = "Rejected"
+    UNAVAILABLE = "Unavailable"
     INFLUXDB_ERROR = "InfluxDBError"
     NAME_CONFLICT = "NameConflict"
     IN_USE = "InUse"
@@ -92,6 +96,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.INSTANCE_UNREACHABLE: "the InfluxDBInstance's server cannot be reached",
     Reason.INSTANCE_UNAUTHORIZED: "the InfluxDBInstance's token is rejected",
     Reason.INSTANCE_FAILING: "the InfluxDBInstance is not Ready for another reason; its own condition says which",
+    Reason.UNSUPPORTED_VERSION: "the InfluxDBInstance's server reports an influxd older than the oldest supported "
+    f"({versions.OLDEST}); nothing is done with it, its dependents wait (`InstanceFailing`)",
     Reason.REMOTE_CONNECTION_NOT_FOUND: "the RemoteConnection in `remote.connectionRef` does not exist",
     Reason.REMOTE_CONNECTION_NOT_READY: "the RemoteConnection has no InfluxDB ID yet (it is starting; no Event)",
     Reason.REMOTE_CONNECTION_MISMATCH: "the RemoteConnection belongs to another InfluxDBInstance",
@@ -103,6 +109,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.TIMEOUT: "InfluxDB accepted the connection but did not answer in time",
     Reason.UNAUTHORIZED: "InfluxDB rejected the token, or it lacks a permission",
     Reason.REJECTED: "InfluxDB refused the request as invalid (400/422)",
+    Reason.UNAVAILABLE: "InfluxDB answered 503: it is still starting (influxd 2.10 says so to every call while it "
+    "starts) or not serving; temporary, retried with backoff",
     Reason.INFLUXDB_ERROR: "InfluxDB answered with another error",
     Reason.NAME_CONFLICT: "an InfluxDB object of the same name exists and is not provably this resource's",
     Reason.IN_USE: "deletion waits: other resources (or InfluxDB objects) still use this one",
@@ -153,6 +161,7 @@ ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP}
 _FOR_DEPENDENTS = {
     Reason.UNREACHABLE: Reason.INSTANCE_UNREACHABLE,
     Reason.TIMEOUT: Reason.INSTANCE_UNREACHABLE,
+    Reason.UNAVAILABLE: Reason.INSTANCE_UNREACHABLE,
     Reason.UNAUTHORIZED: Reason.INSTANCE_UNAUTHORIZED,
 }
 
