@@ -26,7 +26,7 @@ testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm,
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster
-testbin-node: ## testbin plus the node of `make cluster`: kubelet, controller-manager, scheduler, kube-proxy, CoreDNS, pause
+testbin-node: ## testbin plus the node of `make cluster` (kubelet, controller-manager, scheduler, kube-proxy, CoreDNS, pause) and make release's tools (buildx, buildkitd, syft, oras)
 	bash tests/testbin/build.sh --node
 
 sandbox: $(PY) testbin ## run etcd + kube-apiserver + edge and cloud influxd until Ctrl-C

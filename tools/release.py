@@ -17,7 +17,7 @@ any other VERSION is refused):
 and writes build/release/release.json, printing the image digest, each
 platform's size, the SBOM's package count and the chart's reference.
 
-The tools are the testbin's pinned builds (`make testbin`), or the same names
+The tools are the testbin's pinned builds (`make testbin-node`), or the same names
 on PATH (a release workflow's own setup), or the path in BUILDX, SYFT, ORAS,
 HELM, CRANE. With BUILDX_BUILDER set, that builder builds (the workflow's
 docker-container builder); otherwise a buildkitd of the testbin is started for
@@ -29,6 +29,7 @@ PLAIN_HTTP=1 says REGISTRY is (a private registry without TLS).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import json
 import os
@@ -75,7 +76,7 @@ def tool(name: str) -> list[str]:
         return [found]
     if name == "buildx" and shutil.which("docker"):
         return ["docker", "buildx"]
-    raise ReleaseError(f"{name} not found: `make testbin` builds it, or put it on PATH, or set {name.upper()}")
+    raise ReleaseError(f"{name} not found: `make testbin-node` builds it, or put it on PATH, or set {name.upper()}")
 
 
 def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
@@ -84,7 +85,7 @@ def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | N
             list(argv), capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, check=False
         )
     except FileNotFoundError as missing:
-        raise ReleaseError(f"{missing.filename} is missing: `make testbin` builds it") from None
+        raise ReleaseError(f"{missing.filename} is missing: `make testbin-node` builds it") from None
     if done.returncode != 0:
         raise ReleaseError(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} failed:\n{done.stderr.strip()}")
     return done.stdout
@@ -154,8 +155,11 @@ def _emulation_missing(platforms: Sequence[str]) -> list[str]:
         if arch == native:
             continue
         qemu = {"arm64": "aarch64", "amd64": "x86_64"}.get(arch, arch)
+        # Enabled, and with the fix-binary flag (F): only then does it work inside the build's containers.
         entry = Path(f"/proc/sys/fs/binfmt_misc/qemu-{qemu}")
-        if not entry.exists() or not entry.read_text().startswith("enabled"):
+        text = entry.read_text() if entry.exists() else ""
+        flags = next((line.split(":", 1)[1] for line in text.splitlines() if line.startswith("flags:")), "")
+        if not text.startswith("enabled") or "F" not in flags:
             missing.append(wanted)
     return missing
 
@@ -204,9 +208,12 @@ def builder(release: Release) -> Iterator[tuple[list[str], dict[str, str]]]:
 
 @contextlib.contextmanager
 def _buildkitd(config: Path, socket: Path) -> Iterator[Path]:
-    """The testbin's buildkitd on a unix socket, its build cache kept under the cache directory."""
+    """The testbin's buildkitd on a unix socket, its build cache kept under the cache directory
+    (one release at a time: buildkitd holds its root, so a second waits for the first)."""
     state = CACHE / "buildkit"
     state.mkdir(parents=True, exist_ok=True)
+    lock = (state / ".lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     log = state / "buildkitd.log"
     argv = [
         *tool("buildkitd"),
@@ -234,6 +241,7 @@ def _buildkitd(config: Path, socket: Path) -> Iterator[Path]:
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
+        lock.close()
 
 
 # --- the steps -----------------------------------------------------------------------------
@@ -301,12 +309,14 @@ def sbom(release: Release, where: str, digest: str) -> dict[str, Any]:
         env=env,
     )
     components = json.loads(path.read_text()).get("components", [])
-    packages = sum(1 for component in components if component.get("type") != "file")
+    # Packages: not the operating system's own entry, nor files.
+    packages = sum(1 for component in components if component.get("type") not in ("file", "operating-system"))
     oras, http = tool("oras"), (["--plain-http"] if release.http() else [])
     subject = f"{release.repository}@{digest}"
     # The same image again (a release re-run) keeps the SBOM it has: same content, one referrer.
     known = json.loads(run([*oras, "discover", *http, "--format=json", f"--artifact-type={SBOM_TYPE}", subject]))
-    if referrers := known.get("referrers"):
+    # oras 1.2 and later say "referrers"; earlier ones "manifests".
+    if referrers := known.get("referrers", known.get("manifests")):
         return {"path": str(path), "packages": packages, "digest": referrers[0]["digest"]}
     attached = run(
         [

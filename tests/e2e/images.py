@@ -23,13 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import release as release_tool
 from sandbox import binaries, emulation
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("IRO_CACHE", Path.home() / ".cache/influxdb-replication-operator"))
 PYTHON_BASE = "python:3.11-slim-bookworm"
 # What `make release` looks for on a base to say it was built on a stand-in.
-STANDIN_LABEL = "dev.influxdb-replication.stand-in-for"
+STANDIN_LABEL = release_tool.STANDIN_LABEL
 OPERATOR_REPOSITORY = "influxdb-replication-operator"
 INFLUXDB_REPOSITORY = "influxdb-replication-operator-e2e/influxdb"
 NATIVE_ARCH = emulation.NATIVE_ARCH

@@ -382,8 +382,24 @@ def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
     assert replication_ids(kubectl) == resources
     assert edge_objects(influx) == before
 
-    # The reinstall is the README's other way, from this checkout's chart with the released
-    # image named by --set: both install commands run on a real node.
+    (install,) = [argv for argv in installed.commands["install"] if argv[:2] == ["helm", "install"]]
+    installed.user.run(install)
+    wait_rolled_out(kubectl)
+    calls = settled_calls(influx)
+    assert mutations(calls) == 0, calls
+    assert all_ready(kubectl, "replications")
+    assert replication_ids(kubectl) == resources
+    assert edge_objects(influx) == before
+
+
+def test_the_checkouts_chart_installs_the_released_image_and_sends_nothing(
+    installed: Installed, kubectl: Kubectl, influx: Influx
+) -> None:
+    """The README's other install, from this checkout's chart with the image named by --set."""
+    before = edge_objects(influx)
+    (uninstall,) = installed.commands["uninstall"]
+    installed.user.run(uninstall)
+    eventually(lambda: not kubectl("-n", NAMESPACE, "get", "pods", "-o", "name"), timeout=120, what="no operator Pod")
     (install,) = [argv for argv in installed.commands["checkout"] if argv[:2] == ["helm", "install"]]
     installed.user.run(install)
     pod = wait_rolled_out(kubectl)
@@ -391,5 +407,4 @@ def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
     calls = settled_calls(influx)
     assert mutations(calls) == 0, calls
     assert all_ready(kubectl, "replications")
-    assert replication_ids(kubectl) == resources
     assert edge_objects(influx) == before

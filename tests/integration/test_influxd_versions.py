@@ -11,6 +11,7 @@ other answer is the real server's.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -153,11 +154,13 @@ def test_an_influxd_older_than_supported_is_refused_with_its_own_reason(
             what="the Warning Event",
         )
         assert {e["type"] for e in warnings} == {"Warning"}
+
         # Its dependents wait, and nothing is made in InfluxDB for them.
-        replication = ns.get("replication", name)
-        assert condition(replication, "Ready")["reason"] in {"InstanceNotReady", "InstanceFailing"}
-        remote = ns.get("remoteconnection", "cloud")
-        assert condition(remote, "Ready")["reason"] in {"InstanceNotReady", "InstanceFailing"}
+        def waiting(kind: str, named: str) -> bool:
+            return condition(ns.get(kind, named), "Ready").get("reason") in {"InstanceNotReady", "InstanceFailing"}
+
+        for kind, named in (("replication", name), ("remoteconnection", "cloud")):
+            eventually(partial(waiting, kind, named), timeout=60, what=f"the {kind} waiting on its instance")
         assert edge.replications(name=name) == []
         status, body = edge.request("GET", f"/api/v2/remotes?orgID={edge.orgID}&name=cloud-{unique}")
         assert status == 200

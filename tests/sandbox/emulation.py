@@ -53,12 +53,11 @@ def ensure(arch: str) -> None:
         # A container's /proc often comes without it; the kernel has it all the same.
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
     if not Path("/usr/sbin/update-binfmts").exists() or not Path(f"/usr/bin/qemu-{_QEMU[arch]}-static").exists():
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", *PACKAGES],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            check=True,
-            capture_output=True,
-        )
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
+            done = subprocess.run(step, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise Unavailable(f"{' '.join(step)} failed: {done.stderr.strip()[-2000:]}")
     subprocess.run(["update-binfmts", "--enable", entry(arch).name], check=False, capture_output=True)
     if not enabled(arch):
         raise Unavailable(f"{entry(arch)} is not an enabled fix-binary (F) entry after update-binfmts --enable")
