@@ -23,7 +23,7 @@ from influxdb_operator.influx.client import InfluxClient
 from influxdb_operator.reconcile.outcome import from_influx
 from influxdb_operator.reconcile.reasons import Reason
 from sandbox import influx
-from support import manifests
+from support import manifests, scenario
 from support.kubectl import Kubectl, condition, eventually
 from support.operator_process import OperatorProcess
 from support.proxy import HoldingProxy
@@ -87,31 +87,13 @@ async def test_the_client_takes_a_starting_influxd_for_a_temporary_state(sandbox
             assert (await client.health()).status == "pass"
 
 
-def _instance(kubectl: Kubectl, sandbox: sandbox_module.Sandbox, namespace: str, url: str, unique: str) -> None:
-    edge, cloud = sandbox.edge, sandbox.cloud
-    kubectl.apply(
-        manifests.secret("edge-token", namespace, edge.token),
-        manifests.secret("cloud-token", namespace, cloud.token),
-        manifests.instance("edge", namespace, url=url, org=edge.org, secret="edge-token"),
-        manifests.remote(
-            "cloud",
-            namespace,
-            instance="edge",
-            url=cloud.url,
-            org_id=cloud.orgID,
-            secret="cloud-token",
-            name=f"cloud-{unique}",
-        ),
-    )
-
-
 def test_a_starting_instance_is_unavailable_then_ready(
     sandbox: sandbox_module.Sandbox, kubectl: Kubectl, operator: OperatorProcess, namespace: str, unique: str
 ) -> None:
     ns = kubectl.in_namespace(namespace)
     with HoldingProxy(sandbox.edge.url).running() as proxy:
         proxy.answer("GET /health", 503, STARTING, times=1_000_000)
-        _instance(ns, sandbox, namespace, proxy.url, unique)
+        scenario.apply_edge_and_cloud(ns, sandbox, namespace, unique, edge_url=proxy.url)
         ready = ns.wait_reason("influxdbinstance", "edge", "Unavailable")
         assert ready["status"] == "False"
         assert "still starting" in ready["message"]
@@ -132,7 +114,7 @@ def test_an_influxd_older_than_supported_is_refused_with_its_own_reason(
     name = f"old-{unique}"
     with HoldingProxy(edge.url).running() as proxy:
         proxy.rewrite("GET /health", lambda health: health | {"version": "v2.6.1"})
-        _instance(ns, sandbox, namespace, proxy.url, unique)
+        scenario.apply_edge_and_cloud(ns, sandbox, namespace, unique, edge_url=proxy.url)
         ns.apply(
             manifests.replication(
                 name,

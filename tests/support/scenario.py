@@ -15,6 +15,28 @@ from support.kubectl import Kubectl
 ScratchInfluxd = Callable[..., tuple[influx.Server, influx.Influx]]
 
 
+def apply_edge_and_cloud(
+    kubectl: Kubectl, sandbox: sandbox_module.Sandbox, namespace: str, unique: str, *, edge_url: str
+) -> None:
+    """The token Secrets, an InfluxDBInstance "edge" at `edge_url` and a RemoteConnection
+    "cloud" (InfluxDB name cloud-<unique>), applied without waiting for anything."""
+    edge, cloud = sandbox.edge, sandbox.cloud
+    kubectl.apply(
+        manifests.secret("edge-token", namespace, edge.token),
+        manifests.secret("cloud-token", namespace, cloud.token),
+        manifests.instance("edge", namespace, url=edge_url, org=edge.org, secret="edge-token"),
+        manifests.remote(
+            "cloud",
+            namespace,
+            instance="edge",
+            url=cloud.url,
+            org_id=cloud.orgID,
+            secret="cloud-token",
+            name=f"cloud-{unique}",
+        ),
+    )
+
+
 @dataclass
 class Setup:
     """An edge InfluxDBInstance, a RemoteConnection to the cloud and fresh buckets."""
@@ -39,20 +61,7 @@ class Setup:
         edge_bucket, cloud_bucket = f"edge-{unique}", f"cloud-{unique}"
         edge_bucket_id = edge.create_bucket(edge_bucket)
         cloud.create_bucket(cloud_bucket)
-        kubectl.apply(
-            manifests.secret("edge-token", namespace, edge.token),
-            manifests.secret("cloud-token", namespace, cloud.token),
-            manifests.instance("edge", namespace, url=edge_url or edge.url, org=edge.org, secret="edge-token"),
-            manifests.remote(
-                "cloud",
-                namespace,
-                instance="edge",
-                url=cloud.url,
-                org_id=cloud.orgID,
-                secret="cloud-token",
-                name=f"cloud-{unique}",
-            ),
-        )
+        apply_edge_and_cloud(kubectl, sandbox, namespace, unique, edge_url=edge_url or edge.url)
         setup = cls(kubectl, namespace, unique, edge_bucket, edge_bucket_id, cloud_bucket)
         setup.ready("influxdbinstance", "edge")
         setup.ready("remoteconnection", "cloud")
