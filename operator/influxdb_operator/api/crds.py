@@ -110,6 +110,23 @@ KINDS = (
             _AGE,
         ),
     ),
+    Kind(
+        "ReplicationSet",
+        "replicationsets",
+        ("ireps", "replset"),
+        v1alpha1.ReplicationSetSpec,
+        v1alpha1.ReplicationSetStatus,
+        (
+            _column("Instance", ".spec.instanceRef.name"),
+            _column("Remote", ".spec.remote.connectionRef.name"),
+            _column("Matched", ".status.matched", "integer"),
+            _column("Ready Children", ".status.ready", "integer"),
+            _column("Ready", _READY),
+            _column("Synced", _SYNCED, priority=1),
+            _column("Reason", _REASON),
+            _AGE,
+        ),
+    ),
 )
 
 # Keywords of pydantic's JSON Schema that a structural CRD schema keeps.

@@ -351,6 +351,118 @@ class ReplicationSpec(ManagedSpec):
     )
 
 
+# --- ReplicationSet ------------------------------------------------------------
+
+# The label every child Replication of a set carries: the set's name.
+SET_LABEL = f"{GROUP}/replication-set"
+# InfluxDB's own buckets: never replicated by a set, whatever it selects.
+SYSTEM_BUCKETS = frozenset({"_monitoring", "_tasks"})
+# The placeholders of a set's name templates.
+BUCKET_PLACEHOLDER, INSTANCE_PLACEHOLDER = "{bucket}", "{instance}"
+
+# Kubernetes' CEL has no "is a regular expression": matching one makes an
+# invalid pattern an evaluation error, which refuses the object. (Kubernetes
+# uses RE2; the operator Python's re: a pattern valid in one only is reported
+# in the set's status, InvalidSpec.)
+_REGEX_RULE = {"rule": "''.matches(self) == ''.matches(self)", "message": "must be a regular expression"}
+
+
+class LabelSelectorRequirement(_Model):
+    key: str = Field(min_length=1, max_length=317)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = Field(default_factory=list)
+
+
+class LabelSelector(_Model):
+    """Kubernetes' label selector (every term must hold; empty selects all)."""
+
+    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+
+
+class BucketSelector(_Model):
+    """Which of an instance's buckets a set replicates: every criterion given
+    must hold; none given selects all. `_monitoring` and `_tasks` never match."""
+
+    names: list[Annotated[str, Field(min_length=1, max_length=_NAME_LEN)]] = Field(
+        default_factory=list, max_length=1000, description="Bucket names."
+    )
+    pattern: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="A regular expression a bucket's name must match (searched, so anchor it: ^sensor-).",
+        json_schema_extra=_cel(_REGEX_RULE),
+    )
+    labels: list[Annotated[str, Field(min_length=1, max_length=_NAME_LEN)]] = Field(
+        default_factory=list, max_length=100, description="InfluxDB label names a bucket must all carry."
+    )
+
+
+class ReplicationTemplate(_Model):
+    """The fields every child Replication gets (see Replication's spec)."""
+
+    max_queue_size_bytes: int = Field(default=DEFAULT_QUEUE_BYTES, ge=MIN_QUEUE_BYTES)
+    max_age_seconds: int = Field(
+        default=DEFAULT_MAX_AGE_SECONDS,
+        ge=0,
+        le=MAX_MAX_AGE_SECONDS,
+        json_schema_extra=_cel(
+            {
+                "rule": f"self == 0 || self >= {MIN_MAX_AGE_SECONDS}",
+                "message": f"maxAgeSeconds must be 0 or between {MIN_MAX_AGE_SECONDS} and {MAX_MAX_AGE_SECONDS}",
+            }
+        ),
+    )
+    drop_non_retryable_data: bool = False
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE,
+        description="The children's: delete the InfluxDB replication with the child Replication, or Orphan it.",
+    )
+    health: HealthSpec | None = None
+    heartbeat: HeartbeatSpec | None = None
+
+
+class SetConnectionReference(_Model):
+    name: str = Field(
+        min_length=1,
+        max_length=_NAME_LEN,
+        description="The RemoteConnection's name; {instance} stands for the selected instance's name (a remote "
+        "connection belongs to one instance, so a fleet names one per edge, e.g. cloud-{instance}).",
+    )
+
+
+class SetRemote(_Model):
+    connection_ref: SetConnectionReference
+
+
+class ReplicationSetSpec(_Model):
+    """Replicates every selected bucket of one InfluxDBInstance (or of every
+    instance a label selector picks): one child Replication per bucket, kept
+    in step as buckets appear and go."""
+
+    model_config = ConfigDict(json_schema_extra=_cel(_exactly_one("instanceRef", "instanceSelector")))
+
+    instance_ref: LocalObjectReference | None = Field(default=None, description="The one InfluxDBInstance.")
+    instance_selector: LabelSelector | None = Field(
+        default=None, description="The InfluxDBInstances of this namespace whose labels match."
+    )
+    remote: SetRemote
+    buckets: BucketSelector = Field(default_factory=BucketSelector, description="Which buckets to replicate.")
+    remote_bucket_name: str = Field(
+        default=BUCKET_PLACEHOLDER,
+        min_length=1,
+        max_length=_NAME_LEN,
+        description="The remote bucket's name; {bucket} and {instance} are replaced (default: the same name).",
+    )
+    template: ReplicationTemplate = Field(default_factory=ReplicationTemplate)
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE,
+        description="Delete a child Replication whose bucket no longer matches (and all of them with the set), "
+        "or Orphan it: it is left, without the set's owner reference and label.",
+    )
+
+
 # --- status ------------------------------------------------------------------
 
 
@@ -481,6 +593,20 @@ class ReplicationStatus(Status):
     latest_error_message: str | None = None
     data_plane: DataPlaneStatus | None = None
     validation: ValidationStatus | None = None
+
+
+class ChildProblem(_Model):
+    name: str = Field(description="The child Replication.")
+    reason: str = Field(description="Its Ready condition's reason (Pending: no condition yet).")
+    message: str = ""
+
+
+class ReplicationSetStatus(Status):
+    matched: int | None = Field(default=None, description="Buckets selected, over every selected instance.")
+    ready: int | None = Field(default=None, description="Child Replications that are Ready.")
+    not_ready: list[ChildProblem] | None = Field(
+        default=None, max_length=20, description="Children not Ready, and why (the first 20 by name)."
+    )
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

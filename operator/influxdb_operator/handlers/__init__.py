@@ -1,5 +1,5 @@
 """kopf handlers: wiring only. Importing this registers them."""
 
-from . import indexes, instances, kopf_fixes, lifecycle, resources, validation
+from . import indexes, instances, kopf_fixes, lifecycle, replication_sets, resources, validation
 
-__all__ = ["indexes", "instances", "kopf_fixes", "lifecycle", "resources", "validation"]
+__all__ = ["indexes", "instances", "kopf_fixes", "lifecycle", "replication_sets", "resources", "validation"]

@@ -24,9 +24,10 @@ from . import lifecycle
 _KEPT_ANNOTATIONS = frozenset({*v1alpha1.ANNOTATIONS, tokens.ROTATE_ANNOTATION})
 
 
-def snapshot(body: kopf.Body) -> Obj:
-    """A plain, private copy of what handlers and the refresh read."""
-    return {
+def snapshot(body: kopf.Body, *, labels: bool = False) -> Obj:
+    """A plain, private copy of what handlers and the refresh read (the labels
+    only where a selector reads them: instances, for ReplicationSets)."""
+    obj: Obj = {
         "metadata": {
             "name": body.metadata.name,
             "namespace": body.metadata.namespace,
@@ -38,11 +39,24 @@ def snapshot(body: kopf.Body) -> Obj:
         "spec": {k: sharing.copy(v) for k, v in body.spec.items()},
         "status": {k: sharing.copy(v) for k, v in body.status.items() if k != "kopf"},  # not kopf's bookkeeping
     }
+    if labels:
+        obj["metadata"]["labels"] = dict(body.metadata.labels)
+    return obj
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "influxdbinstances")
 async def instances(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, Obj]:
-    return {(namespace or "", name): snapshot(body)}
+    return {(namespace or "", name): snapshot(body, labels=True)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replicationsets")
+async def sets_by_namespace(body: kopf.Body, namespace: str | None, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", ""): snapshot(body)}
+
+
+@kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications", labels={v1alpha1.SET_LABEL: kopf.PRESENT})
+async def children_by_set(body: kopf.Body, namespace: str | None, labels: kopf.Labels, **_: Any) -> dict[Key, Obj]:
+    return {(namespace or "", labels[v1alpha1.SET_LABEL]): snapshot(body)}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")
@@ -131,4 +145,9 @@ def refs(kwargs: dict[str, Any]) -> Refs:
 
 
 def dependents(kwargs: dict[str, Any]) -> Dependents:
-    return Dependents(kwargs["remotes_by_instance"], kwargs["replications_by_instance"])
+    return Dependents(
+        kwargs["remotes_by_instance"],
+        kwargs["replications_by_instance"],
+        kwargs["sets_by_namespace"],
+        kwargs["children_by_set"],
+    )

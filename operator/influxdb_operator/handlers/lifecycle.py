@@ -19,7 +19,7 @@ from ..api import v1alpha1
 from ..driver.finish import settled
 from ..state.runtime import Runtime
 from ..state.world import Key, Obj
-from . import kopf_fixes, kube
+from . import children, kopf_fixes, kube
 
 KOPF_STATUS = "status.kopf"
 # Where earlier builds kept the diff-base: read while an object still has no other.
@@ -94,7 +94,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # once. Pages of 500, as client-go's informers list.
     settings.watching.chunk_size = 500
     settings.networking.error_backoffs = [1, 2, 5, 10]
-    rt = memo.runtime = Runtime(config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore())
+    rt = memo.runtime = Runtime(
+        config.settings(), kube.StatusWriter(), kube.post_events, kube.SecretStore(), children.ChildStore()
+    )
     kopf_fixes.admission = functools.partial(_admission, rt)
     port = os.environ.get("INFLUXDB_OPERATOR_METRICS_PORT")
     if port:

@@ -28,6 +28,8 @@ DEFAULT_TIMEOUT = 30.0
 # A validate makes InfluxDB write to the remote, which it allows up to two
 # minutes; give it that plus a margin.
 VALIDATE_TIMEOUT = 150.0
+# influxd answers at most 100 buckets per call (a larger limit is a 400).
+BUCKET_PAGE = 100
 
 # Called once per request as (endpoint, method, status or error class name, seconds).
 CallObserver = Callable[[str, str, str, float], None]
@@ -222,6 +224,17 @@ class InfluxClient:
         except errors.NotFound:
             return None
         return next((b for b in _parse_list(body, "buckets", models.Bucket) if b.name == name), None)
+
+    async def list_buckets(self, org_id: str) -> list[models.Bucket]:
+        """Every bucket of the org, a page of BUCKET_PAGE at a time (influxd's most per call)."""
+        found: list[models.Bucket] = []
+        while True:
+            params = {"orgID": org_id, "limit": str(BUCKET_PAGE), "offset": str(len(found))}
+            body = await self._call("GET", "/api/v2/buckets", endpoint="/api/v2/buckets", params=params)
+            page = _parse_list(body, "buckets", models.Bucket)
+            found += page
+            if len(page) < BUCKET_PAGE:
+                return found
 
     async def get_bucket(self, bucket_id: str) -> models.Bucket | None:
         try:

@@ -145,10 +145,23 @@ class AuthorizationUpdate(Wire):
     description: str | None = None
 
 
+class Label(Wire):
+    id: str | None = None
+    name: str
+
+
+class RetentionRule(Wire):
+    type: str = "expire"
+    everySeconds: int = 0  # 0: forever
+
+
 class Bucket(Wire):
     id: str
     orgID: str
     name: str
+    type: str | None = None  # "system" for _monitoring and _tasks
+    labels: list[Label] = Field(default_factory=list)
+    retentionRules: list[RetentionRule] = Field(default_factory=list)
 
 
 class Organization(Wire):

@@ -62,6 +62,11 @@ class Reason(StrEnum):
     VALIDATING = "Validating"
     STREAM_WORKS = "StreamWorks"
     REMOTE_VALIDATION_FAILED = "RemoteValidationFailed"
+    # ReplicationSet
+    CHILDREN_NOT_READY = "ChildrenNotReady"
+    BUCKETS_NOT_LISTED = "BucketsNotListed"
+    INVALID_PATTERN = "InvalidPattern"
+    CHILD_NAME_TAKEN = "ChildNameTaken"
 
 
 class Action(StrEnum):
@@ -80,6 +85,9 @@ class Action(StrEnum):
     RECOVERED = "Recovered"
     HEALTHY_AGAIN = "HealthyAgain"
     VALIDATED = "Validated"
+    CHILD_CREATED = "ChildCreated"
+    CHILD_REMOVED = "ChildRemoved"
+    CHILD_RESET = "ChildReset"
 
 
 MEANINGS: dict[Reason | Action, str] = {
@@ -134,6 +142,13 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.STREAM_WORKS: "InfluxDB wrote an empty batch through the stream: remote URL, org, bucket and token work",
     Reason.REMOTE_VALIDATION_FAILED: "InfluxDB's validate found the stream cannot work; its message says why (before a "
     "create with `validateBeforeCreate`: nothing was created)",
+    Reason.CHILDREN_NOT_READY: "ReplicationSet: some child Replications are not Ready; `status.notReady` says "
+    "which and why (no Event: each child has its own)",
+    Reason.BUCKETS_NOT_LISTED: "ReplicationSet: a selected instance's buckets have not been listed yet (its "
+    "refresh lists them; no Event)",
+    Reason.INVALID_PATTERN: "ReplicationSet: `buckets.pattern` is not a regular expression Python reads",
+    Reason.CHILD_NAME_TAKEN: "ReplicationSet: a Replication named as a child exists and is not this set's; "
+    "it is left alone",
     Action.CREATED: "the InfluxDB object was created",
     Action.RECREATED: "the InfluxDB object had been deleted outside Kubernetes and was created again",
     Action.ADOPTED: "an existing InfluxDB object of the declared name was taken over",
@@ -147,11 +162,23 @@ MEANINGS: dict[Reason | Action, str] = {
     Action.RECOVERED: "the resource is Ready again after a problem",
     Action.HEALTHY_AGAIN: "the data plane is healthy again after DataLost, Stalled or QueueFillingUp",
     Action.VALIDATED: "a validate requested with the `validate` annotation found the stream working",
+    Action.CHILD_CREATED: "ReplicationSet: a child Replication was created for a bucket that matches",
+    Action.CHILD_REMOVED: "ReplicationSet: a child whose bucket no longer matches was deleted (or orphaned, by "
+    "`deletionPolicy`)",
+    Action.CHILD_RESET: "ReplicationSet: a child edited by hand was set back to the set's template",
 }
 
 # Reasons that only mean "a dependency applied together with me is still
 # starting": shown in the condition, not worth a Warning (nor a Recovered).
-WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY, Reason.REMOTE_TOKEN_PENDING})
+WAITING = frozenset(
+    {
+        Reason.INSTANCE_NOT_READY,
+        Reason.REMOTE_CONNECTION_NOT_READY,
+        Reason.REMOTE_TOKEN_PENDING,
+        Reason.CHILDREN_NOT_READY,
+        Reason.BUCKETS_NOT_LISTED,
+    }
+)
 
 # Healthy reasons announced with a Warning Event when they begin (and a
 # Normal one when they end); the others only show in the condition.

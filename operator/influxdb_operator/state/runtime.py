@@ -23,6 +23,7 @@ from ..api.v1alpha1 import MintedTokenStatus
 from ..config import Settings
 from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
+from ..reconcile.fan_out import Bucket
 from ..reconcile.outcome import Event
 from .clients import ClientCache
 from .listing import Listing
@@ -55,6 +56,23 @@ class SecretStore(Protocol):
 
     async def delete(self, namespace: str, name: str) -> None:
         """Delete it; already gone is fine."""
+
+
+class ChildStore(Protocol):
+    """A ReplicationSet's child Replications, written in Kubernetes."""
+
+    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> bool:
+        """Create it, labelled with and owned by the set; False if one of that
+        name exists that is not this set's (one that is counts as created)."""
+
+    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Merge-patch its spec."""
+
+    async def delete(self, namespace: str, name: str) -> None:
+        """Delete it; already gone is fine."""
+
+    async def release(self, owner: Obj, name: str) -> None:
+        """Orphan it: drop the set's label and owner reference; gone is fine."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,7 @@ class Runtime:
     write_status: StatusWriter
     post_events: EventPoster
     secrets: SecretStore | None = None  # None where nothing mints tokens (unit tests)
+    children: ChildStore | None = None  # None where no ReplicationSet is reconciled (unit tests)
     clients: ClientCache = field(default_factory=ClientCache)
     _ids: dict[str, str] = field(default_factory=dict)
     _locks: collections.defaultdict[str, asyncio.Lock] = field(
@@ -131,6 +150,8 @@ class Runtime:
     applied: dict[str, int] = field(default_factory=dict)
     # Per object UID, the generation its handler last took up in this process.
     handled: dict[str, int] = field(default_factory=dict)
+    # Per instance, its buckets as its refresh last listed them (only while a ReplicationSet selects it).
+    buckets: dict[Key, tuple[Bucket, ...]] = field(default_factory=dict)
     # Per instance, its refresh's latest listing.
     listings: dict[Key, Listing] = field(default_factory=dict)
     # Per object UID, when this process last changed its InfluxDB object (monotonic).
@@ -219,3 +240,4 @@ class Runtime:
     def refresh_stopped(self, key: Key) -> None:
         self._wakeups.pop(key, None)
         self.listings.pop(key, None)
+        self.buckets.pop(key, None)

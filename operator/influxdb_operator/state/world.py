@@ -8,7 +8,7 @@ Kubernetes read happens per object.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -68,6 +68,10 @@ class Dependents:
 
     remotes_by_instance: Mapping[Key, Collection[str]]
     replications_by_instance: Mapping[Key, Collection[Obj]]
+    # ReplicationSets by namespace (the key's name is ""): a refresh finds those selecting its instance.
+    sets_by_namespace: Mapping[Key, Collection[Obj]] = field(default_factory=dict)
+    # Child Replications by (namespace, the set named in their label).
+    children_by_set: Mapping[Key, Collection[Obj]] = field(default_factory=dict)
 
     def of_instance(self, refs: Refs, key: Key) -> tuple[list[Obj], list[Obj]]:
         """(remotes, replications) of the instance `key`, remotes from their one snapshot."""

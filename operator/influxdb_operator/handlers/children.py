@@ -1,0 +1,96 @@
+"""The Kubernetes side of a ReplicationSet: its child Replications created,
+set back, deleted or released, through the official client (in a thread)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import kubernetes
+
+from ..api import v1alpha1
+from ..state.world import Obj
+
+PLURAL, SET_KIND = "replications", "ReplicationSet"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "influxdb-replication-operator"}
+
+
+class ChildStore:
+    def __init__(self) -> None:
+        self._api = kubernetes.client.CustomObjectsApi()
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        call = getattr(self._api, method)
+        return call(v1alpha1.GROUP, v1alpha1.VERSION, *args, **kwargs)
+
+    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> bool:
+        meta = owner["metadata"]
+        body = {
+            "apiVersion": v1alpha1.API_VERSION,
+            "kind": "Replication",
+            "metadata": {
+                "name": name,
+                "namespace": meta["namespace"],
+                "labels": {v1alpha1.SET_LABEL: meta["name"], **MANAGED_BY},
+                "ownerReferences": [
+                    {
+                        "apiVersion": v1alpha1.API_VERSION,
+                        "kind": SET_KIND,
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": dict(spec),
+        }
+        try:
+            await asyncio.to_thread(self._call, "create_namespaced_custom_object", meta["namespace"], PLURAL, body)
+        except kubernetes.client.ApiException as error:
+            if error.status != 409:
+                raise
+            # Made before (a restart, or the index not caught up yet): ours if it carries our label.
+            existing = await asyncio.to_thread(
+                self._call, "get_namespaced_custom_object", meta["namespace"], PLURAL, name
+            )
+            labels = (existing.get("metadata") or {}).get("labels") or {}
+            return bool(labels.get(v1alpha1.SET_LABEL) == meta["name"])
+        return True
+
+    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(
+            self._call,
+            "patch_namespaced_custom_object",
+            namespace,
+            PLURAL,
+            name,
+            {"spec": dict(patch)},
+            _content_type="application/merge-patch+json",
+        )
+
+    async def delete(self, namespace: str, name: str) -> None:
+        try:
+            await asyncio.to_thread(self._call, "delete_namespaced_custom_object", namespace, PLURAL, name)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise
+
+    async def release(self, owner: Obj, name: str) -> None:
+        namespace, uid = owner["metadata"]["namespace"], owner["metadata"]["uid"]
+        try:
+            existing = await asyncio.to_thread(self._call, "get_namespaced_custom_object", namespace, PLURAL, name)
+            owners = [o for o in existing["metadata"].get("ownerReferences") or [] if o.get("uid") != uid]
+            patch = {"metadata": {"labels": {v1alpha1.SET_LABEL: None}, "ownerReferences": owners or None}}
+            await asyncio.to_thread(
+                self._call,
+                "patch_namespaced_custom_object",
+                namespace,
+                PLURAL,
+                name,
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise

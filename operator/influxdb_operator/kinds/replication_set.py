@@ -1,0 +1,177 @@
+"""ReplicationSet: one child Replication per selected bucket, kept in step
+with the buckets each selected instance's refresh lists (one more call per
+period, only for instances a set selects: no polling per set or per child).
+
+The children are ordinary Replications, reconciled by their own handlers
+and the refresh; the set only creates, resets and removes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from ..api import v1alpha1
+from ..influx import errors
+from ..reconcile import conditions
+from ..reconcile import fan_out as sets
+from ..reconcile.outcome import Blocked, Event, Result, from_influx
+from ..reconcile.reasons import Action, Reason
+from ..state import clients
+from ..state.runtime import Runtime
+from ..state.world import Dependents, Key, Obj, Refs, every, one, spec_of
+
+KIND, PLURAL = "ReplicationSet", "replicationsets"
+
+
+def _spec(obj: Obj) -> v1alpha1.ReplicationSetSpec:
+    return spec_of(obj, v1alpha1.ReplicationSetSpec)
+
+
+def instances(refs: Refs, obj: Obj) -> list[str]:
+    """The names of the instances the set selects (its instanceRef's, even before that exists)."""
+    spec, namespace = _spec(obj), obj["metadata"]["namespace"]
+    if spec.instance_ref is not None:
+        return [spec.instance_ref.name]
+    selector = spec.instance_selector or v1alpha1.LabelSelector()
+    return sorted(
+        name
+        for (space, name), objs in refs.instances.items()
+        if space == namespace
+        and any(
+            not o["metadata"].get("deletionTimestamp")
+            and sets.selects_instance(selector, o["metadata"].get("labels") or {})
+            for o in objs
+        )
+    )
+
+
+def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
+    """The sets of `key`'s namespace that select the instance `key`."""
+    return [
+        o
+        for o in every(deps.sets_by_namespace, (key[0], ""))
+        if not o["metadata"].get("deletionTimestamp") and key[1] in instances(refs, o)
+    ]
+
+
+async def list_buckets(rt: Runtime, refs: Refs, key: Key) -> None:
+    """The instance's buckets, for its sets: one listing (paged) per refresh."""
+    inst = clients.instance(refs, *key)
+    client = await rt.clients.get(refs, inst)
+    try:
+        listed = await client.list_buckets(inst.org_id or "")
+    except errors.InfluxError as error:
+        raise from_influx(error, doing=f"listing the buckets of InfluxDBInstance {key[1]}") from error
+    rt.buckets[key] = tuple(
+        sets.Bucket(b.name, frozenset(label.name for label in b.labels), b.type == "system") for b in listed
+    )
+
+
+def _children(deps: Dependents, obj: Obj) -> list[sets.Child]:
+    meta = obj["metadata"]
+    found = []
+    for child in every(deps.children_by_set, (meta["namespace"], meta["name"])):
+        ready = conditions.get(child["status"].get("conditions") or [], v1alpha1.ConditionType.READY)
+        found.append(
+            sets.Child(
+                name=child["metadata"]["name"],
+                instance=(child["spec"].get("instanceRef") or {}).get("name", ""),
+                spec=child["spec"],
+                ready=(ready["status"], ready.get("reason", ""), ready.get("message", "")) if ready else None,
+                deleting=bool(child["metadata"].get("deletionTimestamp")),
+            )
+        )
+    return found
+
+
+async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
+    meta, spec = obj["metadata"], _spec(obj)
+    namespace = meta["namespace"]
+    try:
+        sets.pattern(spec.buckets)
+    except re.error as error:
+        raise Blocked(Reason.INVALID_PATTERN, f"buckets.pattern {spec.buckets.pattern!r}: {error}") from None
+    if spec.instance_ref is not None and one(refs.instances, (namespace, spec.instance_ref.name)) is None:
+        raise Blocked(
+            Reason.INSTANCE_NOT_FOUND, f"InfluxDBInstance {namespace}/{spec.instance_ref.name} does not exist"
+        )
+    names = instances(refs, obj)
+    buckets = {name: rt.buckets.get((namespace, name)) for name in names}
+    children = _children(deps, obj)
+    todo = sets.plan(meta["name"], spec, buckets, children)
+    events: list[Event] = []
+    taken: list[str] = []
+    paused = v1alpha1.paused(meta.get("annotations"))
+    if not paused:
+        events, taken = await _apply(rt, obj, spec, todo)
+    gone = set(todo.remove)
+    kept = [c for c in children if c.name not in gone and not c.deleting]
+    kept += [sets.Child(name, s["instanceRef"]["name"], s) for name, s in todo.create.items() if name not in taken]
+    ready, problems = sets.summary(kept)
+    problems += [
+        v1alpha1.ChildProblem(name=name, reason=Reason.CHILD_NAME_TAKEN, message="a Replication not of this set")
+        for name in taken
+    ]
+    status = v1alpha1.ReplicationSetStatus(matched=todo.matched, ready=ready, not_ready=problems[:20])
+    return Result(status=status, conditions=_conditions(todo, ready, taken, buckets, paused), events=events)
+
+
+def _conditions(
+    todo: sets.Plan, ready: int, taken: list[str], buckets: Mapping[str, object], paused: bool
+) -> list[conditions.Condition]:
+    ready_type, synced_type = v1alpha1.ConditionType.READY, v1alpha1.ConditionType.SYNCED
+    synced = (
+        conditions.Condition(synced_type, "False", Reason.PAUSED, f"paused by {v1alpha1.PAUSED_ANNOTATION}=true")
+        if paused
+        else conditions.Condition(synced_type, "True", Reason.RECONCILE_SUCCESS, "")
+    )
+    state: tuple[Literal["True", "False"], Reason, str]
+    unlisted = sorted(name for name, listed in buckets.items() if listed is None)
+    if unlisted:
+        state = ("False", Reason.BUCKETS_NOT_LISTED, f"waiting for the bucket listing of {', '.join(unlisted)}")
+    elif taken:
+        state = ("False", Reason.CHILD_NAME_TAKEN, f"Replications not of this set hold the names {', '.join(taken)}")
+    elif ready < todo.matched:
+        state = ("False", Reason.CHILDREN_NOT_READY, f"{ready} of {todo.matched} children Ready")
+    else:
+        state = ("True", Reason.AVAILABLE, f"{todo.matched} buckets matched, every child Ready")
+    return [conditions.Condition(ready_type, *state), synced]
+
+
+async def _apply(
+    rt: Runtime, obj: Obj, spec: v1alpha1.ReplicationSetSpec, todo: sets.Plan
+) -> tuple[list[Event], list[str]]:
+    store, namespace = rt.children, obj["metadata"]["namespace"]
+    assert store is not None, "the runtime has no ChildStore"
+    events: list[Event] = []
+    taken: list[str] = []
+    for name, child in sorted(todo.create.items()):
+        if await store.create(obj, name, child):
+            bucket, instance = child["localBucket"]["name"], child["instanceRef"]["name"]
+            events.append(Event("Normal", Action.CHILD_CREATED, f"{name} for bucket {bucket} of {instance}"))
+        else:
+            taken.append(name)
+    for name, patch in sorted(todo.reset.items()):
+        await store.reset(namespace, name, patch)
+        events.append(Event("Normal", Action.CHILD_RESET, f"{name}: {', '.join(sorted(patch))} set back"))
+    for name in sorted(todo.remove):
+        if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
+            await store.release(obj, name)
+            events.append(Event("Normal", Action.CHILD_REMOVED, f"{name} orphaned: its bucket no longer matches"))
+        else:
+            await store.delete(namespace, name)
+            events.append(Event("Normal", Action.CHILD_REMOVED, f"{name} deleted: its bucket no longer matches"))
+    return events, taken
+
+
+async def delete(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> None:
+    """The children go with the set (Delete) or stay, released (Orphan)."""
+    store, spec = rt.children, _spec(obj)
+    assert store is not None, "the runtime has no ChildStore"
+    for child in _children(deps, obj):
+        if spec.deletion_policy is v1alpha1.DeletionPolicy.ORPHAN:
+            await store.release(obj, child.name)
+        elif not child.deleting:
+            await store.delete(obj["metadata"]["namespace"], child.name)
