@@ -456,6 +456,11 @@ class ReplicationSetSpec(_Model):
         description="The remote bucket's name; {bucket} and {instance} are replaced (default: the same name).",
     )
     template: ReplicationTemplate = Field(default_factory=ReplicationTemplate)
+    provision_remote_buckets: bool = Field(
+        default=False,
+        description="Create a missing remote bucket, with the local bucket's retention; an existing one is never "
+        "changed or deleted. Needs a RemoteConnection with remoteInstanceRef (the operator's token for the remote).",
+    )
     deletion_policy: DeletionPolicy = Field(
         default=DeletionPolicy.DELETE,
         description="Delete a child Replication whose bucket no longer matches (and all of them with the set), "

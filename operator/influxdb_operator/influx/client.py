@@ -236,6 +236,16 @@ class InfluxClient:
             if len(page) < BUCKET_PAGE:
                 return found
 
+    async def create_bucket(self, org_id: str, name: str, retention_seconds: int) -> models.Bucket | None:
+        """A new bucket (retention 0: forever); None if one of that name exists (InfluxDB's 422)."""
+        rules = [{"type": "expire", "everySeconds": retention_seconds}] if retention_seconds else []
+        body = {"orgID": org_id, "name": name, "retentionRules": rules}
+        try:
+            created = await self._call("POST", "/api/v2/buckets", endpoint="/api/v2/buckets", json=body)
+        except errors.Unprocessable:
+            return None
+        return models.Bucket.model_validate(created)
+
     async def get_bucket(self, bucket_id: str) -> models.Bucket | None:
         try:
             body = await self._call("GET", f"/api/v2/buckets/{bucket_id}", endpoint="/api/v2/buckets/{id}")

@@ -163,6 +163,11 @@ class Bucket(Wire):
     labels: list[Label] = Field(default_factory=list)
     retentionRules: list[RetentionRule] = Field(default_factory=list)
 
+    @property
+    def retention_seconds(self) -> int:
+        """How long points are kept; 0: forever."""
+        return next((r.everySeconds for r in self.retentionRules if r.type == "expire"), 0)
+
 
 class Organization(Wire):
     id: str

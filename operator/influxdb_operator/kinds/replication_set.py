@@ -21,6 +21,7 @@ from ..reconcile.reasons import Action, Reason
 from ..state import clients
 from ..state.runtime import Runtime
 from ..state.world import Dependents, Key, Obj, Refs, every, one, spec_of
+from . import remote_buckets
 
 KIND, PLURAL = "ReplicationSet", "replicationsets"
 
@@ -65,7 +66,8 @@ async def list_buckets(rt: Runtime, refs: Refs, key: Key) -> None:
     except errors.InfluxError as error:
         raise from_influx(error, doing=f"listing the buckets of InfluxDBInstance {key[1]}") from error
     rt.buckets[key] = tuple(
-        sets.Bucket(b.name, frozenset(label.name for label in b.labels), b.type == "system") for b in listed
+        sets.Bucket(b.name, frozenset(label.name for label in b.labels), b.type == "system", b.retention_seconds)
+        for b in listed
     )
 
 
@@ -105,7 +107,10 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
     taken: list[str] = []
     paused = v1alpha1.paused(meta.get("annotations"))
     if not paused:
-        events, taken = await _apply(rt, obj, spec, todo)
+        if spec.provision_remote_buckets and todo.wanted:
+            events += await remote_buckets.provision(rt, refs, namespace, remote_buckets.needed(todo.wanted, buckets))
+        applied, taken = await _apply(rt, obj, spec, todo)
+        events += applied
     gone = set(todo.remove)
     kept = [c for c in children if c.name not in gone and not c.deleting]
     kept += [sets.Child(name, s["instanceRef"]["name"], s) for name, s in todo.create.items() if name not in taken]

@@ -30,6 +30,7 @@ class Bucket:
     name: str
     labels: frozenset[str] = frozenset()
     system: bool = False  # InfluxDB's type "system"
+    retention: int = 0  # seconds; 0: forever
 
 
 def selects_instance(selector: v1alpha1.LabelSelector, labels: Mapping[str, str]) -> bool:
@@ -120,6 +121,7 @@ class Plan:
     reset: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> merge patch of the spec
     remove: list[str] = field(default_factory=list)
     matched: int = 0
+    wanted: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> spec, every child selected
 
 
 def plan(
@@ -139,7 +141,7 @@ def plan(
                 wanted[child_name(set_name, instance, bucket.name, fleet=fleet)] = child_spec(
                     spec, instance, bucket.name
                 )
-    result = Plan(matched=len(wanted))
+    result = Plan(matched=len(wanted), wanted=wanted)
     seen: set[str] = set()
     for child in children:
         seen.add(child.name)
@@ -164,6 +166,11 @@ def _reset(actual: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, A
     patch.pop("localBucket", None)  # immutable once created; a child that differs was not made here
     patch.pop("instanceRef", None)
     return patch
+
+
+def longer(remote: int, local: int) -> bool:
+    """Whether a remote retention keeps points at least as long as the local one (0: forever)."""
+    return remote == 0 or (local != 0 and remote >= local)
 
 
 def summary(children: Iterable[Child], limit: int = 20) -> tuple[int, list[v1alpha1.ChildProblem]]:

@@ -67,6 +67,7 @@ class Reason(StrEnum):
     BUCKETS_NOT_LISTED = "BucketsNotListed"
     INVALID_PATTERN = "InvalidPattern"
     CHILD_NAME_TAKEN = "ChildNameTaken"
+    CANNOT_PROVISION = "CannotProvision"
 
 
 class Action(StrEnum):
@@ -88,6 +89,7 @@ class Action(StrEnum):
     CHILD_CREATED = "ChildCreated"
     CHILD_REMOVED = "ChildRemoved"
     CHILD_RESET = "ChildReset"
+    BUCKET_PROVISIONED = "BucketProvisioned"
 
 
 MEANINGS: dict[Reason | Action, str] = {
@@ -149,6 +151,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.INVALID_PATTERN: "ReplicationSet: `buckets.pattern` is not a regular expression Python reads",
     Reason.CHILD_NAME_TAKEN: "ReplicationSet: a Replication named as a child exists and is not this set's; "
     "it is left alone",
+    Reason.CANNOT_PROVISION: "ReplicationSet: `provisionRemoteBuckets` needs each RemoteConnection to have "
+    "`remoteInstanceRef`, a Ready InfluxDBInstance for the remote",
     Action.CREATED: "the InfluxDB object was created",
     Action.RECREATED: "the InfluxDB object had been deleted outside Kubernetes and was created again",
     Action.ADOPTED: "an existing InfluxDB object of the declared name was taken over",
@@ -165,6 +169,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Action.CHILD_CREATED: "ReplicationSet: a child Replication was created for a bucket that matches",
     Action.CHILD_REMOVED: "ReplicationSet: a child whose bucket no longer matches was deleted (or orphaned, by "
     "`deletionPolicy`)",
+    Action.BUCKET_PROVISIONED: "ReplicationSet: a missing remote bucket was created (retention at least the "
+    "local bucket's)",
     Action.CHILD_RESET: "ReplicationSet: a child edited by hand was set back to the set's template",
 }
 

@@ -57,13 +57,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* The rules the operator needs in every namespace it watches. */}}
 {{- define "influxdb-replication-operator.namespacedRules" -}}
-# The three kinds: watched, finalizers and kopf's annotations patched.
+# The kinds: watched, finalizers and kopf's annotations patched.
 - apiGroups: ["influxdb.replication.dev"]
-  resources: ["influxdbinstances", "remoteconnections", "replications"]
+  resources: ["influxdbinstances", "remoteconnections", "replications", "replicationsets"]
   verbs: ["get", "list", "watch", "patch", "update"]
+# A ReplicationSet's children: Replications created and deleted by the set.
+- apiGroups: ["influxdb.replication.dev"]
+  resources: ["replications"]
+  verbs: ["create", "delete"]
 # Their status: conditions and the figures mirrored from InfluxDB.
 - apiGroups: ["influxdb.replication.dev"]
-  resources: ["influxdbinstances/status", "remoteconnections/status", "replications/status"]
+  resources: ["influxdbinstances/status", "remoteconnections/status", "replications/status", "replicationsets/status"]
   verbs: ["get", "patch", "update"]
 # Token and CA Secrets: read, and watched so rotations apply at once; minted
 # remote tokens are written to Secrets the operator owns, and deleted on revocation.
