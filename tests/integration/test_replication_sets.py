@@ -14,6 +14,7 @@ import sandbox as sandbox_module
 from sandbox import influx
 from support import manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
+from support.operator_process import OperatorProcess
 from support.scenario import Setup
 
 SET_LABEL = "influxdb.replication.dev/replication-set"
@@ -28,16 +29,24 @@ def replication_set(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def cloud_and_remote(kubectl: Kubectl, namespace: str, sandbox: sandbox_module.Sandbox, *edges: str) -> None:
+def cloud_and_remote(
+    kubectl: Kubectl, namespace: str, sandbox: sandbox_module.Sandbox, unique: str, *edges: str
+) -> None:
     """The cloud as the InfluxDBInstance "cloudinst" and, per edge, a RemoteConnection
-    "tocloud-<edge>" whose token the operator mints there."""
+    "tocloud-<edge>" (in InfluxDB tocloud-<edge>-<unique>) whose token the operator mints there."""
     kubectl.apply(
         manifests.secret("cloudinst-token", namespace, sandbox.cloud.token),
         manifests.instance(
             "cloudinst", namespace, url=sandbox.cloud.url, org=sandbox.cloud.org, secret="cloudinst-token"
         ),
         *(
-            manifests.minted_remote(f"tocloud-{edge}", namespace, instance=edge, remote_instance="cloudinst")
+            manifests.minted_remote(
+                f"tocloud-{edge}",
+                namespace,
+                instance=edge,
+                remote_instance="cloudinst",
+                name=f"tocloud-{edge}-{unique}",
+            )
             for edge in edges
         ),
     )
@@ -77,8 +86,10 @@ def test_a_set_follows_the_edge_buckets_into_provisioned_cloud_buckets(
 ) -> None:
     kubectl, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
     prefix = f"sensor-{u}-"
-    ids = {name: edge.create_bucket(name) for name in (f"{prefix}a", f"{prefix}b", f"{prefix}c", f"logs-{u}")}
-    cloud_and_remote(kubectl, setup.namespace, sandbox, "edge")
+    # Five buckets, three matching (the pattern is anchored: other-sensor-... does not).
+    five = (f"{prefix}a", f"{prefix}b", f"{prefix}c", f"logs-{u}", f"other-{prefix}x")
+    ids = {name: edge.create_bucket(name) for name in five}
+    cloud_and_remote(kubectl, setup.namespace, sandbox, u, "edge")
     kubectl.apply(
         replication_set(
             "sensors",
@@ -154,3 +165,101 @@ def test_invalid_sets_are_refused_by_the_api_server(kubectl: Kubectl, namespace:
             ns.apply(doc)
         assert says in refused.value.stderr
         assert not ns.exists("replicationset", doc["metadata"]["name"])
+
+
+def sensor_set(namespace: str, prefix: str) -> dict[str, Any]:
+    return replication_set(
+        "sensors",
+        namespace,
+        instanceRef={"name": "edge"},
+        remote={"connectionRef": {"name": "tocloud-{instance}"}},
+        buckets={"pattern": f"^{prefix}"},
+        provisionRemoteBuckets=True,
+    )
+
+
+def test_no_duplicates_when_the_operator_is_killed_while_buckets_appear(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    unique: str,
+) -> None:
+    setup = Setup.create(sandbox, kubectl.in_namespace(fault_namespace), unique)
+    ns, edge = setup.kubectl, sandbox.edge
+    prefix = f"sensor-{unique}-"
+    for name in (f"{prefix}a", f"{prefix}b"):
+        edge.create_bucket(name)
+    cloud_and_remote(ns, fault_namespace, sandbox, unique, "edge")
+    ns.apply(sensor_set(fault_namespace, prefix))
+    wanted = {f"{prefix}a", f"{prefix}b"}
+    eventually(lambda: all_ready(ns, "sensors", wanted), timeout=90, what="two children Ready")
+
+    # Killed as soon as a new bucket's child exists (its InfluxDB create may be in flight).
+    edge.create_bucket(f"{prefix}c")
+    wanted.add(f"{prefix}c")
+    eventually(lambda: f"{prefix}c" in by_bucket(ns, "sensors"), timeout=30, interval=0.1, what="the third child")
+    own_operator.kill()
+    # And a bucket that appears while no operator runs.
+    edge.create_bucket(f"{prefix}d")
+    wanted.add(f"{prefix}d")
+    own_operator.start()
+    found = eventually(lambda: all_ready(ns, "sensors", wanted), timeout=90, what="four children Ready")
+    names = [c["metadata"]["name"] for c in found.values()]
+    assert len(children(ns, "sensors")) == 4
+    assert one_replication_each(edge, names)
+
+
+def test_a_fleet_of_three_edges_selected_by_label(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    """Three InfluxDBInstances (the edge server's org and two more orgs on it), one set, nine children."""
+    ns, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    orgs = {"edge": edge.orgID}
+    for n in (2, 3):
+        status, org = edge.request("POST", "/api/v2/orgs", {"name": f"fleet{n}-{u}"})
+        assert status == 201, (status, org)
+        orgs[f"edge{n}"] = org["id"]
+        ns.apply(
+            manifests.instance(f"edge{n}", setup.namespace, url=edge.url, org=org["name"], secret="edge-token"),
+        )
+    for name in orgs:
+        ns("label", "influxdbinstance", name, f"fleet={u}", "--overwrite")
+    buckets = [f"m-{u}-{i}" for i in (1, 2, 3)]
+    for org_id in orgs.values():
+        for bucket in buckets:
+            status, body = edge.request("POST", "/api/v2/buckets", {"orgID": org_id, "name": bucket})
+            assert status == 201, (status, body)
+    cloud_and_remote(ns, setup.namespace, sandbox, u, *orgs)
+    ns.apply(
+        replication_set(
+            "fleet",
+            setup.namespace,
+            instanceSelector={"matchLabels": {"fleet": u}},
+            remote={"connectionRef": {"name": "tocloud-{instance}"}},
+            buckets={"names": buckets},
+            remoteBucketName="{instance}-{bucket}",
+            provisionRemoteBuckets=True,
+        )
+    )
+
+    def nine_ready() -> dict[str, dict[str, Any]] | None:
+        found = children(ns, "fleet")
+        ok = len(found) == 9 and all(condition(c, "Ready").get("status") == "True" for c in found.values())
+        return found if ok else None
+
+    found = eventually(nine_ready, timeout=120, what="nine children Ready")
+    assert {(c["spec"]["instanceRef"]["name"], c["spec"]["localBucket"]["name"]) for c in found.values()} == {
+        (instance, bucket) for instance in orgs for bucket in buckets
+    }
+    now = time.time_ns()
+    for instance, org_id in orgs.items():
+        for bucket in buckets:
+            query = f"/api/v2/write?orgID={org_id}&bucket={bucket}&precision=ns"
+            status, body = edge.request("POST", query, raw=f"temp,edge={instance} value=1 {now}".encode())
+            assert status == 204, (status, body)
+    eventually(
+        lambda: all(cloud.count(f"{i}-{b}", "temp") == 1 for i in orgs for b in buckets),
+        timeout=60,
+        what="each edge's points in its cloud buckets",
+    )
+    the_set = setup.ready("replicationset", "fleet")
+    assert the_set["status"]["matched"] == 9

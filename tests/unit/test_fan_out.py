@@ -110,6 +110,7 @@ def test_an_unlisted_instance_keeps_its_children_and_an_unselected_one_loses_the
     todo = fan_out.plan("s", s, {"e1": None}, children)  # e1 selected, not listed yet; e2 no longer selected
     assert todo.remove == [children[1].name]
     assert todo.create == {}
+    assert todo.matched == 1  # e1's child counts as last known
 
 
 def test_a_hand_edit_is_set_back_and_a_key_the_template_lacks_removed() -> None:

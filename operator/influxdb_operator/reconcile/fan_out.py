@@ -151,6 +151,8 @@ def plan(
         if desired is None:
             if buckets.get(child.instance, ()) is not None:  # listed (or no longer selected): gone
                 result.remove.append(child.name)
+            else:
+                result.matched += 1  # selected, not listed yet: as last known
             continue
         patch = _reset(child.spec, desired)
         if patch:

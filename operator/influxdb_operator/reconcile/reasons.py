@@ -68,6 +68,7 @@ class Reason(StrEnum):
     INVALID_PATTERN = "InvalidPattern"
     CHILD_NAME_TAKEN = "ChildNameTaken"
     CANNOT_PROVISION = "CannotProvision"
+    REPLICATION_LOOP = "ReplicationLoop"
 
 
 class Action(StrEnum):
@@ -151,6 +152,8 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.INVALID_PATTERN: "ReplicationSet: `buckets.pattern` is not a regular expression Python reads",
     Reason.CHILD_NAME_TAKEN: "ReplicationSet: a Replication named as a child exists and is not this set's; "
     "it is left alone",
+    Reason.REPLICATION_LOOP: "the remote instance (one this operator knows) already replicates the remote bucket "
+    "back into the local bucket: the replication would loop forever and is not created",
     Reason.CANNOT_PROVISION: "ReplicationSet: `provisionRemoteBuckets` needs each RemoteConnection to have "
     "`remoteInstanceRef`, a Ready InfluxDBInstance for the remote",
     Action.CREATED: "the InfluxDB object was created",

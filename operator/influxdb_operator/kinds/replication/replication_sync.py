@@ -14,7 +14,7 @@ from ...reconcile.reasons import Reason
 from ...state.listing import Listing
 from ...state.runtime import Runtime
 from ...state.world import Dependents, Obj, Refs, one
-from . import data_plane_observation, heartbeats, idle_skip
+from . import data_plane_observation, heartbeats, idle_skip, loop_guard
 from .replication_external import KIND, ReplicationExternal, validator
 
 
@@ -69,6 +69,8 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
             # at the end of its period (from handlers only, whose retries back off).
             rt.wake((res.namespace, res.inst.name))
         raise
+    if not rt.recorded_id(obj) and not obj["status"].get("createPending") and res.writes:
+        await loop_guard.check(rt, refs, res)  # before the first create only
     listed = rt.listed(obj, listing)
     seen = listed.replications if listed else None
     # Only a handler validates: a recreate by the refresh must not hold it up for minutes.
