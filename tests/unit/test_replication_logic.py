@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from influxdb_operator.api import v1alpha1
 from influxdb_operator.influx import models
 from influxdb_operator.kinds.replication import replication_external
-from influxdb_operator.reconcile import replications
+from influxdb_operator.reconcile import dataplane, replications
 from influxdb_operator.reconcile.drift import correction, drift
 
 ORG_ID, LOCAL_BUCKET_ID, REMOTE_ID = "0" * 16, "1" * 16, "2" * 16
@@ -141,3 +143,26 @@ def test_small_backlog_growth_is_not_degraded() -> None:
 def test_health_is_good_when_the_remote_accepts() -> None:
     health = replications.health(observed(), None, full_warning=3600, previous_remaining=0)
     assert (health.status, health.reason) == ("True", "Replicating")
+
+
+def test_a_queue_that_holds_less_than_the_warning_of_the_inflow_gets_a_sizing_hint() -> None:
+    inflow = 100_000.0  # bytes/s: the default queue (64 MiB) holds about 11 minutes of it
+    dp = dataplane.DataPlane(
+        fill_rate=inflow,
+        drain_rate=inflow,
+        backlog_rate=0.0,
+        queue_full_in=math.inf,
+        backlog_drained_in=0.0,
+        stalled=False,
+        losing=False,
+        dropped=dataplane.Dropped(),
+        window=90.0,
+        covered=True,
+    )
+    hint = replications.health(observed(), dp, full_warning=3600, previous_remaining=0)
+    assert (hint.status, hint.reason) == ("True", "QueueUndersized")
+    assert f"{math.ceil(inflow * 3600)} would hold an hour" in hint.message
+    # A queue that holds the warning's worth of inflow needs no hint, nor does a quiet stream.
+    assert replications.health(observed(), dp, full_warning=600, previous_remaining=0).reason == "Replicating"
+    quiet = dataclasses.replace(dp, fill_rate=0.0)
+    assert replications.health(observed(), quiet, full_warning=3600, previous_remaining=0).reason == "Replicating"

@@ -58,6 +58,8 @@ class Reason(StrEnum):
     QUEUE_FILLING_UP = "QueueFillingUp"
     QUEUE_NEARLY_FULL = "QueueNearlyFull"
     BACKLOG_GROWING = "BacklogGrowing"
+    REMOTE_RETENTION_SHORTER = "RemoteRetentionShorter"
+    QUEUE_UNDERSIZED = "QueueUndersized"
     # Validated (Replication, from InfluxDB's validate)
     VALIDATING = "Validating"
     STREAM_WORKS = "StreamWorks"
@@ -140,6 +142,10 @@ MEANINGS: dict[Reason | Action, str] = {
     Reason.QUEUE_FILLING_UP: "at the current rate the queue is full sooner than `health.queueFullWarning`",
     Reason.QUEUE_NEARLY_FULL: "the queue is at 80% or more of `maxQueueSizeBytes`",
     Reason.BACKLOG_GROWING: "bytes still to sync grew by more than 1 MiB between two refreshes",
+    Reason.REMOTE_RETENTION_SHORTER: "the remote bucket (read through a `remoteInstanceRef` connection) keeps "
+    "points for less time than the local bucket: older points are never replicated",
+    Reason.QUEUE_UNDERSIZED: "healthy, but at the current inflow `maxQueueSizeBytes` holds less than "
+    "`health.queueFullWarning` of a remote outage; the message says what size would hold an hour",
     Reason.VALIDATING: "a validate is queued or waiting for InfluxDB's answer (`Validated`, or before a first create "
     "`Ready`, is Unknown)",
     Reason.STREAM_WORKS: "InfluxDB wrote an empty batch through the stream: remote URL, org, bucket and token work",
@@ -191,7 +197,7 @@ WAITING = frozenset(
 
 # Healthy reasons announced with a Warning Event when they begin (and a
 # Normal one when they end); the others only show in the condition.
-ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP})
+ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP, Reason.REMOTE_RETENTION_SHORTER})
 
 # How a dependent names its instance's problem.
 _FOR_DEPENDENTS = {

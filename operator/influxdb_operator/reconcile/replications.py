@@ -9,6 +9,8 @@ create, and are immutable in the CRD once the object exists.
 
 from __future__ import annotations
 
+import math
+
 from ..api import v1alpha1
 from ..influx import models
 from . import conditions, dataplane
@@ -108,6 +110,18 @@ def health(
         )
     if code is None:
         return _condition("Unknown", Reason.NO_WRITES_YET, "nothing has been replicated yet")
+    inflow = dp.fill_rate if dp is not None and dp.fill_rate else 0.0
+    holds = have.maxQueueSizeBytes / inflow if inflow > 0 else math.inf
+    if holds < full_warning:
+        # Healthy now, but an outage of the remote longer than `holds` loses data.
+        hour = max(v1alpha1.MIN_QUEUE_BYTES, math.ceil(inflow * 3600))
+        return _condition(
+            "True",
+            Reason.QUEUE_UNDERSIZED,
+            f"{remote} last answered HTTP {code}; at {dataplane.human_bytes(inflow)}/s coming in, "
+            f"maxQueueSizeBytes holds {dataplane.human_duration(holds)} of an outage, less than "
+            f"{dataplane.human_duration(full_warning)}: {hour} would hold an hour",
+        )
     return _condition("True", Reason.REPLICATING, f"{remote} last answered HTTP {code}")
 
 

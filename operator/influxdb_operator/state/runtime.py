@@ -150,6 +150,8 @@ class Runtime:
     applied: dict[str, int] = field(default_factory=dict)
     # Per object UID, the generation its handler last took up in this process.
     handled: dict[str, int] = field(default_factory=dict)
+    # Per Replication UID, its retention check: (buckets checked, when, the shortfall or None).
+    retention: dict[str, tuple[object, float, str | None]] = field(default_factory=dict)
     # Per instance, its buckets as its refresh last listed them (only while a ReplicationSet selects it).
     buckets: dict[Key, tuple[Bucket, ...]] = field(default_factory=dict)
     # Per instance, its refresh's latest listing.
@@ -215,6 +217,7 @@ class Runtime:
         self.wrote.pop(uid, None)
         self.validations.forget(uid)
         self.minted.pop(uid, None)
+        self.retention.pop(uid, None)
         forget_spec(uid)
 
     async def close(self) -> None:

@@ -8,13 +8,13 @@ import time
 from ... import metrics
 from ...api import v1alpha1
 from ...driver import resolution, resource
-from ...reconcile import dataplane, replications, tokens
+from ...reconcile import conditions, dataplane, replications, tokens
 from ...reconcile.outcome import Blocked, Result
 from ...reconcile.reasons import Reason
 from ...state.listing import Listing
 from ...state.runtime import Runtime
 from ...state.world import Dependents, Obj, Refs, one
-from . import data_plane_observation, heartbeats, idle_skip, loop_guard
+from . import data_plane_observation, heartbeats, idle_skip, loop_guard, retention_check
 from .replication_external import KIND, ReplicationExternal, validator
 
 
@@ -90,9 +90,11 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
         else {}
     )
     idle_skip.remember_if_quiet(rt, refs, res, bool(synced.events), dp, listing)
-    conds, events, fields = resource.report(
-        res, synced, "replication", data_plane_observation.health(obj, have, dp, limits)
-    )
+    health = data_plane_observation.health(obj, have, dp, limits)
+    short = await retention_check.shortfall(rt, refs, res, have)
+    if short is not None and health.status != "False":  # a data-plane alarm is the more pressing
+        health = conditions.Condition(v1alpha1.ConditionType.HEALTHY, "False", Reason.REMOTE_RETENTION_SHORTER, short)
+    conds, events, fields = resource.report(res, synced, "replication", health)
     status = replications.observed(have).model_copy(update=fields | shown)
     applied = res.paused is None
     return Result(status=status, conditions=conds, events=events, synced=bool(synced.events), applied=applied)
