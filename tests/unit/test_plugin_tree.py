@@ -89,3 +89,30 @@ def test_kinds_as_kubectl_names_them() -> None:
     assert kind_of("idbi").plural == "influxdbinstances"
     with pytest.raises(PluginError, match="unknown kind 'bucket'"):
         kind_of("bucket")
+
+
+def test_a_set_folds_its_healthy_children_and_shows_the_others() -> None:
+    spec = {"instanceRef": {"name": "edge"}, "remote": {"connectionRef": {"name": "c"}}, "localBucket": {"name": "b"}}
+    labels = {"metadata": {"labels": {"influxdb.replication.dev/replication-set": "sensors"}}}
+    healthy = [
+        obj("Replication", f"ok{i}", spec, READY, ("Healthy", "True", "Replicating"), **labels) for i in range(3)
+    ]
+    broken = obj("Replication", "bad", spec, ("Ready", "False", "BucketNotFound"), **labels)
+    alone = obj("Replication", "alone", spec, READY)
+    sets = [
+        obj("ReplicationSet", "sensors", {}, ("Ready", "False", "ChildrenNotReady")),
+        obj("ReplicationSet", "empty", {}, READY),
+    ]
+    instances = [obj("InfluxDBInstance", "edge", {"url": "http://e", "org": "o"}, READY)]
+    remotes = [obj("RemoteConnection", "c", {"instanceRef": {"name": "edge"}, "remoteURL": "http://c"}, READY)]
+    lines, unhealthy = tree.render(tree.build(instances, remotes, [*healthy, broken, alone], sets))
+    assert lines == [
+        "namespace ns",
+        "InfluxDBInstance edge  ✔ Ready  http://e org 'o'",
+        "└─ RemoteConnection c  ✔ Ready  http://c",
+        "   ├─ Replication alone  ✔ Ready  b → ?",
+        "   └─ ReplicationSet sensors  ✘ ChildrenNotReady  3 of 4 children healthy here: ChildrenNotReady message",
+        "      └─ Replication bad  ✘ BucketNotFound  b → ?: BucketNotFound message",
+        "ReplicationSet empty  ✔ Ready  no children",
+    ]
+    assert unhealthy == 2

@@ -22,8 +22,9 @@ STATUS_HELP = """\
 Draws InfluxDBInstance -> RemoteConnection -> Replication as a tree, with each
 one's Ready state; for replications the backlog (queue, bytes still to sync),
 the queue-full forecast and the heartbeat lag where known; and the reason and
-message of anything not healthy. Colour on a terminal only (never when piped,
-or with NO_COLOR set).
+message of anything not healthy. A ReplicationSet's healthy children are
+folded into one node per set and connection. Colour on a terminal only (never
+when piped, or with NO_COLOR set).
 
 exit status: 0 all healthy, 1 something is not Ready or not Healthy, 2 error."""
 
@@ -124,8 +125,8 @@ def _target(text: str) -> tuple[crds.Kind, str]:
 
 
 def status(kube: Kube, *, all_namespaces: bool, colour: bool) -> int:
-    instances, remotes, replications = (kube.items(kind, all_namespaces=all_namespaces) for kind in crds.KINDS)
-    trees = tree.build(instances, remotes, replications)
+    instances, remotes, replications, sets = (kube.items(kind, all_namespaces=all_namespaces) for kind in crds.KINDS)
+    trees = tree.build(instances, remotes, replications, sets)
     if not trees:
         where = "any namespace" if all_namespaces else f"namespace {kube.namespace}"
         print(f"no InfluxDBInstance, RemoteConnection or Replication in {where}")

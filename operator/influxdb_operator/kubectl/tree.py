@@ -1,8 +1,10 @@
-"""The `status` tree, drawn from the three kinds' objects as listed (pure).
+"""The `status` tree, drawn from the kinds' objects as listed (pure).
 
 instance → its remote connections → the replications that use them;
 replications that name a remote by ID hang from the instance, and anything
 whose instance or connection is missing is still shown, under a stand-in.
+A ReplicationSet's children are folded into one node per set and
+connection: only the children that are not healthy are shown under it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.v1alpha1 import ConditionType
+from ..api.v1alpha1 import SET_LABEL, ConditionType
 from ..reconcile.dataplane import human_bytes
 from ..reconcile.reasons import Reason
 
@@ -79,6 +81,7 @@ class Node:
     obj: Obj | None  # None: referenced but missing
     detail: str = ""
     children: list[Node] = field(default_factory=list)
+    folded: int = 0  # a set's healthy children, not shown
 
 
 def _key(obj: Obj) -> tuple[str, str]:
@@ -89,8 +92,12 @@ def _instance_of(obj: Obj) -> str:
     return str(((obj.get("spec") or {}).get("instanceRef") or {}).get("name", ""))
 
 
-def build(instances: Iterable[Obj], remotes: Iterable[Obj], replications: Iterable[Obj]) -> dict[str, list[Node]]:
+def build(
+    instances: Iterable[Obj], remotes: Iterable[Obj], replications: Iterable[Obj], sets: Iterable[Obj] = ()
+) -> dict[str, list[Node]]:
     """Trees per namespace, sorted by name."""
+    set_objs = {_key(obj): obj for obj in sets}
+    set_nodes: dict[tuple[str, str, int], Node] = {}
     inst_nodes: dict[tuple[str, str], Node] = {}
     remote_nodes: dict[tuple[str, str], Node] = {}
     for obj in sorted(instances, key=_key):
@@ -115,11 +122,34 @@ def build(instances: Iterable[Obj], remotes: Iterable[Obj], replications: Iterab
                 remote_nodes[(namespace, connection)] = Node("RemoteConnection", connection, None)
                 parent.children.append(remote_nodes[(namespace, connection)])
             parent = remote_nodes[(namespace, connection)]
+        owner = ((obj.get("metadata") or {}).get("labels") or {}).get(SET_LABEL)
+        if owner:
+            parent = _set_node(set_nodes, set_objs, parent, namespace, owner)
+            if verdict(obj).healthy:
+                parent.folded += 1
+                continue
         parent.children.append(node)
+    for set_node in set_nodes.values():
+        set_node.detail = f"{set_node.folded} of {set_node.folded + len(set_node.children)} children healthy here"
     trees: dict[str, list[Node]] = {}
     for (namespace, _), node in sorted(inst_nodes.items()):
         trees.setdefault(namespace, []).append(node)
+    shown = {(namespace, name) for namespace, name, _ in set_nodes}
+    for key, obj in sorted(set_objs.items()):
+        if key not in shown:  # no child yet
+            trees.setdefault(key[0], []).append(Node("ReplicationSet", key[1], obj, "no children"))
     return trees
+
+
+def _set_node(
+    nodes: dict[tuple[str, str, int], Node], objs: dict[tuple[str, str], Obj], parent: Node, namespace: str, name: str
+) -> Node:
+    """The set's node under `parent` (one per connection its children use)."""
+    key = (namespace, name, id(parent))
+    if key not in nodes:
+        nodes[key] = Node("ReplicationSet", name, objs.get((namespace, name)))
+        parent.children.append(nodes[key])
+    return nodes[key]
 
 
 def _instance_detail(obj: Obj) -> str:
