@@ -73,7 +73,7 @@ manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default
 	  > deploy/manifests/operator.yaml
 
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time
-	$(PY) -m pytest -p no:cacheprovider tests/bench/bench_growth.py tests/bench/bench_scale.py -s -q
+	$(PY) -m pytest -p no:cacheprovider tests/bench/bench_growth.py tests/bench/bench_scale.py tests/bench/bench_sets.py -s -q
 
 # The image's pinned wheels for both release platforms, fetched by the host's pip
 # (which trusts the host's CAs, a TLS-intercepting proxy's included) and checked

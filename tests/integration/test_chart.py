@@ -236,7 +236,13 @@ def test_operator_with_the_charts_rbac_runs_the_lifecycle_and_serves_metrics(
     assert as_operator("auth", "can-i", "create", "secrets", "--namespace=default", check=False).strip() == "no"
     with pytest.raises(KubectlError, match=r"[Ff]orbidden"):
         as_operator("get", "secrets", "--namespace=default")
-    assert as_operator("auth", "can-i", "delete", "replications", f"--namespace={watched}", check=False).strip() == "no"
+    # Replications are created and deleted only as a ReplicationSet's children; nothing else is.
+    assert (
+        as_operator("auth", "can-i", "delete", "replications", f"--namespace={watched}", check=False).strip() == "yes"
+    )
+    for kind in ("influxdbinstances", "remoteconnections", "replicationsets"):
+        assert as_operator("auth", "can-i", "delete", kind, f"--namespace={watched}", check=False).strip() == "no"
+        assert as_operator("auth", "can-i", "create", kind, f"--namespace={watched}", check=False).strip() == "no"
 
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     args = [
