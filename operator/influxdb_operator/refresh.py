@@ -85,7 +85,11 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     if listing is not None:
         rt.listings[key] = listing
     if problem is None:
-        await _sets(rt, refs, deps, key)
+        try:
+            await _sets(rt, refs, deps, key)
+        except Exception:
+            # The sets' failure must not hold up the refresh of every other dependent.
+            logger.exception("ReplicationSets of InfluxDBInstance %s/%s failed", *key)
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
     kinds: list[tuple[resolution.Kind[Any], list[Obj], Sync]] = [

@@ -263,3 +263,35 @@ def test_a_fleet_of_three_edges_selected_by_label(setup: Setup, sandbox: sandbox
     )
     the_set = setup.ready("replicationset", "fleet")
     assert the_set["status"]["matched"] == 9
+
+
+def test_orphan_leaves_children_in_place_released_from_the_set(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    ns, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    kept, dropped = f"keep-{u}", f"drop-{u}"
+    for name in (kept, dropped):
+        edge.create_bucket(name)
+        cloud.create_bucket(name)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [kept, dropped]},
+        "deletionPolicy": "Orphan",
+    }
+    ns.apply(replication_set("orphans", setup.namespace, **spec))
+    found = eventually(lambda: all_ready(ns, "orphans", {kept, dropped}), timeout=60, what="two children Ready")
+    names = {bucket: child["metadata"]["name"] for bucket, child in found.items()}
+
+    # No longer selected: released, not deleted; its stream goes on.
+    ns.apply(replication_set("orphans", setup.namespace, **{**spec, "buckets": {"names": [kept]}}))
+    eventually(lambda: set(by_bucket(ns, "orphans")) == {kept}, timeout=30, what="the dropped child released")
+    released = ns.get("replication", names[dropped])
+    assert released is not None
+    assert SET_LABEL not in (released["metadata"].get("labels") or {})
+    assert not released["metadata"].get("ownerReferences")
+    assert len(edge.replications(name=names[dropped])) == 1
+
+    # The set deleted: the other child stays too, and neither comes back under a set.
+    ns("delete", "replicationset", "orphans", "--timeout=60s")
+    eventually(lambda: not children(ns, "orphans"), timeout=30, what="the last child released")
+    assert ns.exists("replication", names[kept])
+    assert one_replication_each(edge, list(names.values()))

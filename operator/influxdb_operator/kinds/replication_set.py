@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
+import pydantic
+
 from ..api import v1alpha1
 from ..influx import errors
 from ..reconcile import conditions
@@ -49,11 +51,19 @@ def instances(refs: Refs, obj: Obj) -> list[str]:
 
 
 def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
-    """The sets of `key`'s namespace that select the instance `key`."""
+    """The sets of `key`'s namespace that select the instance `key` (a set
+    whose spec does not parse selects none: its handler reports it)."""
+
+    def selects(obj: Obj) -> bool:
+        try:
+            return key[1] in instances(refs, obj)
+        except pydantic.ValidationError:
+            return False
+
     return [
         o
         for o in every(deps.sets_by_namespace, (key[0], ""))
-        if not o["metadata"].get("deletionTimestamp") and key[1] in instances(refs, o)
+        if not o["metadata"].get("deletionTimestamp") and selects(o)
     ]
 
 
