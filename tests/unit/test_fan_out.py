@@ -66,25 +66,23 @@ def test_a_child_holds_the_template_and_the_named_remote() -> None:
     [("s", "edge", "Temp_A"), ("s", "edge", "temp-a"), ("a" * 60, "edge", "b" * 200), ("s", "edge", "x.y z/é")],
 )
 def test_child_names_are_dns_labels_and_deterministic(set_name: str, instance: str, bucket: str) -> None:
-    name = fan_out.child_name(set_name, instance, bucket, fleet=True)
+    name = fan_out.child_name(set_name, instance, bucket)
     assert re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", name), name
     assert len(name) <= fan_out.NAME_MAX
-    assert name == fan_out.child_name(set_name, instance, bucket, fleet=True)
+    assert name == fan_out.child_name(set_name, instance, bucket)
 
 
 def test_names_that_read_alike_do_not_collide() -> None:
-    names = {fan_out.child_name("s", "edge", b, fleet=False) for b in ("Temp_A", "temp-a", "temp_a", "TEMP-A")}
+    names = {fan_out.child_name("s", "edge", b) for b in ("Temp_A", "temp-a", "temp_a", "TEMP-A")}
     assert len(names) == 4
     long = "b" * 100
-    assert fan_out.child_name("s", "edge", long + "1", fleet=False) != fan_out.child_name(
-        "s", "edge", long + "2", fleet=False
-    )
-    # The instance is in a fleet child's name: the same bucket on two edges, two children.
-    assert fan_out.child_name("s", "e1", "m", fleet=True) != fan_out.child_name("s", "e2", "m", fleet=True)
+    assert fan_out.child_name("s", "edge", long + "1") != fan_out.child_name("s", "edge", long + "2")
+    # The instance is in a child's name: the same bucket on two edges, two children.
+    assert fan_out.child_name("s", "e1", "m") != fan_out.child_name("s", "e2", "m")
 
 
 def existing(s: v1alpha1.ReplicationSetSpec, instance: str, bucket: str, **edits: Any) -> fan_out.Child:
-    name = fan_out.child_name("s", instance, bucket, fleet=s.instance_selector is not None)
+    name = fan_out.child_name("s", instance, bucket)
     return fan_out.Child(name, instance, {**fan_out.child_spec(s, instance, bucket), **edits})
 
 
@@ -155,3 +153,11 @@ def test_summary_counts_ready_children_and_names_the_others() -> None:
     ready, problems = fan_out.summary([new, bad, ok])
     assert ready == 1
     assert [(p.name, p.reason) for p in problems] == [("b", "BucketNotFound"), ("c", "Pending")]
+
+
+def test_switching_to_a_selector_that_picks_the_same_instance_keeps_every_child() -> None:
+    one = spec(buckets={"pattern": "^sensor-"})
+    children = [existing(one, "edge", b) for b in ("sensor-a", "sensor-b", "sensor-c")]
+    fleet = spec(instanceRef=None, instanceSelector={"matchLabels": {"role": "edge"}}, buckets={"pattern": "^sensor-"})
+    todo = fan_out.plan("s", fleet, {"edge": EDGE}, children)
+    assert (todo.create, todo.reset, todo.remove) == ({}, {}, [])

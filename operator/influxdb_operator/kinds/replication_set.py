@@ -117,8 +117,12 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
     taken: list[str] = []
     paused = v1alpha1.paused(meta.get("annotations"))
     if not paused:
-        if spec.provision_remote_buckets and todo.wanted:
-            events += await remote_buckets.provision(rt, refs, namespace, remote_buckets.needed(todo.wanted, buckets))
+        # Only for children to be made and those not Ready (a remote bucket deleted since, say):
+        # a set at rest costs the remote no call.
+        unsettled = {c.name for c in children if c.ready is None or c.ready[0] != "True"} | set(todo.create)
+        due = {name: s for name, s in todo.wanted.items() if name in unsettled}
+        if spec.provision_remote_buckets and due:
+            events += await remote_buckets.provision(rt, refs, namespace, remote_buckets.needed(due, buckets))
         applied, taken = await _apply(rt, obj, spec, todo)
         events += applied
     gone = set(todo.remove)

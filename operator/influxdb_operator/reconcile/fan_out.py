@@ -66,12 +66,14 @@ def selects_bucket(selector: v1alpha1.BucketSelector, compiled: re.Pattern[str] 
     return set(selector.labels) <= bucket.labels
 
 
-def child_name(set_name: str, instance: str, bucket: str, *, fleet: bool) -> str:
-    """`<set>[-<instance>]-<bucket>-<hash>`, lowercased into a DNS label: the
+def child_name(set_name: str, instance: str, bucket: str) -> str:
+    """`<set>-<instance>-<bucket>-<hash>`, lowercased into a DNS label: the
     hash of the exact names keeps two buckets apart that read alike once
-    lowercased or cut short (`Temp_A`, `temp-a`)."""
+    lowercased or cut short (`Temp_A`, `temp-a`). The instance is in it even
+    for one instance, so switching `instanceRef` to a selector that picks the
+    same instance keeps every child (and its queue)."""
     digest = hashlib.sha256(f"{set_name}\0{instance}\0{bucket}".encode()).hexdigest()[:_HASH_LEN]
-    readable = _NOT_DNS.sub("-", "-".join([set_name, *([instance] if fleet else []), bucket]).lower()).strip("-")
+    readable = _NOT_DNS.sub("-", "-".join([set_name, instance, bucket]).lower()).strip("-")
     return f"{readable[: NAME_MAX - _HASH_LEN - 1].rstrip('-')}-{digest}"
 
 
@@ -133,14 +135,11 @@ def plan(
     """From the selected instances' buckets (None: not listed yet, its
     children are left as they are) and the children there are, what to do."""
     compiled = pattern(spec.buckets)
-    fleet = spec.instance_selector is not None
     wanted: dict[str, dict[str, Any]] = {}
     for instance, listed in buckets.items():
         for bucket in listed or ():
             if selects_bucket(spec.buckets, compiled, bucket):
-                wanted[child_name(set_name, instance, bucket.name, fleet=fleet)] = child_spec(
-                    spec, instance, bucket.name
-                )
+                wanted[child_name(set_name, instance, bucket.name)] = child_spec(spec, instance, bucket.name)
     result = Plan(matched=len(wanted), wanted=wanted)
     seen: set[str] = set()
     for child in children:
