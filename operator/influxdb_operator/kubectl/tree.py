@@ -22,8 +22,9 @@ Obj = dict[str, Any]
 Paint = Callable[[str, str], str]
 
 PAUSED = "influxdb.replication.dev/paused"
-# Healthy reasons of a working stream (NoWritesYet: nothing written to it yet).
-_FINE = {Reason.REPLICATING.value, Reason.NO_WRITES_YET.value}
+# Healthy reasons of a working stream (NoWritesYet: nothing written to it yet;
+# QueueUndersized: working, with a hint about the next outage).
+_FINE = {Reason.REPLICATING.value, Reason.NO_WRITES_YET.value, Reason.QUEUE_UNDERSIZED.value}
 
 
 def plain(text: str, style: str) -> str:
