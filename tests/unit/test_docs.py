@@ -4,6 +4,7 @@ with every link and anchor resolved (mkdocs --strict)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,21 @@ def test_the_site_builds_with_no_broken_link(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "reference" / "replication" / "index.html").exists()
+
+
+def _anchors(markdown: str) -> set[str]:
+    """The anchors of a page's headings, as GitHub and mkdocs' toc make them."""
+    headings = re.findall(r"^#{1,6} (.+)$", re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_the_readmes_links_into_the_repository_resolve() -> None:
+    """mkdocs checks the site's links; the README, read on GitHub, links into it and is checked here."""
+    links = re.findall(r"\]\(([^)#\s]+)(?:#([^)\s]+))?\)", (ROOT / "README.md").read_text())
+    local = [(target, anchor) for target, anchor in links if "://" not in target]
+    assert len(local) >= 10, local
+    for target, anchor in local:
+        path = ROOT / target
+        assert path.exists(), f"README links to {target}, which does not exist"
+        if anchor:
+            assert anchor in _anchors(path.read_text()), f"README links to {target}#{anchor}: no such heading"
