@@ -60,8 +60,10 @@ HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbi
 ACTIONLINT = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/actionlint
 MANIFEST_NAMESPACE := influxdb-replication-operator
 
-docs: $(PY) ## regenerate the README's generated sections (the reasons tables)
+docs: $(PY) ## regenerate the README's reasons tables and the API reference, then build the docs site (build/site, --strict)
 	$(PY) -m support.readme
+	$(PY) -m api_reference docs/reference
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 crds: $(PY) ## regenerate crds/ (and the chart's copy) from the pydantic models
 	$(PY) -m influxdb_operator.api.crds crds $(CHART)/files/crds

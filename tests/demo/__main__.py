@@ -16,25 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import string
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import sandbox as sandbox_module
+from sandbox import processes
 from support.kubectl import Kubectl, condition
 from support.operator_process import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENT = "demo_cpu"
 REPLICATION = "metrics-to-cloud"
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _examples(sb: sandbox_module.Sandbox) -> str:
@@ -163,7 +158,8 @@ def main() -> int:
         "--stalled-after", default="30s", help="with --stall: the Replication's spec.health.stalledAfter (default 30s)"
     )
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT too, also when a script started it with SIGINT ignored, and its parent's death.
+    processes.foreground()
     os.environ.setdefault("SANDBOX_DIR", str(ROOT / ".sandbox"))
     try:
         return run(check=args.check, timeout=args.timeout, stall=args.stall, stalled_after=args.stalled_after)

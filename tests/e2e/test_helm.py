@@ -42,18 +42,19 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def readme_commands() -> dict[str, list[list[str]]]:
-    """The README's release install block and its upgrade and uninstall commands, as argv lists."""
-    readme = (ROOT / "README.md").read_text()
-    section = re.search(r"\n### Install a release\n(.*?)\n### ", readme, re.DOTALL)
-    assert section, "README: no ### Install a release section"
+    """docs/install.md's release install block and its upgrade and uninstall commands, as argv lists
+    (the README's quick start is the same block: tests/unit/test_readme.py)."""
+    readme = (ROOT / "docs" / "install.md").read_text()
+    section = re.search(r"\n## Install a release\n(.*?)\n## ", readme, re.DOTALL)
+    assert section, "docs/install.md: no ## Install a release section"
     install = re.search(r"```sh\n(.*?)```", section.group(1), re.DOTALL)
     upgrade = re.search(r"\*\*Upgrade:\*\* `([^`]+)`", section.group(1))
     uninstall = re.search(r"\*\*Uninstall:\*\* `([^`]+)`", section.group(1))
-    assert install, "README: no ```sh block under ### Install a release"
-    assert upgrade, "README: no **Upgrade:** `command` under ### Install a release"
-    assert uninstall, "README: no **Uninstall:** `command` under ### Install a release"
-    checkout = re.search(r"\n### With Helm, from a checkout\n.*?```sh\n(.*?)```", readme, re.DOTALL)
-    assert checkout, "README: no ```sh block under ### With Helm, from a checkout"
+    assert install, "docs/install.md: no ```sh block under ## Install a release"
+    assert upgrade, "docs/install.md: no **Upgrade:** `command` under ## Install a release"
+    assert uninstall, "docs/install.md: no **Uninstall:** `command` under ## Install a release"
+    checkout = re.search(r"\n## With Helm, from a checkout\n.*?```sh\n(.*?)```", readme, re.DOTALL)
+    assert checkout, "docs/install.md: no ```sh block under ## With Helm, from a checkout"
 
     def lines(block: str) -> list[list[str]]:
         return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]

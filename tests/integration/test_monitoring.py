@@ -150,24 +150,24 @@ def test_the_unit_tests_show_every_alert_firing_and_quiet() -> None:
 
 def test_every_alert_names_its_resource_and_its_runbook(alerts: dict[str, dict[str, Any]]) -> None:
     assert set(alerts) == set(ALERTS)
-    headings = set(re.findall(r"^#{2,4} (\w+)$", (ROOT / "README.md").read_text(), re.M))
+    headings = set(re.findall(r"^## (\w+)$", (ROOT / "docs" / "runbook.md").read_text(), re.M))
     for name, alert in alerts.items():
         assert alert["labels"]["severity"] in ("critical", "warning"), name
         assert alert["annotations"]["summary"], name
         if name != "OperatorAbsent":
             assert "{{ $labels.namespace }}/{{ $labels.name }}" in alert["annotations"]["description"], name
         url = alert["annotations"]["runbook_url"]
-        assert url.endswith(f"README.md#{name.lower()}"), name
-        assert name in headings, f"README.md has no runbook section for {name}"
+        assert url.endswith(f"docs/runbook.md#{name.lower()}"), name
+        assert name in headings, f"docs/runbook.md has no section for {name}"
 
 
-def test_readme_states_each_alerts_defaults() -> None:
+def test_the_docs_state_each_alerts_defaults() -> None:
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())["metrics"]["prometheusRule"]["alerts"]
     assert set(defaults) == set(ALERTS)
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "operating.md").read_text()
     for alert, values in defaults.items():
-        row = rf"^\| \[{alert}\]\(#{alert.lower()}\) \|.* \| {values['for']} \| {values['severity']} \|$"
-        assert re.search(row, readme, re.M), f"README.md's alerts table is stale for {alert}"
+        row = rf"^\| \[{alert}\]\(runbook\.md#{alert.lower()}\) \|.* \| {values['for']} \| {values['severity']} \|$"
+        assert re.search(row, page, re.M), f"docs/operating.md's alerts table is stale for {alert}"
 
 
 def test_operator_absent_watches_the_service_monitors_job(rendered: list[dict[str, Any]]) -> None:

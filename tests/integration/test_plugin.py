@@ -168,14 +168,14 @@ def test_status_draws_the_tree_with_reasons(fleet: Fleet, sandbox: sandbox_modul
     assert not any(token in run.out for token in fleet.tokens)
 
 
-def test_readme_sample_has_the_shape_of_real_output() -> None:
-    """The README's Day 2 sample: the same lines, each the same form, as the
-    real output checked above (only names and figures may differ)."""
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_sample_has_the_shape_of_real_output() -> None:
+    """The plugin page's sample (docs/plugin.md): the same lines, each the same
+    form, as the real output checked above (only names and figures may differ)."""
+    text = (ROOT / "docs" / "plugin.md").read_text()
     sample = re.search(
         r"<!-- plugin-sample: begin.*?```console\n\$ kubectl influxdb status -n (\S+)\n(.*?)```", text, re.S
     )
-    assert sample is not None, "README has no plugin sample"
+    assert sample is not None, "docs/plugin.md has no plugin sample"
     lines = sample.group(2).splitlines()
     assert len(lines) == len(EXPECTED), lines
     anything = {
@@ -187,7 +187,7 @@ def test_readme_sample_has_the_shape_of_real_output() -> None:
         "figures": FIGURES,
     }
     for line, pattern in zip(lines, EXPECTED, strict=True):
-        assert re.fullmatch(pattern.format(**anything), line), f"README: {line!r} does not match {pattern!r}"
+        assert re.fullmatch(pattern.format(**anything), line), f"docs/plugin.md: {line!r} does not match {pattern!r}"
 
 
 def test_status_is_coloured_on_a_terminal_unless_no_color(fleet: Fleet) -> None:
@@ -224,17 +224,15 @@ def test_help_says_what_the_exit_status_means(fleet: Fleet) -> None:
     assert "exit status: 0 all healthy, 1 something is not Ready or not Healthy, 2 error." in run.out
 
 
-def _readme_role() -> dict[str, object]:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Day 2") :]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block is not None, "README's Day 2 section has no RBAC yaml"
+def _documented_role() -> dict[str, object]:
+    block = re.search(r"```yaml\n(.*?)```", (ROOT / "docs" / "plugin.md").read_text(), re.S)
+    assert block is not None, "docs/plugin.md has no RBAC yaml"
     role = yaml.safe_load(block.group(1))
     assert role["kind"] == "Role"
     return dict(role)
 
 
-def test_every_command_works_with_the_readme_rbac_and_fails_clearly_without(
+def test_every_command_works_with_the_documented_rbac_and_fails_clearly_without(
     fleet: Fleet, kubectl: Kubectl, sandbox: sandbox_module.Sandbox, tmp_path: Path
 ) -> None:
     ns, admin = fleet.setup.namespace, fleet.setup.kubectl
@@ -248,9 +246,9 @@ def test_every_command_works_with_the_readme_rbac_and_fails_clearly_without(
         token = kubectl("create", "token", name, ns_flag, "--duration=1h").strip()
         return sandbox.kube.kubeconfig_for_token(token, tmp_path / f"{name}.kubeconfig"), token
 
-    allowed, allowed_token = user("viewer", _readme_role())
+    allowed, allowed_token = user("viewer", _documented_role())
     denied, denied_token = user("nobody", None)
-    eventually(lambda: plugin(allowed, "status", "-n", ns).code == 1, timeout=30, what="the README's Role in effect")
+    eventually(lambda: plugin(allowed, "status", "-n", ns).code == 1, timeout=30, what="the documented Role in effect")
     tokens = (*fleet.tokens, allowed_token, denied_token)
 
     def annotations(kind: str, name: str) -> dict[str, str]:
@@ -293,7 +291,7 @@ def test_every_command_works_with_the_readme_rbac_and_fails_clearly_without(
         assert run.err.startswith(f"error: {doing} {ns}: forbidden: ") or run.err.startswith(
             f"error: {doing} in namespace {ns}: forbidden: "
         ), (command, run.err)
-        assert "the RBAC the plugin needs is in the README" in run.err
+        assert "the RBAC the plugin needs is in docs/plugin.md" in run.err
         assert "Traceback" not in run.err
         runs[f"refused {command}"] = run
     assert "influxdb.replication.dev/paused" not in annotations("influxdbinstance", "edge")

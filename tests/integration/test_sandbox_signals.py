@@ -1,4 +1,4 @@
-"""`make sandbox` as a script runs it: a background job, which starts with
+"""`make sandbox` (and `make demo`) as a script runs it: a background job, which starts with
 SIGINT ignored. It stops on SIGINT and SIGTERM alike, and nothing it started
 outlives it, even when it is SIGKILLed."""
 
@@ -117,3 +117,44 @@ def test_no_server_outlives_a_sigkilled_sandbox(job: Job) -> None:
     os.kill(job.sandbox, signal.SIGKILL)
     for pid in servers:
         assert _wait_gone(pid, 10), f"{_cmdline(pid)!r} outlived the sandbox"
+
+
+def test_make_demo_as_a_job_stops_on_sigint_with_its_operator(tmp_path: Path) -> None:
+    """`make demo &` from a script: SIGINT arrives ignored, and still stops the
+    demo, its operator and its sandbox."""
+    directory = tmp_path / "demo-dir"
+    script = subprocess.Popen(
+        ["bash", "-c", "make --no-print-directory demo & wait"],
+        cwd=ROOT,
+        env={**os.environ, "SANDBOX_DIR": str(directory)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        operators: list[int] = []
+        while not operators:
+            assert script.poll() is None, "the demo exited before its operator started"
+            assert time.monotonic() < deadline, "the demo's operator never started"
+            time.sleep(0.5)
+            makes = [pid for pid in _children(script.pid) if b"make" in _cmdline(pid)]
+            demos = [pid for make in makes for pid in _children(make) if b"-m\0demo" in _cmdline(pid)]
+            operators = [pid for demo in demos for pid in _children(demo) if b"influxdb_operator" in _cmdline(pid)]
+        (make,) = makes
+        (demo,) = demos
+        assert _ignores_sigint(make), "not the situation under test: make should ignore SIGINT"
+        servers = _mentioning(str(directory))
+        assert len(servers) >= 3, "etcd, kube-apiserver and two influxd should be running"
+        os.kill(demo, signal.SIGINT)
+        output, _ = script.communicate(timeout=60)
+        assert b"stopped; every process and temporary file is gone" in output
+        for pid in [*operators, *servers]:
+            assert _wait_gone(pid, 10), f"{_cmdline(pid)!r} outlived the demo"
+    finally:
+        for pid in _mentioning(str(directory)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(script.pid, signal.SIGKILL)
+        script.communicate(timeout=30)

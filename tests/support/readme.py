@@ -1,5 +1,7 @@
-"""The README's generated sections: `python -m support.readme` (`make docs`)
-rewrites them; tests compare them with what the code generates."""
+"""The README and the docs site's pages (docs/*.md) as tests read them: their
+commands, which tests run as written; their generated sections, which
+`python -m support.readme` (`make docs`) rewrites and tests compare with what
+the code generates; and no placeholder left in their prose."""
 
 from __future__ import annotations
 
@@ -10,18 +12,33 @@ from pathlib import Path
 
 from influxdb_operator.reconcile import reasons
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 
-SECTIONS = {"reasons": reasons.table}
+# Generated sections: name -> (the page that holds it, its generator).
+SECTIONS = {"reasons": (DOCS / "reasons.md", reasons.table)}
 
 
-def render(text: str) -> str:
-    """`text` with every generated section filled in anew."""
-    for name, generate in SECTIONS.items():
+def pages() -> list[Path]:
+    """The README and every page of the docs site."""
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def page(name: str) -> str:
+    """A docs page's text, by its path under docs/ ("install.md")."""
+    return (DOCS / name).read_text()
+
+
+def render(path: Path, text: str) -> str:
+    """`text` (of the page at `path`) with its generated sections filled in anew."""
+    for name, (holder, generate) in SECTIONS.items():
+        if holder != path:
+            continue
         pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
         text, count = pattern.subn(lambda m, g=generate: m.group(1) + g() + m.group(2), text)  # type: ignore[misc]
         if count != 1:
-            raise ValueError(f"README.md has no single {name} section")
+            raise ValueError(f"{path.name} has no single {name} section")
     return text
 
 
@@ -31,7 +48,7 @@ def render(text: str) -> str:
 # (an environment variable such as BENCH_SIZES).
 WORDS = frozenset(
     "API CEL CHANGELOG CLI CNI CPU CRD DNS FORWARD GET HTTP JSON NAT OCI OSS PATCH PEM PKI QEMU RBAC README RSS"  # noqa: SIM905
-    " SBOM SIGINT SIGKILL SIGSTOP SIGTERM TLS UID URL UTC".split()
+    " LICENSE SBOM SIGINT SIGKILL SIGSTOP SIGTERM TLS UID URL UTC".split()
 )
 SOURCES = ("Makefile", "operator/**/*.py", "tests/**/*.py", "tests/testbin/build.sh")
 
@@ -53,21 +70,23 @@ def placeholders(text: str, code: str) -> list[str]:
 
 def source_text() -> str:
     """The project's code, for the names `placeholders` accepts."""
-    root = README.parent
-    return "\n".join(path.read_text() for pattern in SOURCES for path in sorted(root.glob(pattern)))
+    return "\n".join(path.read_text() for pattern in SOURCES for path in sorted(ROOT.glob(pattern)))
 
 
 def commands(prefix: str) -> list[list[str]]:
-    """The README's command lines that start with `prefix`, as argv lists
-    (a trailing `> file` dropped): tests run them as documented."""
-    found = []
-    for line in README.read_text().splitlines():
+    """The command lines of the README and the docs that start with `prefix`, as
+    argv lists (a trailing `> file` dropped), each once: tests run them as documented."""
+    found: list[list[str]] = []
+    for line in (line for path in pages() for line in path.read_text().splitlines()):
         text = line.strip()
         if text.startswith(prefix):
-            found.append(shlex.split(text.split(" > ", 1)[0]))
+            argv = shlex.split(text.split(" > ", 1)[0])
+            if argv not in found:
+                found.append(argv)
     return found
 
 
 if __name__ == "__main__":
-    README.write_text(render(README.read_text()))
+    for holder, _ in SECTIONS.values():
+        holder.write_text(render(holder, holder.read_text()))
     sys.exit(0)

@@ -101,7 +101,7 @@ def _reason(error: ApiException) -> str:
     except (ValueError, KeyError, TypeError):
         message = str(error.reason)
     if error.status == 403:
-        return f"forbidden: {message} (the RBAC the plugin needs is in the README, section Day 2)"
+        return f"forbidden: {message} (the RBAC the plugin needs is in docs/plugin.md)"
     if error.status == 401:
         return f"unauthorized: the kubeconfig's credentials were refused ({message})"
     return message

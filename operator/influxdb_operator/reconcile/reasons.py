@@ -2,8 +2,8 @@
 
 `Reason` is what a condition says (and a Warning Event, when a Ready
 condition turns False); `Action` is what a Normal Event says the operator did.
-The README's tables are generated from `MEANINGS` (`make docs`), and a test
-fails if one is missing or the README is stale.
+docs/reasons.md's tables are generated from `MEANINGS` (`make docs`), and a test
+fails if one is missing or the page is stale.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def of_instance(reason: Reason) -> Reason:
 
 
 def table() -> str:
-    """The Markdown tables of the README's "Reasons" section."""
+    """The Markdown tables of docs/reasons.md."""
     lines = ["| condition reason | meaning |", "|---|---|"]
     lines += [f"| `{r}` | {MEANINGS[r]} |" for r in Reason]
     lines += ["", "| event reason (Normal) | meaning |", "|---|---|"]
