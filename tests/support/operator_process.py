@@ -44,7 +44,8 @@ class OperatorProcess:
                     *self.python_args,
                     "-m",
                     "influxdb_operator",
-                    "--standalone",
+                    # Elected or standalone: an operator of the tests never peers.
+                    *([] if "--leader-elect" in self.extra else ["--standalone"]),
                     "--max-backoff=5",
                     *(["--verbose"] if self.verbose else []),
                     *self.extra,
@@ -61,6 +62,15 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP: frozen, as a paused VM or a stalled node; its clocks run on."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
