@@ -44,6 +44,7 @@ class Election:
     candidates: dict[str, OperatorProcess] = field(default_factory=dict)
     flow_schemas: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)
+    baseline: dict[str, float] = field(default_factory=dict)
 
     def holder(self) -> str:
         lease = self.kubectl.get("lease", self.lease)
@@ -76,7 +77,8 @@ class Election:
         return found
 
     def writes(self, name: str) -> float:
-        return apiserver_writes(self.kubectl, self.flow_schemas[name])
+        """The candidate's writes since the fixture's own (its `kubectl auth can-i` is one)."""
+        return apiserver_writes(self.kubectl, self.flow_schemas[name]) - self.baseline.get(name, 0.0)
 
     def pause(self, name: str) -> None:
         self.candidates[name].pause()
@@ -131,6 +133,7 @@ def election(
         candidate.metrics_url = f"http://127.0.0.1:{port}/metrics"
         candidate.env = {"POD_ID": f"candidate-{name}"}
         elected.candidates[name] = candidate
+    elected.baseline = {name: elected.writes(name) for name in elected.candidates}
     try:
         yield elected
     finally:
