@@ -103,9 +103,8 @@ def lead(args: argparse.Namespace) -> elector.Elector:
     probe = standby_probe.StandbyProbe(args.liveness) if args.liveness else None
     fence = fencing.Fence()
     fencing.install(fence)
-    store = lease_store.LeaseStore(
-        args.lease_name, args.lease_namespace or _own_namespace(), args.timing.renew_deadline / 2
-    )
+    namespace = args.lease_namespace or _own_namespace()
+    store = lease_store.LeaseStore(args.lease_name, namespace, args.timing.renew_deadline / 2, args.namespace)
     candidate = elector.Elector(store, elector.identity(os.environ.get("POD_ID")), args.timing, fence)
     candidate.campaign()
     if probe is not None:

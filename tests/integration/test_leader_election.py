@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -179,6 +182,7 @@ def test_one_leads_and_the_other_takes_over_a_killed_leader_mid_burst(
     assert election.candidates[first].metric("influxdb_operator_leader_changes_total") == 1
     assert election.writes(standby) == 0
     assert election.writes(first) > 0  # its Lease: the measure counts
+    assert f"operator: leader candidate-{first} (Lease {election.namespace}/{election.lease}, " in _status(election)
 
     setup = Setup.create(sandbox, election.kubectl, unique)
     count = 30
@@ -197,12 +201,27 @@ def test_one_leads_and_the_other_takes_over_a_killed_leader_mid_burst(
     # Within the lease, a retry period (jittered) and the time to notice it here.
     assert failover <= LEASE_DURATION + 1.2 * RETRY_PERIOD + 2
 
+    assert f"operator: leader candidate-{standby} (" in _status(election)
     for name in names:
         setup.ready("replication", name, timeout=120)
     edge = sandbox.edge.replications()
     ours = [r["name"] for r in edge if r["name"] in names]
     assert sorted(ours) == sorted(names), "every Replication once in InfluxDB, none twice"
     assert election.transitions() == 1
+
+
+def _status(election: Election) -> str:
+    """`kubectl influxdb status` on the test's namespace, as the admin."""
+    done = subprocess.run(
+        [sys.executable, "-m", "influxdb_operator.kubectl", "status", "-n", election.namespace],
+        env={**os.environ, "KUBECONFIG": str(election.kubectl.kubeconfig)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
 
 
 def _fenced_setup(

@@ -14,9 +14,6 @@ from kubernetes.client.exceptions import ApiException
 from ..api import v1alpha1
 from . import election
 
-# The Leases the operator writes carry it, so `kubectl influxdb status` finds them in any namespace.
-LABEL = f"{v1alpha1.GROUP}/leader-election"
-
 
 class Conflict(Exception):
     """Someone else wrote the Lease first (409): read it again."""
@@ -29,13 +26,16 @@ class Read:
 
 
 class LeaseStore:
-    def __init__(self, name: str, namespace: str, timeout: float) -> None:
+    def __init__(self, name: str, namespace: str, timeout: float, watches: list[str]) -> None:
+        """`watches`: the operator's --namespace patterns (none: all), written on
+        the Lease so that `kubectl influxdb status` knows whose leader it names."""
         try:
             kubernetes.config.load_incluster_config()
         except kubernetes.config.ConfigException:
             kubernetes.config.load_kube_config()
         self._api = kubernetes.client.CoordinationV1Api()
         self.name, self.namespace, self._timeout = name, namespace, timeout
+        self._watches = ",".join(watches) or "*"
 
     def read(self) -> Read:
         answer: Any
@@ -62,7 +62,12 @@ class LeaseStore:
         )
 
     def _meta(self, version: str | None) -> dict[str, Any]:
-        meta: dict[str, Any] = {"name": self.name, "namespace": self.namespace, "labels": {LABEL: "true"}}
+        meta: dict[str, Any] = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "labels": {v1alpha1.LEASE_LABEL: "true"},
+            "annotations": {v1alpha1.LEASE_WATCHES: self._watches},
+        }
         if version is not None:
             meta["resourceVersion"] = version
         return meta
