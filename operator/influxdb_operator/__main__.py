@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import kopf
 
@@ -112,6 +114,10 @@ def lead(args: argparse.Namespace) -> elector.Elector:
     return candidate
 
 
+def _stop_before_kopf(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(0)
+
+
 def _own_namespace() -> str:
     try:
         return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
@@ -140,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     candidate = lead(args) if args.leader_elect else None
     if candidate is None:
         metrics.leader.set(1)
+    else:
+        # Until kopf takes SIGTERM over (before any handler runs), a stop must
+        # still end in the `finally` below, which hands the Lease back.
+        signal.signal(signal.SIGTERM, _stop_before_kopf)
     try:
         kopf.run(
             # Every handler of a cause in one cycle: on a restart, a changed object's

@@ -334,3 +334,23 @@ def test_a_standby_restarted_twenty_times_never_writes(
     assert (election.holder(), election.transitions()) == (holder, transitions)
     assert influxd_writes(scratch.url) == influx_before
     assert election.leader() == "a"
+
+
+def test_a_leader_stopped_cleanly_hands_the_lease_over_at_once(election: Election) -> None:
+    """SIGTERM (an upgrade, a drain): kopf stops, then the Lease is released,
+    and the standby leads at its next retry rather than a lease duration later."""
+    for candidate in election.candidates.values():
+        candidate.start()
+    first = election.leader()
+    standby = next(name for name in election.candidates if name != first)
+    leader = election.candidates[first]
+    leader.stop()
+    stopped = time.monotonic()
+    assert leader.proc is not None
+    assert leader.proc.returncode == 0
+    assert "released the Lease" in leader.tail()
+    assert election.leader(timeout=LEASE_DURATION) == standby
+    handover = time.monotonic() - stopped
+    print(f"clean handover: {handover:.1f}s (retry period {RETRY_PERIOD}s, lease {LEASE_DURATION}s)")
+    assert handover < LEASE_DURATION
+    assert election.transitions() == 1  # created (0); released, then taken by another (1)
