@@ -220,16 +220,15 @@ class _Quiet(WSGIRequestHandler):
         """A scrape is not worth a log line."""
 
 
-_serving = False
+_serving: set[tuple[str, int]] = set()
 
 
 def serve(port: int, address: str) -> None:
     """/metrics on `port`, from a thread of its own; `address` may be IPv6.
-    Once per process: a standby serves them before kopf's start-up asks again."""
-    global _serving
-    if _serving:
+    Once per address and port: a standby serves them before kopf's start-up asks again."""
+    if (address, port) in _serving:
         return
-    _serving = True
+    _serving.add((address, port))
     family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
 
     class Server(ThreadingWSGIServer):
