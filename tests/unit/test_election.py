@@ -116,3 +116,15 @@ def test_the_fence_only_moves_forward() -> None:
     fence.lead_until(fencing.clock() - 1)
     with pytest.raises(Exited):
         fence.check()
+
+
+def test_the_flags_carry_the_timings_and_refuse_what_cannot_work() -> None:
+    from influxdb_operator.__main__ import parse
+
+    assert parse(["--leader-elect"]).timing == TIMING
+    assert parse(["--leader-elect", "--lease-duration=6", "--renew-deadline=4", "--retry-period=1"]).timing == (
+        election.Timing(6, 4.0, 1.0)
+    )
+    for refused in (["--standalone", "--leader-elect"], ["--leader-elect", "--renew-deadline=20"]):
+        with pytest.raises(SystemExit):
+            parse(refused)
