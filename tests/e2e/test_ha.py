@@ -200,3 +200,59 @@ def test_the_pdb_lets_a_drain_evict_the_leader_but_never_the_last_ready_replica(
     assert last in pods(kubectl)
     kubectl("-n", NAMESPACE, "scale", f"deployment/{RELEASE}", "--replicas=2")
     eventually(lambda: both_ready_one_leading(kubectl), timeout=180, interval=1, what="two replicas again")
+
+
+def test_helm_upgrade_keeps_a_leader_and_serves_a_replication_made_meanwhile(
+    ha: Kubectl, kubectl: Kubectl, influx: Influx
+) -> None:
+    """A changed value rolls both Pods; each leader hands the Lease back as it
+    stops, and a Replication created as the rollout starts is Ready before it ends."""
+    eventually(lambda: both_ready_one_leading(kubectl), timeout=180, interval=1, what="two Ready replicas")
+    before = {p["metadata"]["uid"] for p in pods(kubectl).values()}
+    helm = [binaries.path("helm"), f"--kubeconfig={kubectl.kubeconfig}", "upgrade", RELEASE, CHART]
+    helm += [f"--namespace={NAMESPACE}", "--reuse-values", "--set=verbose=true"]
+    done = subprocess.run(helm, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    started = time.monotonic()
+    name = "ha-during-upgrade"
+    ha.apply(
+        manifests.replication(
+            name, WATCHED, instance="edge", local_bucket="metrics", connection="cloud", remote_bucket="metrics"
+        )
+    )
+    ready_at = rolled_at = None
+    released_since: float | None = None
+    longest_released = 0.0
+    holders: set[str] = set()
+    new_leader = False  # a replaced Pod may go on leading while it stops, after the rollout is done
+    while rolled_at is None or ready_at is None or not new_leader:
+        assert time.monotonic() - started < 300, "the rollout or the Replication took over 5 minutes"
+        holder = leader(kubectl)
+        now = time.monotonic()
+        if holder is None:
+            released_since = released_since or now
+        else:
+            holders.add(holder)
+            if released_since is not None:
+                longest_released = max(longest_released, now - released_since)
+                released_since = None
+        if ready_at is None and condition(ha.get("replication", name), "Ready").get("status") == "True":
+            ready_at = now - started
+        if rolled_at is None:
+            rollout = ["-n", NAMESPACE, "rollout", "status", f"deployment/{RELEASE}", "--timeout=1s"]
+            if kubectl(*rollout, check=False).strip().endswith("successfully rolled out"):
+                rolled_at = now - started
+        elif holder is not None:
+            alive = pods(kubectl)
+            new_leader = holder in alive and alive[holder]["metadata"]["uid"] not in before
+    FIGURES["ha upgrade: Replication Ready / rollout done / a new Pod leads"] = (
+        f"{ready_at:.1f}s / {rolled_at:.1f}s / {time.monotonic() - started:.1f}s"
+    )
+    FIGURES["ha upgrade: longest time with the Lease released"] = f"{longest_released:.1f}s"
+    assert ready_at < rolled_at, "the Replication waited for the rollout"
+    assert longest_released < 1.2 * RETRY_PERIOD + 3
+    alive = pods(kubectl)
+    assert not before & {p["metadata"]["uid"] for p in alive.values()}, "both Pods replaced"
+    assert len(holders) >= 2, "the leader changed during the rollout"
+    eventually(lambda: both_ready_one_leading(kubectl), timeout=60, what="two Ready replicas, one leading")
+    assert [r for r in edge_replication_names(influx) if r == name] == [name]
