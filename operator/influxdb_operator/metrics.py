@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.exposition import ThreadingWSGIServer, generate_latest, gzip_accepted
 from prometheus_client.utils import floatToGoString
 
@@ -36,6 +36,13 @@ refresh_seconds = Histogram(
     "influxdb_operator_refresh_duration_seconds",
     "One instance's refresh: its calls, then every dependent refreshed from them. The next starts a"
     " resyncPeriod after it ends.",
+)
+leader = Gauge(
+    "influxdb_operator_leader", "1 while this process acts (it holds the Lease, or runs standalone), 0 standing by."
+)
+leader_changes = Counter(
+    "influxdb_operator_leader_changes_total",
+    "Changes of the Lease's holder this process saw, its own takeover included.",
 )
 
 
@@ -213,8 +220,15 @@ class _Quiet(WSGIRequestHandler):
         """A scrape is not worth a log line."""
 
 
+_serving: set[tuple[str, int]] = set()
+
+
 def serve(port: int, address: str) -> None:
-    """/metrics on `port`, from a thread of its own; `address` may be IPv6."""
+    """/metrics on `port`, from a thread of its own; `address` may be IPv6.
+    Once per address and port: a standby serves them before kopf's start-up asks again."""
+    if (address, port) in _serving:
+        return
+    _serving.add((address, port))
     family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
 
     class Server(ThreadingWSGIServer):

@@ -1,8 +1,9 @@
 """The install path a user takes, on a real cluster: the README's commands that
 install a release (chart and image from the suite's registry, `make release`'s),
-the examples with in-cluster URLs, a pod killed mid-burst, an upgrade, an
-uninstall and a reinstall. The tests run in file order on one Helm release;
-each checks InfluxDB itself, not only what the operator reports.
+the examples with in-cluster URLs, the leader's pod deleted mid-burst, an
+upgrade, an uninstall and a reinstall (the chart's two replicas: one leads).
+The tests run in file order on one Helm release; each checks InfluxDB itself,
+not only what the operator reports.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import shlex
 import string
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +41,7 @@ BURST = 50
 # InfluxDB's live figures of a replication; everything else must stay as it was.
 LIVE_FIELDS = {"currentQueueSizeBytes", "remainingBytesToBeSynced", "latestResponseCode", "latestErrorMessage"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+LEASE_RETRY_PERIOD = 2  # the chart's leaderElection.retryPeriodSeconds
 
 
 def readme_commands() -> dict[str, list[list[str]]]:
@@ -105,17 +108,26 @@ class Installed:
     installed_at: datetime
 
 
+def leader_name(kubectl: Kubectl) -> str | None:
+    """The Pod the release's Lease names (its holder is `<pod>_<suffix>`), if any."""
+    lease = kubectl.in_namespace(NAMESPACE).get("lease", RELEASE)
+    holder = str(((lease or {}).get("spec") or {}).get("holderIdentity") or "")
+    return holder.rpartition("_")[0] or None
+
+
 def operator_pod(kubectl: Kubectl) -> dict[str, Any]:
-    """The one operator Pod that is not being deleted."""
+    """The leading operator Pod (of the chart's two), not being deleted."""
     pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-l", f"app.kubernetes.io/name={RELEASE}", "-o", "json"))
-    alive = [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
-    assert len(alive) == 1, [p["metadata"]["name"] for p in pods["items"]]
-    return dict(alive[0])
+    alive = {p["metadata"]["name"]: p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")}
+    leader = leader_name(kubectl)
+    assert leader in alive, (leader, sorted(alive))
+    return dict(alive[leader])
 
 
 def wait_rolled_out(kubectl: Kubectl) -> dict[str, Any]:
+    """Every replica rolled out and Ready; the leader among them."""
     kubectl("-n", NAMESPACE, "rollout", "status", f"deploy/{RELEASE}", "--timeout=180s", timeout=200)
-    return eventually(lambda: _ready_pod(kubectl), timeout=60, what="a Ready operator Pod")  # type: ignore[no-any-return]
+    return eventually(lambda: _ready_pod(kubectl), timeout=60, what="a Ready leader Pod")  # type: ignore[no-any-return]
 
 
 def _ready_pod(kubectl: Kubectl) -> dict[str, Any] | None:
@@ -126,10 +138,50 @@ def _ready_pod(kubectl: Kubectl) -> dict[str, Any] | None:
     return pod if condition(pod, "Ready").get("status") == "True" else None
 
 
-def operator_calls(influx: Influx) -> dict[tuple[str, str], float]:
-    """influxdb_operator_influxdb_api_calls_total of the running operator, by (endpoint, method)."""
+class LeaderWatch:
+    """The release's Lease read every 0.2s from a thread: the holders seen, and
+    the longest time it was held by nobody (released, not yet taken)."""
+
+    def __init__(self, kubectl: Kubectl) -> None:
+        self.kubectl, self.longest_gap, self._seen = kubectl, 0.0, [leader_name(kubectl)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def holders(self) -> int:
+        return len({holder for holder in self._seen if holder})
+
+    def __enter__(self) -> LeaderWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        released_at: float | None = None
+        while not self._stop.wait(0.2):
+            try:
+                holder = leader_name(self.kubectl)
+            except KubectlError:  # one failed read is no change
+                continue
+            now = time.monotonic()
+            if holder != self._seen[-1]:
+                self._seen.append(holder)
+            if holder is None and released_at is None:
+                released_at = now
+            elif holder is not None and released_at is not None:
+                self.longest_gap = max(self.longest_gap, now - released_at)
+                released_at = None
+
+
+def operator_calls(influx: Influx, kubectl: Kubectl) -> dict[tuple[str, str], float]:
+    """influxdb_operator_influxdb_api_calls_total of the leader, by (endpoint, method):
+    from its Pod, not through the Service, which may answer with a standby's."""
+    pod_ip = operator_pod(kubectl)["status"]["podIP"]
     calls: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(influx.edge.get(METRICS_URL)):
+    for family in text_string_to_metric_families(influx.edge.get(f"http://{pod_ip}:9090/metrics")):
         if family.name == "influxdb_operator_influxdb_api_calls":
             for sample in family.samples:
                 if sample.name.endswith("_total"):
@@ -147,14 +199,14 @@ def refreshes(calls: dict[tuple[str, str], float]) -> float:
     return sum(n for (endpoint, method), n in calls.items() if (endpoint, method) == ("/api/v2/replications", "GET"))
 
 
-def settled_calls(influx: Influx) -> dict[tuple[str, str], float]:
-    """The new operator's calls once it has refreshed its instance twice: by then it
+def settled_calls(influx: Influx, kubectl: Kubectl) -> dict[tuple[str, str], float]:
+    """The new leader's calls once it has refreshed its instance twice: by then it
     has seen every resource and would have corrected anything it found wrong."""
 
     def twice() -> dict[tuple[str, str], float] | None:
         try:
-            calls = operator_calls(influx)
-        except KubectlError:  # a new Pod: its metrics server, or the Service's endpoints, not there yet
+            calls = operator_calls(influx, kubectl)
+        except (KubectlError, AssertionError):  # a new Pod not serving yet, or no leader yet
             return None
         return calls if refreshes(calls) >= 2 else None
 
@@ -338,6 +390,10 @@ def test_pod_killed_mid_burst_converges_without_duplicates(
         kubectl("create", "-f", "-", input=json.dumps(doc))
     FIGURES["pod killed after"] = f"{half} of {BURST} creates, {with_id} of them already in InfluxDB"
 
+    # The standby (the Pod's replacement, or the other replica) leads: the old leader
+    # stopped cleanly and handed the Lease back.
+    eventually(lambda: leader_name(kubectl) not in (None, old), timeout=60, interval=0.2, what="another leader")
+    FIGURES["pod delete to another leader"] = f"{time.monotonic() - killed_at:.1f}s"
     new = wait_rolled_out(kubectl)
     assert new["metadata"]["name"] != old
 
@@ -361,12 +417,17 @@ def test_helm_upgrade_rolls_the_pod_and_changes_nothing_in_influxdb(
     before = edge_objects(influx)
     old = operator_pod(kubectl)["metadata"]["uid"]
     (upgrade,) = installed.commands["upgrade"]
-    installed.user.run(upgrade, "--set", "verbose=true")
-    new = wait_rolled_out(kubectl)
+    with LeaderWatch(kubectl) as watch:
+        installed.user.run(upgrade, "--set", "verbose=true")
+        new = wait_rolled_out(kubectl)
+    # Each replaced leader handed the Lease back; the next took it at its next retry.
+    FIGURES["helm upgrade: longest time with the Lease released"] = f"{watch.longest_gap:.1f}s"
+    assert watch.holders >= 2, "the leader changed during the rollout"
+    assert watch.longest_gap < LEASE_RETRY_PERIOD * 1.2 + 3, watch.longest_gap
     assert new["metadata"]["uid"] != old
     assert "--verbose" in new["spec"]["containers"][0]["args"]
     assert [c["restartCount"] for c in new["status"]["containerStatuses"]] == [0]
-    calls = settled_calls(influx)
+    calls = settled_calls(influx, kubectl)
     assert mutations(calls) == 0, calls
     assert edge_objects(influx) == before
 
@@ -386,7 +447,7 @@ def test_uninstall_keeps_everything_and_a_reinstall_sends_nothing(
     (install,) = [argv for argv in installed.commands["install"] if argv[:2] == ["helm", "install"]]
     installed.user.run(install)
     wait_rolled_out(kubectl)
-    calls = settled_calls(influx)
+    calls = settled_calls(influx, kubectl)
     assert mutations(calls) == 0, calls
     assert all_ready(kubectl, "replications")
     assert replication_ids(kubectl) == resources
@@ -405,7 +466,7 @@ def test_the_checkouts_chart_installs_the_released_image_and_sends_nothing(
     installed.user.run(install)
     pod = wait_rolled_out(kubectl)
     assert pod["spec"]["containers"][0]["image"] == f"{installed.user.registry}/{RELEASE}:{installed.user.version}"
-    calls = settled_calls(influx)
+    calls = settled_calls(influx, kubectl)
     assert mutations(calls) == 0, calls
     assert all_ready(kubectl, "replications")
     assert edge_objects(influx) == before

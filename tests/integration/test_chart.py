@@ -55,7 +55,7 @@ def test_the_chart_can_be_a_subchart_of_an_umbrella_chart(tmp_path: Path) -> Non
 
 
 def test_values_schema_rejects_unknown_and_bad_values() -> None:
-    for bad in ("foo=1", "replicaCount=2", "image.pullPolicy=Sometimes", "watchNamespaces={Not_A_Name}"):
+    for bad in ("foo=1", "leaderElection.enabled=false", "image.pullPolicy=Sometimes", "watchNamespaces={Not_A_Name}"):
         done = subprocess.run(
             [binaries.path("helm"), "lint", str(CHART), f"--set={bad}"], capture_output=True, text=True, check=False
         )
@@ -88,17 +88,50 @@ def test_plain_manifests_are_rendered_from_the_chart() -> None:
     assert committed == rendered, "deploy/manifests/ is stale: run `make manifests`"
 
 
-def test_restricted_security_and_single_replica() -> None:
-    deployment = next(d for d in render() if d["kind"] == "Deployment")
+def test_restricted_security_and_two_replicas_with_one_leader() -> None:
+    docs = render()
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"]["type"] == "Recreate"
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    args = spec["template"]["spec"]["containers"][0]["args"]
+    assert "--leader-elect" in args
+    assert "--standalone" not in args
+    assert "--lease-name=influxdb-replication-operator" in args
+    assert f"--lease-namespace={RELEASE_NAMESPACE}" in args
+    assert {"--lease-duration=15", "--renew-deadline=10", "--retry-period=2"} <= set(args)
+    pdb = next(d for d in docs if d["kind"] == "PodDisruptionBudget")
+    assert pdb["spec"] == {"minAvailable": 1, "selector": spec["selector"]}
+    spread = spec["template"]["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert spread[0]["podAffinityTerm"]["labelSelector"] == spec["selector"]
+    # The Lease RBAC: create any (no name exists yet), read and renew only its own.
+    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-leader-election"))
+    assert role["metadata"]["namespace"] == RELEASE_NAMESPACE
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["influxdb-replication-operator"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    # Without election: one replica at most, Recreate, no PDB, no Lease.
+    alone = render("leaderElection.enabled=false", "replicaCount=1")
+    alone_spec = next(d for d in alone if d["kind"] == "Deployment")["spec"]
+    assert alone_spec["strategy"]["type"] == "Recreate"
+    assert "--standalone" in alone_spec["template"]["spec"]["containers"][0]["args"]
+    assert not any(d["kind"] == "PodDisruptionBudget" for d in alone)
+    assert not any(d["metadata"]["name"].endswith("-leader-election") for d in alone)
+    with pytest.raises(AssertionError, match="replicaCount"):
+        render("leaderElection.enabled=false")
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     container = pod["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"] == container["livenessProbe"]["httpGet"]
     # kopf's identity comes from POD_ID, not from the passwd database (no entry for the UID).
     pod_id = {"name": "POD_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     assert pod_id in container["env"]
@@ -136,15 +169,19 @@ def test_secrets_are_granted_only_in_the_watched_namespaces() -> None:
     assert any(_grants_secrets(d) for d in render() if d["kind"] == "ClusterRole")
     docs = render("watchNamespaces={edge-a,edge-b}")
     assert [d["metadata"]["name"] for d in docs if d["kind"] == "ClusterRole" and _grants_secrets(d)] == []
-    roles = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in docs if d["kind"] == "Role"}
+    # The leader election's Role, in the release namespace, grants its Lease alone.
+    election = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-leader-election")]
+    assert [(d["metadata"]["namespace"], _grants_secrets(d)) for d in election] == [(RELEASE_NAMESPACE, False)]
+    loops = [d for d in docs if d["kind"] == "Role" and d not in election]
+    roles = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in loops}
     assert {namespace for namespace, _ in roles} == {"edge-a", "edge-b"}
-    assert all(_grants_secrets(d) for d in docs if d["kind"] == "Role")
+    assert all(_grants_secrets(d) for d in loops)
     bound = {
         (d["metadata"]["namespace"], d["roleRef"]["name"])
         for d in docs
         if d["kind"] == "RoleBinding" and d["roleRef"]["kind"] == "Role"
     }
-    assert bound == roles
+    assert bound == roles | {(RELEASE_NAMESPACE, d["metadata"]["name"]) for d in election}
 
 
 def test_monitoring_objects_pass_server_side_dry_run_against_their_crds(

@@ -151,7 +151,8 @@ def test_operator_help_lists_its_flags() -> None:
         text=True,
         check=True,
     )
-    for flag in ("--namespace", "--liveness", "--metrics-port", "--max-backoff", "--standalone"):
+    flags = ("--namespace", "--liveness", "--metrics-port", "--max-backoff", "--standalone", "--leader-elect")
+    for flag in (*flags, "--lease-name", "--lease-namespace", "--lease-duration", "--renew-deadline", "--retry-period"):
         assert flag in done.stdout
 
 

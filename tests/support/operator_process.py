@@ -21,13 +21,15 @@ class OperatorProcess:
         self.python_args: tuple[str, ...] = ()  # e.g. ("-m", "cProfile", "-o", path), before the module
         self.metrics_url: str | None = None  # set where it was started with --metrics-port
         self.verbose = True  # debug logs; a bench measures without, as the chart runs it
+        self.env: dict[str, str] = {}  # added to the environment, e.g. POD_ID
 
     def metric(self, name: str, /, **labels: str) -> float | None:
         """One sample of the operator's /metrics, or None if absent."""
         assert self.metrics_url is not None
         text = urllib.request.urlopen(self.metrics_url, timeout=5).read().decode()
         for line in text.splitlines():
-            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            unlabelled = not labels and line.startswith(name + " ")
+            if unlabelled or (line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
@@ -36,6 +38,7 @@ class OperatorProcess:
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
             "PYTHONPATH": str(ROOT / "operator"),
+            **self.env,
         }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -44,7 +47,8 @@ class OperatorProcess:
                     *self.python_args,
                     "-m",
                     "influxdb_operator",
-                    "--standalone",
+                    # Elected or standalone: an operator of the tests never peers.
+                    *([] if "--leader-elect" in self.extra else ["--standalone"]),
                     "--max-backoff=5",
                     *(["--verbose"] if self.verbose else []),
                     *self.extra,
@@ -61,6 +65,15 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP: frozen, as a paused VM or a stalled node; its clocks run on."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

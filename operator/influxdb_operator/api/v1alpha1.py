@@ -18,6 +18,10 @@ from pydantic.alias_generators import to_camel
 GROUP = "influxdb.replication.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+# On the leader election's Lease: the label `kubectl influxdb status` finds it by,
+# and the namespaces its operator watches (comma-separated patterns, "*": all).
+LEASE_LABEL = f"{GROUP}/leader-election"
+LEASE_WATCHES = f"{GROUP}/watched-namespaces"
 CATEGORY = "influxdb"
 
 # `"true"` on any kind: nothing is written to InfluxDB for it (on an

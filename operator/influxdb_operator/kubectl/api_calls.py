@@ -37,6 +37,20 @@ def kind_of(word: str) -> crds.Kind:
 class Kube:
     api: client.CustomObjectsApi
     namespace: str
+    coordination: client.CoordinationV1Api | None = None
+
+    def leases(self) -> list[Obj]:
+        """The operators' election Leases, in every namespace; none where the
+        user may not list Leases (naming the leader is a bonus, not a need)."""
+        if self.coordination is None:
+            return []
+        try:
+            found: Any = self.coordination.list_lease_for_all_namespaces(
+                label_selector=f"{v1alpha1.LEASE_LABEL}=true", _preload_content=False
+            )
+        except (ApiException, urllib3.exceptions.HTTPError):
+            return []
+        return list(json.loads(found.data)["items"])
 
     def items(self, kind: crds.Kind, *, all_namespaces: bool = False) -> list[Obj]:
         where = "all namespaces" if all_namespaces else f"namespace {self.namespace}"
@@ -81,7 +95,7 @@ def connect(kubeconfig: str | None, context: str | None, namespace: str | None) 
         raise PluginError(f"cannot load the kubeconfig: {error}") from None
     chosen = next((c for c in contexts if c["name"] == context), current) if context else current
     namespace = namespace or (chosen or {}).get("context", {}).get("namespace") or "default"
-    return Kube(client.CustomObjectsApi(api_client), namespace)
+    return Kube(client.CustomObjectsApi(api_client), namespace, client.CoordinationV1Api(api_client))
 
 
 @contextmanager

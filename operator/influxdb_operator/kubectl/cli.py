@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ..api import crds
 from ..api.v1alpha1 import ConditionType, ValidationResult
-from . import tree
+from . import leaders, tree
 from .api_calls import Kube, PluginError, connect, kind_of
 
 PREFIX = "influxdb.replication.dev/"
@@ -127,6 +127,8 @@ def _target(text: str) -> tuple[crds.Kind, str]:
 def status(kube: Kube, *, all_namespaces: bool, colour: bool) -> int:
     instances, remotes, replications, sets = (kube.items(kind, all_namespaces=all_namespaces) for kind in crds.KINDS)
     trees = tree.build(instances, remotes, replications, sets)
+    for line in leaders.lines(kube.leases(), None if all_namespaces else kube.namespace, datetime.now(UTC)):
+        print(line)
     if not trees:
         where = "any namespace" if all_namespaces else f"namespace {kube.namespace}"
         print(f"no InfluxDBInstance, RemoteConnection or Replication in {where}")
