@@ -87,10 +87,13 @@ def _cgroup_dirs() -> list[Path]:
 
 
 def _pids_in(cgroup: Path) -> set[int]:
+    """The processes of `cgroup` and its children. os.walk, not rglob: a
+    container's cgroup removed during the walk is skipped, not an error."""
     pids: set[int] = set()
-    for procs in cgroup.rglob("cgroup.procs"):
-        with contextlib.suppress(OSError, ValueError):
-            pids.update(int(line) for line in procs.read_text().split())
+    for directory, _, files in os.walk(cgroup):
+        if "cgroup.procs" in files:
+            with contextlib.suppress(OSError, ValueError):
+                pids.update(int(line) for line in Path(directory, "cgroup.procs").read_text().split())
     return pids
 
 
