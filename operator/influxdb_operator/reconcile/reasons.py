@@ -153,6 +153,39 @@ MEANINGS: dict[Reason | Action, str] = {
 # starting": shown in the condition, not worth a Warning (nor a Recovered).
 WAITING = frozenset({Reason.INSTANCE_NOT_READY, Reason.REMOTE_CONNECTION_NOT_READY, Reason.REMOTE_TOKEN_PENDING})
 
+# Ready=False reasons that only a change made by someone (a Secret, a bucket,
+# a token's permissions, the spec) can clear: the operator keeps retrying, but
+# retrying alone cannot help. They also set `Stalled=True` (what kstatus reads
+# as Failed) and are Degraded in Argo CD.
+NEEDS_HUMAN = frozenset(
+    {
+        Reason.SECRET_NOT_FOUND,
+        Reason.SECRET_KEY_NOT_FOUND,
+        Reason.SECRET_KEY_EMPTY,
+        Reason.SECRET_INVALID,
+        Reason.SECRET_NOT_WRITTEN,
+        Reason.INSTANCE_NOT_FOUND,
+        Reason.INSTANCE_UNAUTHORIZED,
+        Reason.INSTANCE_FAILING,
+        Reason.UNSUPPORTED_VERSION,
+        Reason.REMOTE_CONNECTION_NOT_FOUND,
+        Reason.REMOTE_CONNECTION_MISMATCH,
+        Reason.ORG_NOT_FOUND,
+        Reason.BUCKET_NOT_FOUND,
+        Reason.UNAUTHORIZED,
+        Reason.REJECTED,
+        Reason.NAME_CONFLICT,
+        Reason.OBJECT_NOT_FOUND,
+        Reason.REMOTE_VALIDATION_FAILED,
+    }
+)
+
+# Ready=False (or Unknown) reasons of a resource that is still being created
+# or waits on something starting: Progressing in Argo CD. The other transient
+# ones (unreachable, timed out, 5xx, an operator error) are retried too, but
+# are Degraded there: a person looking at a sync should see them.
+STARTING = WAITING | {Reason.VALIDATING, Reason.UNAVAILABLE, Reason.IN_USE}
+
 # Healthy reasons announced with a Warning Event when they begin (and a
 # Normal one when they end); the others only show in the condition.
 ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP})
