@@ -11,7 +11,7 @@ from influxdb_operator.api.v1alpha1 import ConditionType
 from influxdb_operator.config import Settings
 from influxdb_operator.reconcile.conditions import Condition
 from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
-from influxdb_operator.reconcile.reasons import NEEDS_HUMAN, STARTING, Action, Reason
+from influxdb_operator.reconcile.reasons import NEEDS_HUMAN, RETRIED, STARTING, Action, Reason
 from influxdb_operator.state.runtime import Runtime
 
 STATUS = v1alpha1.ReplicationStatus
@@ -188,7 +188,11 @@ def test_a_resource_never_stalled_gets_no_stalled_condition() -> None:
     assert ConditionType.STALLED not in _types(waiting) | _types(done)
 
 
-def test_every_reason_of_a_problem_is_either_stalled_or_transient() -> None:
-    assert not NEEDS_HUMAN & STARTING
-    # The Ready=True and Healthy/Validated-only reasons are not problems of Ready.
-    assert Reason.AVAILABLE not in NEEDS_HUMAN | STARTING
+def test_a_problem_is_at_most_one_of_stalled_starting_or_retried() -> None:
+    classes = (NEEDS_HUMAN, STARTING, RETRIED)
+    assert sum(len(c) for c in classes) == len(NEEDS_HUMAN | STARTING | RETRIED)
+    # Every way a reconcile turns InfluxDB's answer into a problem is classified.
+    assert {Reason.UNREACHABLE, Reason.TIMEOUT, Reason.UNAVAILABLE, Reason.UNAUTHORIZED, Reason.REJECTED} <= (
+        NEEDS_HUMAN | STARTING | RETRIED
+    )
+    assert Reason.AVAILABLE not in NEEDS_HUMAN | STARTING | RETRIED

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import pytest
 
 from influxdb_operator.kubectl import cli, report, tree
-from test_plugin_tree import READY, obj
+
+READY = ("Ready", "True", "Available")
+
+
+def obj(kind: str, name: str, spec: dict[str, Any], *conds: tuple[str, str, str], **extra: Any) -> dict[str, Any]:
+    conditions = [{"type": t, "status": s, "reason": r, "message": f"{r} message"} for t, s, r in conds]
+    return {
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "ns", **extra.pop("metadata", {})},
+        "spec": spec,
+        "status": {"conditions": conditions, **extra},
+    }
 
 
 def test_the_report_lists_the_tree_in_order_with_parents_and_stand_ins() -> None:

@@ -204,10 +204,36 @@ def of_instance(reason: Reason) -> Reason:
     return _FOR_DEPENDENTS.get(reason, Reason.INSTANCE_FAILING)
 
 
+# Ready=False reasons retried until they clear by themselves (a server back
+# up): kstatus InProgress, but Degraded in Argo CD, where a person looks.
+RETRIED = frozenset(
+    {
+        Reason.UNREACHABLE,
+        Reason.TIMEOUT,
+        Reason.INFLUXDB_ERROR,
+        Reason.RECONCILE_ERROR,
+        Reason.INSTANCE_UNREACHABLE,
+    }
+)
+
+
+def _while_not_ready(reason: Reason) -> str:
+    """What Argo CD and kstatus make of a resource not Ready for `reason`."""
+    if reason in NEEDS_HUMAN:
+        return "needs a person: `Stalled`; Degraded, Failed"
+    if reason in STARTING:
+        return "starting: Progressing, InProgress"
+    if reason in RETRIED:
+        return "retried: Degraded, InProgress"
+    if reason is Reason.PAUSED:
+        return "Suspended, InProgress"
+    return ""
+
+
 def table() -> str:
     """The Markdown tables of the README's "Reasons" section."""
-    lines = ["| condition reason | meaning |", "|---|---|"]
-    lines += [f"| `{r}` | {MEANINGS[r]} |" for r in Reason]
+    lines = ["| condition reason | meaning | Ready not True: Argo CD, kstatus |", "|---|---|---|"]
+    lines += [f"| `{r}` | {MEANINGS[r]} | {_while_not_ready(r)} |" for r in Reason]
     lines += ["", "| event reason (Normal) | meaning |", "|---|---|"]
     lines += [f"| `{a}` | {MEANINGS[a]} |" for a in Action]
     return "\n".join(lines) + "\n"
