@@ -81,14 +81,14 @@ def expected_argocd(obj: dict[str, Any]) -> str:
 def expected_kstatus(obj: dict[str, Any]) -> str:
     if obj["metadata"].get("deletionTimestamp"):
         return "Terminating"
+    if _lagging(obj):
+        return "InProgress"
     ready = _condition(obj, "Ready")
     if ready is None:
         # Nothing written yet: kstatus takes a resource without conditions
         # for Current (its documented default); the operator's first status
         # write follows within its first reconcile.
         return "Current"
-    if _lagging(obj):
-        return "InProgress"
     if ready["status"] != "True":
         return "Failed" if ready["reason"] in NEEDS_HUMAN else "InProgress"
     return "Current"

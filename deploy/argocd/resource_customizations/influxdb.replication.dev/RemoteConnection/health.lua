@@ -30,10 +30,11 @@ local function condition(type)
 end
 
 local function says(c)
+  local reason = c.reason or c.type
   if c.message ~= nil and c.message ~= "" then
-    return c.reason .. ": " .. c.message
+    return reason .. ": " .. c.message
   end
-  return c.reason
+  return reason
 end
 
 local ready = condition("Ready")
@@ -99,9 +100,13 @@ if validated ~= nil and validated.status == "False" then
 end
 
 hs.status = "Healthy"
-hs.message = ready.message
+hs.message = ready.message or ""
 if healthy ~= nil and healthy.status == "False" then
   -- A warning (the queue filling up, a growing backlog): still healthy.
-  hs.message = ready.message .. "; " .. says(healthy)
+  if hs.message == "" then
+    hs.message = says(healthy)
+  else
+    hs.message = hs.message .. "; " .. says(healthy)
+  end
 end
 return hs
