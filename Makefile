@@ -22,7 +22,7 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 version: ## print the package version (from pyproject.toml, no install needed)
 	@$(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry)
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry), argocd-health and kstatus (the tests' Argo CD and Flux health checkers)
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster

@@ -3,15 +3,19 @@ operator process, and a ready-made edge -> cloud setup per test."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import sandbox as sandbox_module
+from influxdb_operator.api import v1alpha1
 from sandbox import influx, processes
-from support.kubectl import Kubectl
+from support import health
+from support.kubectl import OBSERVERS, Kubectl
 from support.operator_process import OperatorProcess, running
 from support.scenario import ScratchInfluxd, Setup
 
@@ -22,6 +26,44 @@ ROOT = Path(__file__).resolve().parents[2]
 def crds(kubectl: Kubectl) -> None:
     kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def health_states(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    """Every state the suite saw an object of ours in, with Argo CD's and
+    kstatus' answers: written to health-states.json in pytest's base temp
+    directory at the end, to see which reasons the suite reached."""
+    states: dict[str, dict[str, Any]] = {}
+    yield states
+    path = tmp_path_factory.getbasetemp() / "health-states.json"
+    path.write_text(json.dumps(sorted(states.values(), key=lambda s: str(s["state"])), indent=1))
+
+
+@pytest.fixture(autouse=True)
+def health_judged(health_states: dict[str, dict[str, Any]]) -> Iterator[None]:
+    """After each test, every object of ours it read with `Kubectl.get` (one
+    per distinct state: conditions, paused, deleting, generation observed)
+    is run through Argo CD's health script and kstatus, and each answer must
+    be the policy's (support.health): the checks hold on what the real
+    operator writes, not only on fixtures."""
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def observe(obj: dict[str, Any]) -> None:
+        if str(obj.get("apiVersion", "")).startswith(f"{v1alpha1.GROUP}/"):
+            seen.setdefault(health.state(obj), obj)
+
+    OBSERVERS.append(observe)
+    try:
+        yield
+    finally:
+        OBSERVERS.remove(observe)
+    problems = []
+    for state, obj in seen.items():
+        problems += health.judge(obj)
+        answers = {"argocd": health.argocd(obj)["status"], "kstatus": health.kstatus(obj)["status"]}
+        health_states.setdefault(str(state), {"state": list(state), **answers})
+    if problems:
+        pytest.fail("health checks disagree with the policy:\n" + "\n".join(problems))
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,19 @@ plugin on PATH, against the real API server, with the operator running."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
 import secrets
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -352,3 +356,80 @@ def test_validate_pause_and_resume_act_through_the_operator(
     eventually(lambda: synced().get("reason") == "Paused", timeout=30, what="Synced=Paused")
     assert plugin(admin, "-n", namespace, "resume", "irep/stream").code == 0
     eventually(lambda: synced().get("status") == "True", timeout=30, what="Synced=True after resume")
+
+
+ORDER = [
+    ("InfluxDBInstance", "edge"),
+    ("RemoteConnection", "cloud"),
+    ("Replication", "healthy"),
+    ("Replication", "typo"),
+    ("RemoteConnection", "down"),
+    ("Replication", "to-down"),
+]
+
+
+def _readme_status_sample() -> dict[str, Any]:
+    text = (ROOT / "README.md").read_text()
+    sample = re.search(r"<!-- plugin-json-sample -->\n```json\n(.*?)```", text, re.S)
+    assert sample is not None, "README has no `status -o json` sample"
+    return dict(json.loads(sample.group(1)))
+
+
+def test_status_as_json_and_yaml_has_the_documented_shape(fleet: Fleet) -> None:
+    ns = fleet.setup.namespace
+    run = plugin(fleet.kubeconfig, "status", "-n", ns, "-o", "json")
+    assert (run.code, run.err) == (1, ""), "the exit status is the tree's: something is unhealthy"
+    data = json.loads(run.out)
+    assert (data["shapeVersion"], data["healthy"]) == (1, False)
+    items = {(i["kind"], i["name"]): i for i in data["items"]}
+    assert [(i["kind"], i["name"]) for i in data["items"]] == ORDER
+    typo, healthy = items["Replication", "typo"], items["Replication", "healthy"]
+    assert (typo["healthy"], typo["reason"], typo["instance"], typo["remoteConnection"]) == (
+        False,
+        "BucketNotFound",
+        "edge",
+        "cloud",
+    )
+    assert f"metrcs-{fleet.setup.unique}" in typo["message"]
+    assert (healthy["healthy"], healthy["reason"], healthy["paused"]) == (True, "Replicating", False)
+    assert re.fullmatch("[0-9a-f]{16}", healthy["id"])
+    assert isinstance(healthy["currentQueueSizeBytes"], int)
+    assert items["RemoteConnection", "down"]["instance"] == "edge"
+    assert items["Replication", "to-down"]["reason"] == "RemoteError"
+    assert not any(token in run.out for token in fleet.tokens)
+    # The README documents every key, per kind, as the real output has them.
+    sample = _readme_status_sample()
+    assert sample.keys() == data.keys()
+    for kind in ("InfluxDBInstance", "RemoteConnection", "Replication"):
+        documented = next(i for i in sample["items"] if i["kind"] == kind)
+        real = next(i for i in data["items"] if i["kind"] == kind)
+        assert documented.keys() == real.keys(), kind
+    as_yaml = plugin(fleet.kubeconfig, "status", "-n", ns, "-o", "yaml")
+    assert as_yaml.code == 1
+    assert [(i["kind"], i["name"], i["reason"]) for i in yaml.safe_load(as_yaml.out)["items"]] == [
+        (i["kind"], i["name"], i["reason"]) for i in data["items"]
+    ]
+    everywhere = json.loads(plugin(fleet.kubeconfig, "status", "-A", "-o", "json").out)
+    assert {(i["namespace"], i["name"]) for i in everywhere["items"]} >= {(ns, name) for _, name in ORDER}
+
+
+def test_request_timeout_bounds_each_request(fleet: Fleet, tmp_path: Path) -> None:
+    """An API server that accepts the connection and never answers: the
+    command gives up after --request-timeout, with exit status 2."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        config = yaml.safe_load(fleet.kubeconfig.read_text())
+        for cluster in config["clusters"]:
+            cluster["cluster"]["server"] = f"https://127.0.0.1:{port}"
+        stuck = tmp_path / "stuck.kubeconfig"
+        stuck.write_text(yaml.safe_dump(config))
+        started = time.monotonic()
+        run = plugin(stuck, "status", "-n", fleet.setup.namespace, "--request-timeout=2s")
+        took = time.monotonic() - started
+    assert run.code == 2, run
+    assert "did not answer within --request-timeout" in run.err, run.err
+    assert took < 30, f"gave up after {took:.0f}s"
+    assert plugin(fleet.kubeconfig, "status", "-n", fleet.setup.namespace, "--request-timeout=30s").code == 1
+    bad = plugin(fleet.kubeconfig, "status", "--request-timeout=soon")
+    assert bad.code == 2
+    assert "invalid duration 'soon'" in bad.err

@@ -202,6 +202,16 @@ build syft "$syft" syft -- -ldflags "-X main.version=${syft#v}" github.com/ancho
 oras=$(pinned oras oras.land/oras)
 build oras "$oras" oras -- oras.land/oras/cmd/oras
 
+# The health checkers the operator's objects are judged by in the tests:
+# argocd-health (gopher-lua, the interpreter Argo CD embeds) and kstatus
+# (sigs.k8s.io/cli-utils, as Flux judges readiness), small programs of the
+# wrapper module itself: their sources are part of the recipe.
+health_recipe=$(cat "$here"/health/go.sum "$here"/health/*/main.go | sha256sum | cut -c1-8)
+lua=$(pinned health github.com/yuin/gopher-lua)
+produce argocd-health "$lua" "$health_recipe" go_build health ./argocd-health
+kstatus=$(pinned health sigs.k8s.io/cli-utils)
+produce kstatus "$kstatus" "$health_recipe" go_build health ./kstatus
+
 # Point bin/ at exactly these versions: a symlink to a fresh directory of
 # links, replaced by one rename so readers never see a half-made bin/.
 links=$(mktemp -d "$cache/.bin-XXXXXX")

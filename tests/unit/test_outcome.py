@@ -11,7 +11,7 @@ from influxdb_operator.api.v1alpha1 import ConditionType
 from influxdb_operator.config import Settings
 from influxdb_operator.reconcile.conditions import Condition
 from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
-from influxdb_operator.reconcile.reasons import Action, Reason
+from influxdb_operator.reconcile.reasons import NEEDS_HUMAN, RETRIED, STARTING, Action, Reason
 from influxdb_operator.state.runtime import Runtime
 
 STATUS = v1alpha1.ReplicationStatus
@@ -165,3 +165,34 @@ def test_a_paused_result_leaves_observed_generation_where_it_was() -> None:
     patch, _ = finish(STATUS, status, paused, generation=2)
     assert "observedGeneration" not in patch
     assert [c["reason"] for c in patch["conditions"] if c["type"] == "Synced"] == ["Paused"]
+
+
+def _types(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status.get("conditions", [])}
+
+
+def test_a_problem_retrying_cannot_fix_is_stalled_until_it_is_gone() -> None:
+    stuck = _apply({}, finish(STATUS, {}, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket b"), generation=1)[0])
+    assert _types(stuck)[ConditionType.STALLED] == ("True", "BucketNotFound")
+    # Stuck on something else that retrying may fix: no longer stalled.
+    moving = _apply(stuck, finish(STATUS, stuck, Blocked(Reason.UNREACHABLE, "down"), generation=1)[0])
+    assert _types(moving)[ConditionType.STALLED] == ("False", "Unreachable")
+    done = _apply(moving, finish(STATUS, moving, Result(status=STATUS(), conditions=ready("ok")), generation=1)[0])
+    assert _types(done)[ConditionType.STALLED] == ("False", "Available")
+    assert finish(STATUS, done, Result(status=STATUS(), conditions=ready("ok")), generation=1) == ({}, [])
+
+
+def test_a_resource_never_stalled_gets_no_stalled_condition() -> None:
+    waiting = _apply({}, finish(STATUS, {}, Blocked(Reason.INSTANCE_NOT_READY, "starting"), generation=1)[0])
+    done = _apply(waiting, finish(STATUS, waiting, Result(status=STATUS(), conditions=ready("ok")), generation=1)[0])
+    assert ConditionType.STALLED not in _types(waiting) | _types(done)
+
+
+def test_a_problem_is_at_most_one_of_stalled_starting_or_retried() -> None:
+    classes = (NEEDS_HUMAN, STARTING, RETRIED)
+    assert sum(len(c) for c in classes) == len(NEEDS_HUMAN | STARTING | RETRIED)
+    # Every way a reconcile turns InfluxDB's answer into a problem is classified.
+    assert {Reason.UNREACHABLE, Reason.TIMEOUT, Reason.UNAVAILABLE, Reason.UNAUTHORIZED, Reason.REJECTED} <= (
+        NEEDS_HUMAN | STARTING | RETRIED
+    )
+    assert Reason.AVAILABLE not in NEEDS_HUMAN | STARTING | RETRIED

@@ -483,6 +483,9 @@ class ConditionType(StrEnum):
     SYNCED = "Synced"  # the last reconcile went through, and wrote what it had to
     HEALTHY = "Healthy"  # Replication: its data plane, from the refresh's samples
     VALIDATED = "Validated"  # Replication: the answer to the last validate on demand
+    # True while Ready is False for a reason retrying alone cannot fix (kstatus
+    # reads it as Failed: Flux's `wait` and `kubectl`-side tools stop waiting).
+    STALLED = "Stalled"
 
 
 class ValidationResult(StrEnum):

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import os
+import socket
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
@@ -22,6 +23,8 @@ from ..state.world import Key, Obj
 from . import children, kopf_fixes, kube
 
 KOPF_STATUS = "status.kopf"
+# The name Events are reported by (their source component and reportingComponent).
+EVENT_COMPONENT = "influxdb-replication-operator"
 # Where earlier builds kept the diff-base: read while an object still has no other.
 LEGACY_DIFFBASE = kopf.AnnotationsDiffBaseStorage(prefix=v1alpha1.GROUP, key="last-handled-configuration")
 
@@ -88,6 +91,12 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # API server connections at once. Bounded, a worker should not idle long.
     settings.posting.worker_limit = 32
     settings.posting.idle_timeout = 0.2
+    # `kubectl describe` shows the component as an Event's "From" (kopf's
+    # default is "kopf"); the instance is the pod (its hostname), stable for
+    # the pod's life, so replicas' Events can be told apart.
+    settings.posting.reporting_component = EVENT_COMPONENT
+    settings.posting.reporting_instance = socket.gethostname()
+    settings.posting.event_name_prefix = f"{EVENT_COMPONENT}-"
     settings.watching.server_timeout = 300
     # kopf lists everything in one answer unless told otherwise: at 10,000
     # Replications tens of MB that the API server builds and kopf decodes at

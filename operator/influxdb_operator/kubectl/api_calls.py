@@ -37,7 +37,12 @@ def kind_of(word: str) -> crds.Kind:
 class Kube:
     api: client.CustomObjectsApi
     namespace: str
+    # Seconds each request may take (--request-timeout); None: no limit.
+    timeout: float | None = None
     coordination: client.CoordinationV1Api | None = None
+
+    def _limit(self) -> dict[str, Any]:
+        return {"_request_timeout": self.timeout} if self.timeout else {}
 
     def leases(self) -> list[Obj]:
         """The operators' election Leases, in every namespace; none where the
@@ -46,7 +51,7 @@ class Kube:
             return []
         try:
             found: Any = self.coordination.list_lease_for_all_namespaces(
-                label_selector=f"{v1alpha1.LEASE_LABEL}=true", _preload_content=False
+                label_selector=f"{v1alpha1.LEASE_LABEL}=true", _preload_content=False, **self._limit()
             )
         except (ApiException, urllib3.exceptions.HTTPError):
             return []
@@ -57,10 +62,12 @@ class Kube:
         found: Any
         with _explained(f"list {kind.plural} in {where}"):
             if all_namespaces:
-                found = self.api.list_cluster_custom_object(v1alpha1.GROUP, v1alpha1.VERSION, kind.plural)
+                found = self.api.list_cluster_custom_object(
+                    v1alpha1.GROUP, v1alpha1.VERSION, kind.plural, **self._limit()
+                )
             else:
                 found = self.api.list_namespaced_custom_object(
-                    v1alpha1.GROUP, v1alpha1.VERSION, self.namespace, kind.plural
+                    v1alpha1.GROUP, v1alpha1.VERSION, self.namespace, kind.plural, **self._limit()
                 )
         return list(found["items"])
 
@@ -68,7 +75,7 @@ class Kube:
         found: Any
         with _explained(f"get {kind.singular} {name!r} in namespace {self.namespace}"):
             found = self.api.get_namespaced_custom_object(
-                v1alpha1.GROUP, v1alpha1.VERSION, self.namespace, kind.plural, name
+                v1alpha1.GROUP, v1alpha1.VERSION, self.namespace, kind.plural, name, **self._limit()
             )
         return dict(found)
 
@@ -82,20 +89,28 @@ class Kube:
                 kind.plural,
                 name,
                 {"metadata": {"annotations": annotations}},
+                **self._limit(),
             )
 
 
-def connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Kube:
+def connect(
+    kubeconfig: str | None, context: str | None, namespace: str | None, *, timeout: float | None = None
+) -> Kube:
     """A client as kubectl would make it: $KUBECONFIG (or ~/.kube/config), the
     current (or given) context, and that context's namespace unless -n says."""
     try:
-        api_client = config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+        configuration = client.Configuration()
+        config.load_kube_config(kubeconfig, context, client_configuration=configuration, persist_config=False)
+        if timeout:
+            # As kubectl: the limit is per request, not spent again on retries.
+            configuration.retries = False
+        api_client = client.ApiClient(configuration)
         contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
     except (ConfigException, OSError) as error:
         raise PluginError(f"cannot load the kubeconfig: {error}") from None
     chosen = next((c for c in contexts if c["name"] == context), current) if context else current
     namespace = namespace or (chosen or {}).get("context", {}).get("namespace") or "default"
-    return Kube(client.CustomObjectsApi(api_client), namespace, client.CoordinationV1Api(api_client))
+    return Kube(client.CustomObjectsApi(api_client), namespace, timeout, client.CoordinationV1Api(api_client))
 
 
 @contextmanager
@@ -105,6 +120,8 @@ def _explained(doing: str) -> Iterator[None]:
         yield
     except ApiException as error:
         raise PluginError(f"cannot {doing}: {_reason(error)}") from None
+    except urllib3.exceptions.TimeoutError:
+        raise PluginError(f"cannot {doing}: the API server did not answer within --request-timeout") from None
     except urllib3.exceptions.HTTPError as error:
         raise PluginError(f"cannot {doing}: the API server cannot be reached ({type(error).__name__})") from None
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
 
+import yaml
+
 from ..api import crds
 from ..api.v1alpha1 import ConditionType, ValidationResult
-from . import leaders, tree
+from . import leaders, report, tree
 from .api_calls import Kube, PluginError, connect, kind_of
 
 PREFIX = "influxdb.replication.dev/"
@@ -36,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     common.add_argument("--context", help="kubeconfig context (default: the current one)")
     common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    common.add_argument(
+        "--request-timeout",
+        type=_duration,
+        help="how long to wait for each API server request, as kubectl takes it (30s, 1m, 2; 0: no limit)",
+    )
     parser = argparse.ArgumentParser(
         parents=[common],
         prog="kubectl influxdb",
@@ -52,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     status.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    status.add_argument(
+        "-o", "--output", choices=("json", "yaml"), help="the tree as data (the README's Day 2 shows the shape)"
+    )
     validate = commands.add_parser(
         "validate", parents=[common], help=f"ask the operator to validate a Replication once ({VALIDATE})"
     )
@@ -87,9 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        kube = connect(*(getattr(args, key, None) for key in ("kubeconfig", "context", "namespace")))
+        kube = connect(
+            *(getattr(args, key, None) for key in ("kubeconfig", "context", "namespace")),
+            timeout=getattr(args, "request_timeout", None),
+        )
         if args.command == "status":
-            return status(kube, all_namespaces=args.all_namespaces, colour=_colour(args.color))
+            return status(kube, all_namespaces=args.all_namespaces, colour=_colour(args.color), output=args.output)
         if args.command == "validate":
             return validate(kube, args.name, wait=args.wait, timeout=args.timeout)
         if args.command in ("pause", "resume"):
@@ -105,6 +120,21 @@ def main(argv: list[str] | None = None) -> int:
 def now() -> str:
     """A new value for the request-once annotations: the current UTC time."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> float | None:
+    """kubectl's --request-timeout: a Go duration (1m30s) or whole seconds; 0 is no limit."""
+    if text.isdigit():
+        seconds = float(text)
+    elif re.fullmatch(f"(?:{_DURATION.pattern})+", text):
+        seconds = sum(float(n) * _SECONDS[unit] for n, unit in _DURATION.findall(text))
+    else:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 30s, 1m, 2)")
+    return seconds or None
 
 
 def _colour(choice: str) -> bool:
@@ -124,9 +154,13 @@ def _target(text: str) -> tuple[crds.Kind, str]:
     return kind_of(kind), name
 
 
-def status(kube: Kube, *, all_namespaces: bool, colour: bool) -> int:
+def status(kube: Kube, *, all_namespaces: bool, colour: bool, output: str | None = None) -> int:
     instances, remotes, replications, sets = (kube.items(kind, all_namespaces=all_namespaces) for kind in crds.KINDS)
     trees = tree.build(instances, remotes, replications, sets)
+    if output is not None:
+        data = report.build(trees)
+        print(json.dumps(data, indent=2) if output == "json" else yaml.safe_dump(data, sort_keys=False), end="\n")
+        return 0 if data["healthy"] else 1
     for line in leaders.lines(kube.leases(), None if all_namespaces else kube.namespace, datetime.now(UTC)):
         print(line)
     if not trees:

@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 from ..api import v1alpha1
 from ..influx import errors
 from . import conditions
-from .reasons import ALERTING, WAITING, Action, Reason
+from .reasons import ALERTING, NEEDS_HUMAN, WAITING, Action, Reason
 
 
 class Event(NamedTuple):
@@ -97,8 +97,9 @@ def finish(
         changed = (before.get("reason"), before.get("message")) != (outcome.reason, outcome.message)
         if changed and outcome.reason not in WAITING:
             events.append(Event("Warning", outcome.reason, outcome.message))
+        updates += _stalled(old, outcome.reason, outcome.message, stuck=outcome.reason in NEEDS_HUMAN)
     else:
-        updates = outcome.conditions
+        updates = outcome.conditions + _stalled(old, Reason.AVAILABLE, "", stuck=False)
         new = outcome.status.model_dump(by_alias=True, exclude_unset=True)
         if outcome.applied:
             new["observedGeneration"] = generation
@@ -114,6 +115,18 @@ def finish(
     # declare fails here, in tests, rather than being pruned by Kubernetes.
     new = model.model_validate(new).model_dump(by_alias=True, exclude_unset=True)
     return conditions.status_patch(old, new), events
+
+
+def _stalled(old: Mapping[str, Any], reason: Reason, message: str, *, stuck: bool) -> list[conditions.Condition]:
+    """`Stalled=True` while stuck (kstatus: Failed); once it was, False again
+    when not (kstatus, crossplane: an abnormal-true condition may be absent or
+    False). A resource never stuck gets no Stalled condition, so nothing is
+    written to the many that never are."""
+    if stuck:
+        return [conditions.Condition(v1alpha1.ConditionType.STALLED, "True", reason, message)]
+    if conditions.get(old.get("conditions") or [], v1alpha1.ConditionType.STALLED) is None:
+        return []
+    return [conditions.Condition(v1alpha1.ConditionType.STALLED, "False", reason, message)]
 
 
 def _health_events(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Event]:

@@ -195,6 +195,39 @@ WAITING = frozenset(
     }
 )
 
+# Ready=False reasons that only a change made by someone (a Secret, a bucket,
+# a token's permissions, the spec) can clear: the operator keeps retrying, but
+# retrying alone cannot help. They also set `Stalled=True` (what kstatus reads
+# as Failed) and are Degraded in Argo CD.
+NEEDS_HUMAN = frozenset(
+    {
+        Reason.SECRET_NOT_FOUND,
+        Reason.SECRET_KEY_NOT_FOUND,
+        Reason.SECRET_KEY_EMPTY,
+        Reason.SECRET_INVALID,
+        Reason.SECRET_NOT_WRITTEN,
+        Reason.INSTANCE_NOT_FOUND,
+        Reason.INSTANCE_UNAUTHORIZED,
+        Reason.INSTANCE_FAILING,
+        Reason.UNSUPPORTED_VERSION,
+        Reason.REMOTE_CONNECTION_NOT_FOUND,
+        Reason.REMOTE_CONNECTION_MISMATCH,
+        Reason.ORG_NOT_FOUND,
+        Reason.BUCKET_NOT_FOUND,
+        Reason.UNAUTHORIZED,
+        Reason.REJECTED,
+        Reason.NAME_CONFLICT,
+        Reason.OBJECT_NOT_FOUND,
+        Reason.REMOTE_VALIDATION_FAILED,
+    }
+)
+
+# Ready=False (or Unknown) reasons of a resource that is still being created
+# or waits on something starting: Progressing in Argo CD. The other transient
+# ones (unreachable, timed out, 5xx, an operator error) are retried too, but
+# are Degraded there: a person looking at a sync should see them.
+STARTING = WAITING | {Reason.VALIDATING, Reason.UNAVAILABLE, Reason.IN_USE}
+
 # Healthy reasons announced with a Warning Event when they begin (and a
 # Normal one when they end); the others only show in the condition.
 ALERTING = frozenset({Reason.DATA_LOST, Reason.STALLED, Reason.QUEUE_FILLING_UP, Reason.REMOTE_RETENTION_SHORTER})
@@ -213,10 +246,36 @@ def of_instance(reason: Reason) -> Reason:
     return _FOR_DEPENDENTS.get(reason, Reason.INSTANCE_FAILING)
 
 
+# Ready=False reasons retried until they clear by themselves (a server back
+# up): kstatus InProgress, but Degraded in Argo CD, where a person looks.
+RETRIED = frozenset(
+    {
+        Reason.UNREACHABLE,
+        Reason.TIMEOUT,
+        Reason.INFLUXDB_ERROR,
+        Reason.RECONCILE_ERROR,
+        Reason.INSTANCE_UNREACHABLE,
+    }
+)
+
+
+def _while_not_ready(reason: Reason) -> str:
+    """What Argo CD and kstatus make of a resource not Ready for `reason`."""
+    if reason in NEEDS_HUMAN:
+        return "needs a person: `Stalled`; Degraded, Failed"
+    if reason in STARTING:
+        return "starting: Progressing, InProgress"
+    if reason in RETRIED:
+        return "retried: Degraded, InProgress"
+    if reason is Reason.PAUSED:
+        return "Suspended, InProgress"
+    return ""
+
+
 def table() -> str:
     """The Markdown tables of docs/reasons.md."""
-    lines = ["| condition reason | meaning |", "|---|---|"]
-    lines += [f"| `{r}` | {MEANINGS[r]} |" for r in Reason]
+    lines = ["| condition reason | meaning | Ready not True: Argo CD, kstatus |", "|---|---|---|"]
+    lines += [f"| `{r}` | {MEANINGS[r]} | {_while_not_ready(r)} |" for r in Reason]
     lines += ["", "| event reason (Normal) | meaning |", "|---|---|"]
     lines += [f"| `{a}` | {MEANINGS[a]} |" for a in Action]
     return "\n".join(lines) + "\n"
