@@ -56,8 +56,10 @@ typecheck: $(PY) ## mypy --strict
 	$(VENV)/bin/mypy operator/influxdb_operator tests tools .github/release_notes.py
 
 CHART := deploy/chart/influxdb-replication-operator
-HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
-ACTIONLINT = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/actionlint
+# The testbin's links: $TESTBIN_DIR if set (as tests/sandbox/binaries.py reads it), else the cache's bin/.
+TESTBIN_BIN = $(or $(TESTBIN_DIR),$(or $(TESTBIN_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/influxdb-replication-operator/testbin)/bin)
+HELM_BIN = $(TESTBIN_BIN)/helm
+ACTIONLINT = $(TESTBIN_BIN)/actionlint
 MANIFEST_NAMESPACE := influxdb-replication-operator
 
 docs: $(PY) ## regenerate the README's generated sections (the reasons tables)
@@ -69,7 +71,7 @@ crds: $(PY) ## regenerate crds/ (and the chart's copy) from the pydantic models
 manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default values)
 	@mkdir -p deploy/manifests
 	{ echo "# Rendered from $(CHART) by \`make manifests\`; do not edit."; \
-	  $(HELM) template $(MANIFEST_NAMESPACE) $(CHART) --namespace $(MANIFEST_NAMESPACE); } \
+	  $(HELM_BIN) template $(MANIFEST_NAMESPACE) $(CHART) --namespace $(MANIFEST_NAMESPACE); } \
 	  > deploy/manifests/operator.yaml
 
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time

@@ -19,7 +19,8 @@
 # built into a temporary directory and renamed into place only when complete,
 # so an interrupted build is never taken for a good one. A second run finds
 # every version present and builds nothing. The stable entry point is
-# $TESTBIN_CACHE/bin/, a directory of symlinks swapped in atomically.
+# $TESTBIN_DIR, default $TESTBIN_CACHE/bin/, a directory of symlinks swapped in
+# atomically.
 set -euo pipefail
 
 node=false
@@ -37,7 +38,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 # Leftovers of interrupted runs: never used, so just cleared.
-rm -rf "$cache"/.building-* "$cache"/bin.tmp
+rm -rf "$cache"/.building-* "${TESTBIN_DIR:-$cache/bin}.tmp"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 declare -A built  # tool -> its directory in the cache
 
@@ -202,16 +203,33 @@ build syft "$syft" syft -- -ldflags "-X main.version=${syft#v}" github.com/ancho
 oras=$(pinned oras oras.land/oras)
 build oras "$oras" oras -- oras.land/oras/cmd/oras
 
-# Point bin/ at exactly these versions: a symlink to a fresh directory of
-# links, replaced by one rename so readers never see a half-made bin/.
-links=$(mktemp -d "$cache/.bin-XXXXXX")
+# Point bin/ ($TESTBIN_DIR if set) at exactly these versions: a symlink to a
+# fresh directory of links, replaced by one rename so readers never see a
+# half-made bin/. Inside the cache the links are relative (the cache can move);
+# a TESTBIN_DIR elsewhere (a private bin/ that leaves the shared one alone) gets
+# absolute links, its link directories ($TESTBIN_DIR.links-*) made beside it.
+bindir=${TESTBIN_DIR:-$cache/bin}
+if [[ "$bindir" == "$cache/bin" ]]; then
+	links=$(mktemp -d "$cache/.bin-XXXXXX")
+	target() { echo "../$(basename "$1")/$2"; }
+else
+	[[ -L "$bindir" || ! -e "$bindir" ]] || {
+		echo "testbin: TESTBIN_DIR=$bindir exists and is not a link this script made; remove it or choose another" >&2
+		exit 1
+	}
+	mkdir -p "$(dirname "$bindir")"
+	links=$(mktemp -d "$bindir.links-XXXXXX")
+	target() { echo "$1/$2"; }
+fi
 chmod 755 "$links"
 unset "built[pkg-config]"
 for tool in "${!built[@]}"; do
-	ln -s "../$(basename "${built[$tool]}")/$tool" "$links/$tool"
+	ln -s "$(target "${built[$tool]}" "$tool")" "$links/$tool"
 done
-[[ -L "$cache/bin" || ! -e "$cache/bin" ]] || rm -rf "$cache/bin"
-ln -s "$(basename "$links")" "$cache/bin.tmp"
-mv -T "$cache/bin.tmp" "$cache/bin"
-for old in "$cache"/.bin-*; do [[ "$old" == "$links" ]] || rm -rf "$old"; done
-echo "testbin: ready in $cache/bin"
+[[ -L "$bindir" || ! -e "$bindir" ]] || rm -rf "$bindir"
+ln -sfn "$links" "$bindir.tmp"
+mv -T "$bindir.tmp" "$bindir"
+for old in "${links%-*}"-*; do
+	[[ "$old" == "$links" || ! -d "$old" ]] || rm -rf "$old"
+done
+echo "testbin: ready in $bindir"
