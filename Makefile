@@ -45,6 +45,10 @@ test: $(PY) testbin ## lint, type checks and the whole test suite on the real sa
 	$(MAKE) lint typecheck
 	$(PY) -m pytest
 
+.PHONY: test-versions
+test-versions: $(PY) ## beside the defaults: admission, client, lifecycle, tokens, validate, data plane and import tests on the oldest influxd and Kubernetes, the chart on Helm 3; prints per version how many ran and passed
+	$(PY) -m support.matrix
+
 lint: $(PY) testbin ## ruff (lint + format check), import-linter's layer contract, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
