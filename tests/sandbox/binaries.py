@@ -22,6 +22,15 @@ SELECTORS = {
 }
 
 
+# The default version of each versioned tool is what its wrapper module pins.
+TESTBIN_SOURCE = Path(__file__).resolve().parents[1] / "testbin"
+DEFAULT_PINS = {
+    "influxd": ("influxd", "github.com/influxdata/influxdb/v2"),
+    "helm": ("helm4", "helm.sh/helm/v4"),
+    **{tool: ("kube", "k8s.io/kubernetes") for tool in SELECTORS if SELECTORS[tool] == "KUBE"},
+}
+
+
 def testbin_dir() -> Path:
     """`$TESTBIN_DIR`, else the bin/ that tests/testbin/build.sh maintains."""
     if explicit := os.environ.get("TESTBIN_DIR"):
@@ -41,6 +50,22 @@ def selected(tool: str) -> str | None:
     if variable is None:
         return None
     return os.environ.get(variable, "").removeprefix("v") or None
+
+
+def default_version(tool: str) -> str:
+    """The version tests/testbin/*/go.mod pins for the tool's default build, e.g. "1.37.2"."""
+    directory, module = DEFAULT_PINS[tool]
+    found = re.search(
+        rf"^\s*(?:require\s+)?{re.escape(module)} v(\S+)", (TESTBIN_SOURCE / directory / "go.mod").read_text(), re.M
+    )
+    if not found:
+        raise ValueError(f"tests/testbin/{directory}/go.mod does not require {module}")
+    return found.group(1)
+
+
+def expected_version(tool: str) -> str:
+    """What the tool in use should report: the selected version (or prefix), else the default."""
+    return selected(tool) or default_version(tool)
 
 
 def _version_key(name: str) -> tuple[int, ...]:
