@@ -167,9 +167,29 @@ built[helm]=${built[helm@${helm4#v}]}
 # `promtool --version` names the release (module v0.3XX.Y is release 3.XX.Y).
 promtool=$(pinned promtool github.com/prometheus/prometheus)
 promtool_release=$(echo "$promtool" | sed -E 's/^v0\.([0-9]+)([0-9]{2})\.([0-9]+)$/\1.\2.\3/; s/^([0-9]+)\.0([0-9])\./\1.\2./')
-build promtool "$promtool" promtool -- -tags netgo \
-	-ldflags "-X github.com/prometheus/common/version.Version=$promtool_release -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildDate=19700101-00:00:00" \
-	github.com/prometheus/prometheus/cmd/promtool
+# PROMTOOL=debian (`.ci/run`) takes promtool from the distribution's prometheus
+# package instead (Debian bookworm: 2.42), unpacked, never installed: the chart's
+# rule checks and unit tests pass with it too, and it saves the 8.5 minutes the
+# cold build costs on two cores. Cached by the package's version like a build.
+if [[ "${PROMTOOL:-}" == debian ]]; then
+	deb_version=$(apt-cache policy prometheus 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	[[ -n "$deb_version" && "$deb_version" != "(none)" ]] || {
+		echo "testbin: PROMTOOL=debian, but apt knows no prometheus package (apt-get update first)" >&2
+		exit 1
+	}
+	unpack_promtool() {
+		local work
+		work=$(mktemp -d)
+		(cd "$work" && apt-get download -qq "prometheus=$deb_version" && dpkg-deb -x ./prometheus_*.deb root)
+		install -m 755 "$work/root/usr/bin/promtool" "$out"
+		rm -rf "$work"
+	}
+	produce promtool "debian-${deb_version//[^A-Za-z0-9.]/_}" deb unpack_promtool
+else
+	build promtool "$promtool" promtool -- -tags netgo \
+		-ldflags "-X github.com/prometheus/common/version.Version=$promtool_release -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildDate=19700101-00:00:00" \
+		github.com/prometheus/prometheus/cmd/promtool
+fi
 
 # actionlint checks .github/workflows in `make lint`. Built from a wrapper
 # module, its build info names no version, so ldflags set it as its release
