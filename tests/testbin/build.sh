@@ -180,6 +180,7 @@ if [[ "${PROMTOOL:-}" == debian ]]; then
 	unpack_promtool() {
 		local work
 		work=$(mktemp -d)
+		chmod a+rwx "$work" # apt fetches as its own user (_apt)
 		(cd "$work" && apt-get download -qq "prometheus=$deb_version" && dpkg-deb -x ./prometheus_*.deb root)
 		install -m 755 "$work/root/usr/bin/promtool" "$out"
 		rm -rf "$work"
