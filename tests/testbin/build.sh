@@ -63,6 +63,14 @@ toolchain() {
 # absolute) pins for a module path.
 pinned() { (cd "$here" && cd "$1" && GOTOOLCHAIN=$(toolchain .) go list -m -f '{{.Version}}' "$2"); }
 
+# The version a wrapper module's go.mod requires of a module, read without go:
+# an extra version not asked for costs no module download or toolchain.
+required() {
+	local modfile=$1/go.mod
+	[[ "$modfile" == /* ]] || modfile=$here/$modfile
+	sed -n "s#^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}$2 \(v[^[:space:]]*\).*#\2#p" "$modfile" | head -1
+}
+
 # Is VERSION (with or without its v) in the space-separated LIST?
 requested() { [[ " $1 " == *" ${2#v} "* || " $1 " == *" v${2#v} "* ]]; }
 INFLUXD_VERSIONS="${INFLUXD_VERSIONS:-} ${INFLUXD:-}"
@@ -119,7 +127,7 @@ go_build() {
 # default module (kube/), as TOOL.
 kube_tools() {
 	local dir=$1 wanted=${2:-true} version ldflags tool
-	version=$(pinned "$dir" k8s.io/kubernetes)
+	version=$(required "$dir" k8s.io/kubernetes)
 	ldflags="-X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
 	for tool in kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy; do
 		link=$tool@${version#v} want=$wanted build "$tool" "$version" "$dir" -- -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$tool"
@@ -211,7 +219,7 @@ command -v pkg-config >/dev/null || { echo "testbin: a system pkg-config must be
 # recipe then differs, so a stand-in build is never taken for the real one).
 influxd_build() {
 	local dir=$1 wanted=${2:-true} version shim commit real standin replaced=""
-	version=$(pinned "$dir" github.com/influxdata/influxdb/v2)
+	version=$(required "$dir" github.com/influxdata/influxdb/v2)
 	if [[ -f "$here/$dir/standins" ]] && { [[ "$wanted" == true ]] || compgen -G "$cache/influxd-$version-*" >/dev/null; }; then
 		while read -r real standin; do
 			[[ -z "$real" || "$real" == "#"* ]] && continue
@@ -229,7 +237,7 @@ influxd_build() {
 		(cd "$copy" && GOTOOLCHAIN=$(toolchain .) go mod edit $replaced)
 		dir=$copy
 	fi
-	shim=$(pinned "$dir" github.com/influxdata/pkg-config)
+	shim=$(required "$dir" github.com/influxdata/pkg-config)
 	recipe_extra=$replaced link=pkg-config@${version#v} want=$wanted build pkg-config "$shim" "$dir" -- github.com/influxdata/pkg-config
 	[[ -n "${built[pkg-config@${version#v}]:-}" ]] || return 0
 	commit=$(cd "$here" && cd "$dir" && GOTOOLCHAIN=$(toolchain .) go mod download -json "github.com/influxdata/influxdb/v2@$version" |
