@@ -48,6 +48,16 @@ def test_kubernetes_is_the_selected_version(sandbox: sandbox_module.Sandbox) -> 
     assert str(version["gitVersion"]) == f"v{expected}" or str(version["gitVersion"]).startswith(f"v{expected}.")
 
 
+def test_influxd_is_the_selected_version(sandbox: sandbox_module.Sandbox) -> None:
+    """INFLUXD=<version> runs the suite on that release, the default (influxd/go.mod's) otherwise."""
+    expected = binaries.expected_version("influxd")
+    for server in (sandbox.edge, sandbox.cloud):
+        status, health = server.request("GET", "/health")
+        assert status == 200
+        reported = str(health["version"]).removeprefix("v")
+        assert reported == expected or reported.startswith(f"{expected}.")
+
+
 def test_sandbox_json_describes_the_servers(sandbox: sandbox_module.Sandbox) -> None:
     description = sandbox.description
     assert description.stat().st_mode & 0o777 == 0o600

@@ -238,13 +238,15 @@ influxd_build() {
 		dir=$copy
 	fi
 	shim=$(required "$dir" github.com/influxdata/pkg-config)
-	recipe_extra=$replaced link=pkg-config@${version#v} want=$wanted build pkg-config "$shim" "$dir" -- github.com/influxdata/pkg-config
+	# A stand-in build's cache directory says so: influxd-v2.10.1-standin-<recipe>.
+	local label=${replaced:+-standin}
+	recipe_extra=$replaced link=pkg-config@${version#v} want=$wanted build pkg-config "$shim$label" "$dir" -- github.com/influxdata/pkg-config
 	[[ -n "${built[pkg-config@${version#v}]:-}" ]] || return 0
 	commit=$(cd "$here" && cd "$dir" && GOTOOLCHAIN=$(toolchain .) go mod download -json "github.com/influxdata/influxdb/v2@$version" |
 		sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
 	PKG_CONFIG="${built[pkg-config@${version#v}]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 		RUSTC_WRAPPER="$here/rustc-cap-lints" recipe_extra=$replaced link=influxd@${version#v} want=$wanted \
-		build influxd "$version" "$dir" -- -tags sqlite_foreign_keys,sqlite_json \
+		build influxd "$version$label" "$dir" -- -tags sqlite_foreign_keys,sqlite_json \
 		-ldflags "-X main.version=${version#v} -X main.commit=${commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
 		github.com/influxdata/influxdb/v2/cmd/influxd
 	unset "built[pkg-config@${version#v}]"
