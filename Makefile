@@ -22,7 +22,7 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 version: ## print the package version (from pyproject.toml, no install needed)
 	@$(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry)
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm 3 and 4, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry); INFLUXD_VERSIONS / KUBE_VERSIONS (or INFLUXD / KUBE) add other versions
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster
