@@ -220,7 +220,9 @@ command -v pkg-config >/dev/null || { echo "testbin: a system pkg-config must be
 influxd_build() {
 	local dir=$1 wanted=${2:-true} version shim commit real standin replaced=""
 	version=$(required "$dir" github.com/influxdata/influxdb/v2)
-	if [[ -f "$here/$dir/standins" ]] && { [[ "$wanted" == true ]] || compgen -G "$cache/influxd-$version-*" >/dev/null; }; then
+	# Not asked for and never built: nothing to link, and nothing to download.
+	[[ "$wanted" == true ]] || compgen -G "$cache/influxd-$version-*" >/dev/null || return 0
+	if [[ -f "$here/$dir/standins" ]]; then
 		while read -r real standin; do
 			[[ -z "$real" || "$real" == "#"* ]] && continue
 			(cd "$here/$dir" && GOTOOLCHAIN=$(toolchain .) go mod download "$real" >/dev/null 2>&1) && continue
@@ -241,10 +243,10 @@ influxd_build() {
 	# A stand-in build's cache directory says so: influxd-v2.10.1-standin-<recipe>.
 	local label=${replaced:+-standin}
 	recipe_extra=$replaced link=pkg-config@${version#v} want=$wanted build pkg-config "$shim$label" "$dir" -- github.com/influxdata/pkg-config
-	[[ -n "${built[pkg-config@${version#v}]:-}" ]] || return 0
 	commit=$(cd "$here" && cd "$dir" && GOTOOLCHAIN=$(toolchain .) go mod download -json "github.com/influxdata/influxdb/v2@$version" |
 		sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
-	PKG_CONFIG="${built[pkg-config@${version#v}]}/pkg-config" RUSTUP_TOOLCHAIN=stable \
+	# (An influxd not asked for is linked if cached, whether or not its shim still is.)
+	PKG_CONFIG="${built[pkg-config@${version#v}]:-/nonexistent}/pkg-config" RUSTUP_TOOLCHAIN=stable \
 		RUSTC_WRAPPER="$here/rustc-cap-lints" recipe_extra=$replaced link=influxd@${version#v} want=$wanted \
 		build influxd "$version$label" "$dir" -- -tags sqlite_foreign_keys,sqlite_json \
 		-ldflags "-X main.version=${version#v} -X main.commit=${commit:-unknown} -X main.date=1970-01-01T00:00:00Z" \
