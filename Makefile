@@ -22,7 +22,7 @@ venv: $(PY) ## create .venv with the operator and its dev tools
 version: ## print the package version (from pyproject.toml, no install needed)
 	@$(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
 
-testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry), argocd-health and kstatus (the tests' Argo CD and Flux health checkers)
+testbin: ## build (or find cached) kube-apiserver, kubectl, etcd, influxd, helm 3 and 4, promtool, actionlint, prometheus-operator's CRDs, crane (an OCI registry), argocd-health and kstatus (the tests' Argo CD and Flux health checkers); INFLUXD_VERSIONS / KUBE_VERSIONS (or INFLUXD / KUBE) add other versions
 	bash tests/testbin/build.sh
 
 .PHONY: testbin-node cluster
@@ -45,6 +45,10 @@ test: $(PY) testbin ## lint, type checks and the whole test suite on the real sa
 	$(MAKE) lint typecheck
 	$(PY) -m pytest
 
+.PHONY: test-versions
+test-versions: $(PY) ## beside the defaults: admission, client, lifecycle, tokens, validate, data plane and import tests on the oldest influxd and Kubernetes, the chart on Helm 3; prints per version how many ran and passed
+	$(PY) -m support.matrix
+
 lint: $(PY) testbin ## ruff (lint + format check), import-linter's layer contract, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,8 +60,10 @@ typecheck: $(PY) ## mypy --strict
 	$(VENV)/bin/mypy operator/influxdb_operator tests tools .github/release_notes.py
 
 CHART := deploy/chart/influxdb-replication-operator
-HELM = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/helm
-ACTIONLINT = $(or $(TESTBIN_CACHE),$(HOME)/.cache/influxdb-replication-operator/testbin)/bin/actionlint
+# The testbin's links: $TESTBIN_DIR if set (as tests/sandbox/binaries.py reads it), else the cache's bin/.
+TESTBIN_BIN = $(or $(TESTBIN_DIR),$(or $(TESTBIN_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/influxdb-replication-operator/testbin)/bin)
+HELM_BIN = $(TESTBIN_BIN)/helm
+ACTIONLINT = $(TESTBIN_BIN)/actionlint
 MANIFEST_NAMESPACE := influxdb-replication-operator
 
 docs: $(PY) ## regenerate the README's reasons tables and the API reference, then build the docs site (build/site, --strict)
@@ -71,7 +77,7 @@ crds: $(PY) ## regenerate crds/ (and the chart's copy) from the pydantic models
 manifests: crds testbin ## render deploy/manifests/ from the Helm chart (default values)
 	@mkdir -p deploy/manifests
 	{ echo "# Rendered from $(CHART) by \`make manifests\`; do not edit."; \
-	  $(HELM) template $(MANIFEST_NAMESPACE) $(CHART) --namespace $(MANIFEST_NAMESPACE); } \
+	  $(HELM_BIN) template $(MANIFEST_NAMESPACE) $(CHART) --namespace $(MANIFEST_NAMESPACE); } \
 	  > deploy/manifests/operator.yaml
 
 bench: $(PY) testbin ## benchmarks: prints figures, asserts nothing about time

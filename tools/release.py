@@ -51,7 +51,7 @@ CHART = ROOT / "deploy/chart/influxdb-replication-operator"
 IMAGE = "influxdb-replication-operator"
 PLATFORMS = ("linux/amd64", "linux/arm64")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "influxdb-replication-operator"
-TESTBIN = Path(os.environ.get("TESTBIN_CACHE", CACHE / "testbin")) / "bin"
+TESTBIN = Path(os.environ.get("TESTBIN_DIR") or Path(os.environ.get("TESTBIN_CACHE", CACHE / "testbin")) / "bin")
 SBOM_TYPE = "application/vnd.cyclonedx+json"
 # A base image made as a stand-in for the official one says so in this label.
 STANDIN_LABEL = "dev.influxdb-replication.stand-in-for"

@@ -145,6 +145,9 @@ def _load_busybox(cluster: Node, workdir: Path) -> str:
         return f"docker.io/library/{ref}"
     if not hasattr(cluster, "import_archive"):
         missing("no Docker engine runs here (`docker info` fails), so no image can be loaded")
+    # Named in full, as Docker's path names it: the kubelet from 1.37 looks an image up
+    # by its normalized name, and containerd 1.6 holds an archive's under the name given.
+    ref = f"docker.io/library/{ref}"
     cluster.import_archive(_busybox_archive(workdir, ref))  # type: ignore[attr-defined]
     return ref
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import sandbox as sandbox_module
+from sandbox import binaries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,12 +86,16 @@ def test_testbin_is_cached_and_reports_real_versions() -> None:
     assert "building" not in done.stdout
     bin_dir = Path(done.stdout.strip().splitlines()[-1].split(" in ", 1)[1])
     apiserver = subprocess.run([bin_dir / "kube-apiserver", "--version"], capture_output=True, text=True, check=True)
-    assert apiserver.stdout.startswith("Kubernetes v1.34.")
+    assert apiserver.stdout.strip() == f"Kubernetes v{binaries.default_version('kube-apiserver')}"
     influxd = subprocess.run([bin_dir / "influxd", "version"], capture_output=True, text=True, check=True)
-    assert influxd.stdout.startswith("InfluxDB 2.9.1 ")
+    assert influxd.stdout.startswith(f"InfluxDB {binaries.default_version('influxd')} ")
     etcd = subprocess.run([bin_dir / "etcd", "--version"], capture_output=True, text=True, check=True)
     assert "etcd Version: 3.6." in etcd.stdout
     helm = subprocess.run([bin_dir / "helm", "version", "--short"], capture_output=True, text=True, check=True)
+    assert helm.stdout.startswith(f"v{binaries.default_version('helm')}")
+    # Helm 3 beside it, as HELM_VERSION=3 picks it.
+    (helm3,) = bin_dir.glob("helm@3.*")
+    helm = subprocess.run([helm3, "version", "--short"], capture_output=True, text=True, check=True)
     assert helm.stdout.startswith("v3.")
 
 

@@ -1,4 +1,4 @@
-"""The sandbox's servers are the real thing: Kubernetes 1.34 with CEL
+"""The sandbox's servers are the real thing: Kubernetes (the version selected) with CEL
 admission, RBAC and TokenRequest; InfluxDB that really replicates."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import sandbox as sandbox_module
+from sandbox import binaries
 from support.kubectl import Kubectl, KubectlError, eventually
 
 CEL_CRD = """
@@ -38,11 +39,23 @@ spec:
 """
 
 
-def test_kubernetes_is_v1_34(sandbox: sandbox_module.Sandbox) -> None:
+def test_kubernetes_is_the_selected_version(sandbox: sandbox_module.Sandbox) -> None:
+    """KUBE=<version> runs the suite on that release, the default (kube/go.mod's) otherwise."""
     status, version = sandbox.kube.get("/version")
     assert status == 200
     assert version["major"] == "1"
-    assert str(version["gitVersion"]).startswith("v1.34.")
+    expected = binaries.expected_version("kube-apiserver")
+    assert str(version["gitVersion"]) == f"v{expected}" or str(version["gitVersion"]).startswith(f"v{expected}.")
+
+
+def test_influxd_is_the_selected_version(sandbox: sandbox_module.Sandbox) -> None:
+    """INFLUXD=<version> runs the suite on that release, the default (influxd/go.mod's) otherwise."""
+    expected = binaries.expected_version("influxd")
+    for server in (sandbox.edge, sandbox.cloud):
+        status, health = server.request("GET", "/health")
+        assert status == 200
+        reported = str(health["version"]).removeprefix("v")
+        assert reported == expected or reported.startswith(f"{expected}.")
 
 
 def test_sandbox_json_describes_the_servers(sandbox: sandbox_module.Sandbox) -> None:

@@ -202,6 +202,9 @@ def control_plane(workdir: Path, *, node: NodeAccess | None = None) -> Iterator[
             # No controller-manager makes `default` ServiceAccounts: without this,
             # every pod would be refused for lacking one.
             apiserver_argv += ["--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"]
+            # No pod reaches the `kubernetes` Service here, and from 1.37 its
+            # endpoint reconciler refuses a loopback address (kube-apiserver exits).
+            apiserver_argv += ["--endpoint-reconciler-type=none"]
         with processes.running("kube-apiserver", apiserver_argv, log=logs / "kube-apiserver.log") as apiserver:
             kubeconfig = workdir / "kubeconfig"
             kube = Kube(

@@ -47,7 +47,7 @@ def render(path: Path, text: str) -> str:
 # behind (SCRAPE10K, TBD), unless it holds an underscore and the code reads it
 # (an environment variable such as BENCH_SIZES).
 WORDS = frozenset(
-    "API CEL CHANGELOG CLI CNI CPU CRD DNS FORWARD GET HTTP JSON NAT OCI OSS PATCH PEM PKI QEMU RBAC README RSS"  # noqa: SIM905
+    "API CEL CHANGELOG CLI CNI CPU CRD CRI DNS EKS FORWARD GET HTTP JSON NAT OCI OSS PATCH PEM PKI QEMU RBAC README RSS"  # noqa: SIM905
     " LICENSE SBOM SIGINT SIGKILL SIGSTOP SIGTERM TLS UID URL UTC".split()
 )
 SOURCES = ("Makefile", "operator/**/*.py", "tests/**/*.py", "tests/testbin/build.sh")
