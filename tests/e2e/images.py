@@ -3,7 +3,7 @@
 Everything a fresh machine lacks is made here rather than assumed: as root,
 Debian's docker.io is installed and dockerd started when no engine answers;
 where the official Python base cannot be pulled (no image registry), a
-stand-in is made from Debian packages with debootstrap and cached by its
+stand-in is made from Debian packages with mmdebstrap and cached by its
 recipe. Dependencies are downloaded on the host (`make wheels`), whose trust
 store knows any TLS-intercepting proxy, so the builds never touch the network.
 
@@ -36,9 +36,10 @@ INFLUXDB_REPOSITORY = "influxdb-replication-operator-e2e/influxdb"
 NATIVE_ARCH = emulation.NATIVE_ARCH
 # The platforms `make release` builds, so the stand-in base is made for each.
 RELEASE_ARCHES = ("amd64", "arm64")
-# The stand-in base: Debian's python3 is 3.11 on bookworm, like the official base.
+# The stand-in base: Debian's python3 is 3.11 on bookworm, like the official base:
+# the Essential packages (a shell, coreutils, ...) and Python with venv.
 STANDIN_SUITE = "bookworm"
-STANDIN_PACKAGES = ("python3", "python3-venv")
+STANDIN_PACKAGES = ("?essential", "python3", "python3-venv")
 STANDIN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Files a container never reads; dropping them keeps the stand-in near the official slim size.
 STANDIN_PRUNE = (
@@ -136,20 +137,22 @@ def python_base() -> str:
 
 
 def _standin_key() -> str:
-    recipe = "|".join((STANDIN_SUITE, *STANDIN_PACKAGES, *STANDIN_PRUNE, "v1"))
+    recipe = "|".join((STANDIN_SUITE, *STANDIN_PACKAGES, *STANDIN_PRUNE, "extract-v2"))
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
 def standin_rootfs(arch: str = NATIVE_ARCH) -> Path:
     """The stand-in's root filesystem for `arch` as a tarball, made once per recipe.
 
-    A foreign architecture's packages are configured under QEMU (binfmt_misc,
-    see emulation.ensure), which takes a few minutes instead of one.
+    The packages are extracted, not configured (mmdebstrap's extract variant), so
+    a foreign architecture needs no emulation and any takes seconds: nothing a
+    container of this base runs needs their maintainer scripts, except the
+    accounts base-passwd's would write, which are copied from its own masters.
     """
     suffix = "" if arch == "amd64" else f"-{arch}"
-    tarball = CACHE / "images" / f"debian-{STANDIN_SUITE}-minbase-python3-{_standin_key()}{suffix}.tar"
+    tarball = CACHE / "images" / f"debian-{STANDIN_SUITE}-essential-python3-{_standin_key()}{suffix}.tar"
     if not tarball.exists():
-        _debootstrap(tarball, arch)
+        _extract(tarball, arch)
     return tarball
 
 
@@ -160,7 +163,7 @@ def standin_base() -> str:
     data root imports it in seconds.
     """
     ref = f"influxdb-replication-operator-e2e/debian-python:{STANDIN_SUITE}-{_standin_key()}"
-    say(f"{PYTHON_BASE} cannot be pulled here: using a stand-in made with debootstrap ({ref})")
+    say(f"{PYTHON_BASE} cannot be pulled here: using a stand-in made from Debian's packages ({ref})")
     if _present(ref):
         return ref
     tarball = standin_rootfs()
@@ -181,43 +184,60 @@ def standin_base() -> str:
     return ref
 
 
-def _debootstrap(tarball: Path, arch: str) -> None:
-    if shutil.which("debootstrap") is None:
+def _extract(tarball: Path, arch: str) -> None:
+    if shutil.which("mmdebstrap") is None:
         if os.geteuid() != 0:
-            raise Unavailable("the stand-in base needs debootstrap, and root to install and run it")
+            raise Unavailable("the stand-in base needs mmdebstrap, and root to install and run it")
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "debootstrap"],
+            ["apt-get", "install", "-y", "-qq", "mmdebstrap"],
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             check=True,
         )
     if os.geteuid() != 0:
-        raise Unavailable("debootstrap needs root")
+        raise Unavailable("mmdebstrap needs root here")
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tarball.parent) as work:
         rootfs = Path(work) / "rootfs"
-        say(f"debootstrap {STANDIN_SUITE} {arch} minbase with {', '.join(STANDIN_PACKAGES)} (a minute, more emulated)")
+        say(f"mmdebstrap {STANDIN_SUITE} {arch}, extracted: {', '.join(STANDIN_PACKAGES)}")
         started = time.monotonic()
-        if arch != NATIVE_ARCH:
-            emulation.ensure(arch)
         subprocess.run(
             [
-                "debootstrap",
-                f"--arch={arch}",
-                "--variant=minbase",
-                f"--include={','.join(STANDIN_PACKAGES)}",
+                "mmdebstrap",
+                "--mode=root",
+                "--variant=extract",
+                "--skip=cleanup/apt/cache",  # the .debs, for the package database below
+                f"--architectures={arch}",
+                *(f"--include={package}" for package in STANDIN_PACKAGES),
                 STANDIN_SUITE,
                 str(rootfs),
                 STANDIN_MIRROR,
             ],
             check=True,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        for account in ("passwd", "group"):  # base-passwd's postinst, which extract does not run
+            shutil.copyfile(rootfs / f"usr/share/base-passwd/{account}.master", rootfs / "etc" / account)
+        _record_packages(rootfs)
         for path in STANDIN_PRUNE:
             shutil.rmtree(rootfs / path, ignore_errors=True)
         partial = Path(work) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(partial), "."], check=True)
         partial.rename(tarball)
         say(f"stand-in root filesystem made in {time.monotonic() - started:.0f}s: {tarball}")
+
+
+def _record_packages(rootfs: Path) -> None:
+    """dpkg's database of the extracted packages, as an installed system has it,
+    so that what reads it (an SBOM's scanner, dpkg -l) sees what the base holds."""
+    entries = []
+    for deb in sorted((rootfs / "var/cache/apt/archives").glob("*.deb")):
+        control = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True, text=True).stdout
+        package, rest = control.split("\n", 1)
+        entries.append(f"{package}\nStatus: install ok installed\n{rest.rstrip()}\n")
+    if not entries:
+        raise RuntimeError(f"mmdebstrap left no packages in {rootfs / 'var/cache/apt/archives'}")
+    (rootfs / "var/lib/dpkg/status").write_text("\n".join(entries))
 
 
 def release_base(registry: str) -> str:
@@ -233,7 +253,7 @@ def release_base(registry: str) -> str:
     index = f"{registry}/stand-in/debian-python:{STANDIN_SUITE}-{_standin_key()}"
     if subprocess.run([*crane, "digest", index], capture_output=True, check=False).returncode == 0:
         return index
-    say(f"{PYTHON_BASE} cannot be pulled here: pushing stand-ins made with debootstrap as {index}")
+    say(f"{PYTHON_BASE} cannot be pulled here: pushing stand-ins made from Debian's packages as {index}")
     manifests = []
     for arch in RELEASE_ARCHES:
         ref = f"{index}-{arch}"

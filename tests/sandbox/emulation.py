@@ -4,7 +4,7 @@ The release's arm64 image is built and tried here on an amd64 host: the kernel
 hands arm64 executables to Debian's qemu-user-static through binfmt_misc. Its
 entries are registered with the fix-binary flag (F), so the interpreter is
 opened once at registration and works inside chroots and containers too,
-which is what debootstrap's second stage and buildkitd's RUN steps need.
+which is what buildkitd's RUN steps for a foreign platform need.
 """
 
 from __future__ import annotations
