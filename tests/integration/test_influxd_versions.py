@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 import sandbox as sandbox_module
-from influxdb_operator.influx import errors, versions
+from influxdb_operator.influx import errors
 from influxdb_operator.influx.client import InfluxClient
 from influxdb_operator.reconcile.outcome import from_influx
 from influxdb_operator.reconcile.reasons import Reason
