@@ -9,7 +9,7 @@ string that is no version at all ("dev", a commit) is `None`: not refused, and
 given the newest known behaviour, since such a build comes from a recent tree.
 
 The differences below are those the operator's code or its tests depend on,
-each pinned per version by tests/integration/test_influxd_versions.py. Code
+each pinned per version by tests/integration/test_influxd_differences.py. Code
 asks here (through the version its InfluxDBInstance reported,
 `clients.Instance.capabilities`) rather than trying and failing per call; where
 the operator already does what is right on every supported version, the record
@@ -74,7 +74,8 @@ class Capabilities:
     # What a stored `maxAgeSeconds: 0` means: from 2.9 the default, a week
     # (replications/internal/queue_management.go, `newReplicationQueue`); in 2.7
     # and 2.8 a queue never purged by age. The CRD says 0 is a week, so for those
-    # the operator sends (and expects back) the week itself: `max_age_to_send`.
+    # the operator sends (and expects back) the week itself: `max_age_to_send`;
+    # `import` warns of replications holding 0 there.
     max_age_zero_is_a_week: bool
     # Authorization create checks the permissions it grants (2.10,
     # authorization/middleware_auth.go): an org or user by ID with an orgID is
