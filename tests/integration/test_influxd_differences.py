@@ -96,15 +96,16 @@ def test_a_local_bucket_of_another_org_is_taken_as_the_version_says(
         body = _replication(edge, remote_id, f"x-{unique}", localBucketID=bucket_id)
         status, made = edge.request("POST", "/api/v2/replications", body)
         if caps.local_bucket_in_org:
-            assert status == 404, made
-            assert bucket_id in made["message"]
+            assert status == 400, made
+            assert made["message"].startswith(f'local bucket "{bucket_id}" not found'), made
         else:
             assert status == 201, made
             assert (made["localBucketID"], made["orgID"]) == (bucket_id, edge.orgID)
         # Validate looks the bucket up the same way.
         status, answer = edge.request("POST", "/api/v2/replications?validate=true", body)
         if caps.local_bucket_in_org:
-            assert status == 404, answer
+            assert status == 400, answer
+            assert answer["message"].startswith(f'local bucket "{bucket_id}" not found'), answer
 
 
 def test_a_replication_on_a_bucket_of_another_org_is_refused_on_every_version(
