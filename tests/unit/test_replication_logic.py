@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from influxdb_operator.api import v1alpha1
-from influxdb_operator.influx import models
+from influxdb_operator.influx import models, versions
 from influxdb_operator.kinds.replication import replication_external
 from influxdb_operator.reconcile import dataplane, replications
 from influxdb_operator.reconcile.drift import correction, drift
 
 ORG_ID, LOCAL_BUCKET_ID, REMOTE_ID = "0" * 16, "1" * 16, "2" * 16
+NEWEST, V2_7 = versions.of(versions.parse("2.10.1")), versions.of(versions.parse("2.7.12"))
 
 
 def spec(**overrides: Any) -> v1alpha1.ReplicationSpec:
@@ -50,14 +51,14 @@ def observed(**overrides: Any) -> models.Replication:
 
 
 def test_defaults_match_influxdb() -> None:
-    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID, caps=NEWEST)
     assert want.maxQueueSizeBytes == 67108860
     assert want.maxAgeSeconds == 604800
     assert want.dropNonRetryableData is False
 
 
 def test_create_body_omits_unset_remote_bucket_id() -> None:
-    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID, caps=NEWEST)
     body = replication_external.create_body(want, org_id=ORG_ID, local_bucket_id=LOCAL_BUCKET_ID).wire()
     assert "remoteBucketID" not in body
     assert body["remoteBucketName"] == "metrics"
@@ -71,7 +72,7 @@ def test_get_answer_with_capital_r_and_null_parses() -> None:
 
 
 def test_matching_observation_has_no_drift() -> None:
-    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID)
+    want = replications.desired(spec(), name="r", remote_id=REMOTE_ID, caps=NEWEST)
     assert drift(want, observed()) == {}
 
 
@@ -86,7 +87,7 @@ def test_matching_observation_has_no_drift() -> None:
     ],
 )
 def test_each_patchable_field_drifts_and_is_corrected(field: str, value: Any, spec_field: str, spec_value: Any) -> None:
-    want = replications.desired(spec(**{spec_field: spec_value}), name="r", remote_id=REMOTE_ID)
+    want = replications.desired(spec(**{spec_field: spec_value}), name="r", remote_id=REMOTE_ID, caps=NEWEST)
     differing = drift(want, observed(**{field: value}))
     assert differing == {field: (value, spec_value)}
     assert correction(want, differing).wire() == {field: spec_value}
@@ -98,7 +99,7 @@ def test_drift_covers_every_patchable_field() -> None:
     for field in models.ReplicationSettings.model_fields:
         assert field in models.Replication.model_fields, f"the GET model lacks {field}"
         remote_bucket = {"id": "4" * 16} if field == "remoteBucketID" else {"name": "metrics"}
-        want = replications.desired(spec(remoteBucket=remote_bucket), name="r", remote_id=REMOTE_ID)
+        want = replications.desired(spec(remoteBucket=remote_bucket), name="r", remote_id=REMOTE_ID, caps=NEWEST)
         wanted = getattr(want, field)
         assert wanted is not None, f"desired() does not set {field}"
         other: Any = not wanted if isinstance(wanted, bool) else wanted + 1 if isinstance(wanted, int) else "x"
@@ -109,7 +110,7 @@ def test_drift_covers_every_patchable_field() -> None:
 
 
 def test_remote_bucket_by_id_compares_the_id() -> None:
-    want = replications.desired(spec(remoteBucket={"id": "4" * 16}), name="r", remote_id=REMOTE_ID)
+    want = replications.desired(spec(remoteBucket={"id": "4" * 16}), name="r", remote_id=REMOTE_ID, caps=NEWEST)
     assert drift(want, observed(remoteBucketID="5" * 16)) == {"remoteBucketID": ("5" * 16, "4" * 16)}
 
 
@@ -166,3 +167,20 @@ def test_a_queue_that_holds_less_than_the_warning_of_the_inflow_gets_a_sizing_hi
     assert replications.health(observed(), dp, full_warning=600, previous_remaining=0).reason == "Replicating"
     quiet = dataclasses.replace(dp, fill_rate=0.0)
     assert replications.health(observed(), quiet, full_warning=3600, previous_remaining=0).reason == "Replicating"
+
+
+def test_max_age_zero_means_a_week_on_every_version() -> None:
+    """2.7 and 2.8 keep a stored 0 as "never purge", 2.9+ as the week: the
+    operator sends the week itself to the former, and then sees no drift."""
+    zero = spec(maxAgeSeconds=0)
+    assert replications.desired(zero, name="r", remote_id=REMOTE_ID, caps=NEWEST).maxAgeSeconds == 0
+    old = replications.desired(zero, name="r", remote_id=REMOTE_ID, caps=V2_7)
+    assert old.maxAgeSeconds == v1alpha1.DEFAULT_MAX_AGE_SECONDS == versions.DEFAULT_MAX_AGE_SECONDS
+    assert drift(old, observed(maxAgeSeconds=v1alpha1.DEFAULT_MAX_AGE_SECONDS)) == {}
+    # A 2.7 replication holding 0 (made by hand, or before) is set to the week.
+    assert drift(old, observed(maxAgeSeconds=0)) == {"maxAgeSeconds": (0, v1alpha1.DEFAULT_MAX_AGE_SECONDS)}
+    # Any other value is sent as it is, on every version.
+    for caps in (NEWEST, V2_7):
+        assert (
+            replications.desired(spec(maxAgeSeconds=60), name="r", remote_id=REMOTE_ID, caps=caps).maxAgeSeconds == 60
+        )

@@ -74,6 +74,10 @@ def test_capabilities_follow_the_versions_that_changed_them() -> None:
     assert v210.tokens_shown_once
     assert not v27.max_age_validated
     assert v29.max_age_validated
+    assert not v27.max_age_zero_is_a_week
+    assert not v28.max_age_zero_is_a_week
+    assert v29.max_age_zero_is_a_week
+    assert v210.max_age_zero_is_a_week
     assert not v29.strict_authorization_permissions
     assert v210.strict_authorization_permissions
     assert not v29.local_bucket_in_org

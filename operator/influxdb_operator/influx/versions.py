@@ -8,11 +8,12 @@ leads to (the gate and the capabilities look at major.minor.patch only); a
 string that is no version at all ("dev", a commit) is `None`: not refused, and
 given the newest known behaviour, since such a build comes from a recent tree.
 
-The differences below are those the operator's code or its tests depend on.
-Where the operator already does what is right on every supported version, the
-record only documents the difference (with the influxd source file that makes
-it), so a code path that needs it later asks here rather than trying and
-failing per call.
+The differences below are those the operator's code or its tests depend on,
+each pinned per version by tests/integration/test_influxd_differences.py. Code
+asks here (through the version its InfluxDBInstance reported,
+`clients.Instance.capabilities`) rather than trying and failing per call; where
+the operator already does what is right on every supported version, the record
+only documents the difference, with the influxd source file that makes it.
 """
 
 from __future__ import annotations
@@ -67,10 +68,15 @@ class Capabilities:
     # version, so nothing branches on it.
     tokens_shown_once: bool
     # `maxAgeSeconds` outside 0 or 60..5184000 is refused with 400 from 2.9
-    # (replication.go, `checkMaxAgeInRange`); before, it is taken unchecked. 0 means the
-    # default, a week, on every version (replications/internal/queue_management.go):
-    # the CRD admits only what 2.9 accepts, so every version treats it alike.
+    # (replication.go, `checkMaxAgeInRange`); before, it is taken unchecked. The
+    # CRD admits only what 2.9 accepts, so nothing branches on it.
     max_age_validated: bool
+    # What a stored `maxAgeSeconds: 0` means: from 2.9 the default, a week
+    # (replications/internal/queue_management.go, `newReplicationQueue`); in 2.7
+    # and 2.8 a queue never purged by age. The CRD says 0 is a week, so for those
+    # the operator sends (and expects back) the week itself: `max_age_to_send`;
+    # `import` warns of replications holding 0 there.
+    max_age_zero_is_a_week: bool
     # Authorization create checks the permissions it grants (2.10,
     # authorization/middleware_auth.go): an org or user by ID with an orgID is
     # refused, a bucket must be one of that org. The minted tokens' permissions
@@ -78,18 +84,19 @@ class Capabilities:
     strict_authorization_permissions: bool
     # A replication's local bucket must belong to its org (2.10,
     # replications/service.go); before, any bucket ID is taken (2.9.1's
-    # `CreateReplication` only finds it by ID). The operator sends what the spec
-    # names, so on 2.10 a bucket of another org given by ID is refused by InfluxDB
-    # and shown in the Replication's condition; it is not checked ahead.
+    # `CreateReplication` only finds it by ID) and another org's data would be
+    # replicated. The operator refuses such a bucket itself on every version
+    # (`BucketInOtherOrg`) before sending anything, so nothing branches on it.
     local_bucket_in_org: bool
     # `?validate=true` on a new replication checks the remote bucket by ID only,
     # ignoring `remoteBucketName` (2.9.1: replications/service.go,
     # `ValidateNewReplication`); hence the CRD's rule that `validateBeforeCreate`
-    # needs `remoteBucket.id`. Not known to differ; to be pinned per version.
+    # needs `remoteBucket.id`. The same in 2.7.12, 2.9.1 and 2.10.1.
     validates_remote_bucket_by_name: bool
     # `/metrics` has the per-replication `replications_queue_*` series the data
     # plane reads (replications/metrics/replications_metrics.go), added at a
-    # replication's first write; without them its counters read as zeros.
+    # replication's first write; without them its counters read as zeros. The
+    # same names in 2.7.12, 2.9.1 and 2.10.1.
     replication_metrics: bool
 
 
@@ -102,8 +109,21 @@ def of(version: Version | None) -> Capabilities:
     return Capabilities(
         tokens_shown_once=at_least(2, 9),
         max_age_validated=at_least(2, 9),
+        max_age_zero_is_a_week=at_least(2, 9),
         strict_authorization_permissions=at_least(2, 10),
         local_bucket_in_org=at_least(2, 10),
         validates_remote_bucket_by_name=False,
         replication_metrics=True,
     )
+
+
+# What `maxAgeSeconds: 0` means to the CRD (and to influxd from 2.9): a week.
+DEFAULT_MAX_AGE_SECONDS = 604800
+
+
+def max_age_to_send(caps: Capabilities, max_age_seconds: int) -> int:
+    """The `maxAgeSeconds` that means on this server what the spec's means
+    everywhere: 0 becomes the week itself where 0 would never purge."""
+    if max_age_seconds == 0 and not caps.max_age_zero_is_a_week:
+        return DEFAULT_MAX_AGE_SECONDS
+    return max_age_seconds

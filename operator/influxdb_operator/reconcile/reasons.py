@@ -35,6 +35,7 @@ class Reason(StrEnum):
     REMOTE_TOKEN_PENDING = "RemoteTokenPending"
     ORG_NOT_FOUND = "OrgNotFound"
     BUCKET_NOT_FOUND = "BucketNotFound"
+    BUCKET_IN_OTHER_ORG = "BucketInOtherOrg"
     # InfluxDB's answers
     UNREACHABLE = "Unreachable"
     TIMEOUT = "Timeout"
@@ -118,6 +119,9 @@ MEANINGS: dict[Reason | Action, str] = {
     "(a new one is being minted; no Event)",
     Reason.ORG_NOT_FOUND: "the instance's `org` or `orgID` does not exist on the server",
     Reason.BUCKET_NOT_FOUND: "the local bucket does not exist",
+    Reason.BUCKET_IN_OTHER_ORG: "the local bucket (given by `id`) belongs to another org than the instance's; "
+    "refused on every influxd version before anything is created (2.10 refuses it, earlier ones would replicate "
+    "the other org's data)",
     Reason.UNREACHABLE: "InfluxDB could not be reached (refused, DNS, TLS)",
     Reason.TIMEOUT: "InfluxDB accepted the connection but did not answer in time",
     Reason.UNAUTHORIZED: "InfluxDB rejected the token, or it lacks a permission",

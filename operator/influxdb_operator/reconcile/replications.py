@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..api import v1alpha1
-from ..influx import models
+from ..influx import models, versions
 from . import conditions, dataplane
 from .reasons import Reason
 
@@ -23,7 +23,10 @@ QUEUE_NEARLY_FULL = 0.8
 BACKLOG_NOISE_BYTES = 1 << 20
 
 
-def desired(spec: v1alpha1.ReplicationSpec, *, name: str, remote_id: str) -> models.ReplicationSettings:
+def desired(
+    spec: v1alpha1.ReplicationSpec, *, name: str, remote_id: str, caps: versions.Capabilities
+) -> models.ReplicationSettings:
+    """`caps`: the server's, so that a setting means on it what the spec says."""
     return models.ReplicationSettings(
         name=name,
         description=spec.description or "",
@@ -31,7 +34,7 @@ def desired(spec: v1alpha1.ReplicationSpec, *, name: str, remote_id: str) -> mod
         remoteBucketID=spec.remote_bucket.id,
         remoteBucketName=spec.remote_bucket.name,
         maxQueueSizeBytes=spec.max_queue_size_bytes,
-        maxAgeSeconds=spec.max_age_seconds,
+        maxAgeSeconds=versions.max_age_to_send(caps, spec.max_age_seconds),
         dropNonRetryableData=spec.drop_non_retryable_data,
     )
 

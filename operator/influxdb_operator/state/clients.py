@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from .. import metrics
 from ..api import v1alpha1
+from ..influx import versions
 from ..influx.client import InfluxClient
 from ..reconcile.outcome import Blocked
 from ..reconcile.reasons import Reason
@@ -41,6 +42,12 @@ class Instance:
     @property
     def org_id(self) -> str | None:
         return self.spec.org_id or self.status.get("orgID")
+
+    @property
+    def capabilities(self) -> versions.Capabilities:
+        """What its server does where influxd versions differ, from the version it
+        last reported (`status.version`, written with the org its dependents wait for)."""
+        return versions.of(versions.parse(self.status.get("version")))
 
     @property
     def org(self) -> str:

@@ -64,6 +64,14 @@ class ReplicationExternal:
         if bucket is None:
             what = f"ID {ref.id}" if ref.id else f"name {ref.name!r}"
             raise Blocked(Reason.BUCKET_NOT_FOUND, f"no local bucket with {what} in {self.res.where}")
+        if bucket.orgID != self.res.org_id:
+            # influxd 2.10 refuses it; 2.7-2.9 would replicate another org's data.
+            # Refused here alike on every version, before anything is sent.
+            raise Blocked(
+                Reason.BUCKET_IN_OTHER_ORG,
+                f"local bucket {bucket.name!r} (ID {bucket.id}) belongs to the organization with ID {bucket.orgID}, "
+                f"not to {self.res.where} (ID {self.res.org_id}): a replication only reads its own org's buckets",
+            )
         return bucket.id
 
     async def _create_body(self) -> models.ReplicationCreate:

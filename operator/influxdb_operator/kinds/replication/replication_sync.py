@@ -62,7 +62,8 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj, listing: Listing | None) -> Re
     labels = (meta["namespace"], meta["name"], obj["spec"].get("instanceRef", {}).get("name", ""))
     res = await resolution.resolve(rt, refs, obj, KIND)
     try:
-        want = replications.desired(res.spec, name=res.name, remote_id=remote_id(refs, res.namespace, res.spec))
+        remote = remote_id(refs, res.namespace, res.spec)
+        want = replications.desired(res.spec, name=res.name, remote_id=remote, caps=res.inst.capabilities)
     except Blocked as blocked:
         if blocked.reason is Reason.REMOTE_TOKEN_PENDING and listing is None:
             # The remote's token is widened by the instance's refresh: run it now, not
