@@ -79,10 +79,12 @@ def test_every_reason_of_a_problem(kind: str, reason: Reason) -> None:
     [
         *(Reason.REPLICATING, Reason.NO_WRITES_YET, Reason.REMOTE_ERROR, Reason.DATA_LOST, Reason.STALLED),
         *(Reason.QUEUE_FILLING_UP, Reason.QUEUE_NEARLY_FULL, Reason.BACKLOG_GROWING),
+        *(Reason.REMOTE_RETENTION_SHORTER, Reason.QUEUE_UNDERSIZED),
     ],
 )
 def test_every_data_plane_reason(reason: Reason) -> None:
-    status = "True" if reason is Reason.REPLICATING else "Unknown" if reason is Reason.NO_WRITES_YET else "False"
+    working = (Reason.REPLICATING, Reason.QUEUE_UNDERSIZED)  # the latter a hint on a working stream
+    status = "True" if reason in working else "Unknown" if reason is Reason.NO_WRITES_YET else "False"
     obj = _object(
         "Replication",
         ("Ready", "True", Reason.AVAILABLE),

@@ -223,6 +223,10 @@ NEEDS_HUMAN = frozenset(
         Reason.NAME_CONFLICT,
         Reason.OBJECT_NOT_FOUND,
         Reason.REMOTE_VALIDATION_FAILED,
+        Reason.BUCKET_IN_OTHER_ORG,
+        Reason.REPLICATION_LOOP,
+        Reason.INVALID_PATTERN,
+        Reason.CHILD_NAME_TAKEN,
     }
 )
 

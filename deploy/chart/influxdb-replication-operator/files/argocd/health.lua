@@ -1,6 +1,6 @@
 -- Argo CD health of an influxdb.replication.dev resource (any of its kinds),
 -- read from the conditions influxdb-replication-operator writes; the reasons
--- are those of the README's "Reasons" section. Only Lua's base and table
+-- are those of docs/reasons.md. Only Lua's base and table
 -- libraries are used, the ones Argo CD opens for health scripts.
 local hs = {}
 
@@ -13,6 +13,8 @@ local starting = {
   Validating = true,
   Unavailable = true,
   InUse = true,
+  ChildrenNotReady = true, -- a ReplicationSet: its children are themselves shown
+  BucketsNotListed = true,
 }
 -- Healthy=False reasons that mean data is not reaching the remote.
 local broken = { RemoteError = true, DataLost = true, Stalled = true }
