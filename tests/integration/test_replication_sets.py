@@ -295,3 +295,40 @@ def test_orphan_leaves_children_in_place_released_from_the_set(setup: Setup, san
     eventually(lambda: not children(ns, "orphans"), timeout=30, what="the last child released")
     assert ns.exists("replication", names[kept])
     assert one_replication_each(edge, list(names.values()))
+
+
+def test_a_replication_labelled_by_hand_is_not_the_sets_to_delete(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    """The set's label put on a Replication the set did not make: the set
+    neither deletes it (its bucket is not selected) nor takes it with it."""
+    kubectl, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    selected, stray = f"mine-{u}", f"stray-{u}"
+    edge.create_bucket(selected)
+    cloud.create_bucket(selected)
+    by_hand = manifests.replication(
+        stray, setup.namespace, instance="edge", local_bucket=stray, connection="cloud", remote_bucket=stray
+    )
+    by_hand["metadata"]["labels"] = {SET_LABEL: "labelled"}
+    kubectl.apply(by_hand)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [selected]},
+    }
+    kubectl.apply(replication_set("labelled", setup.namespace, **spec))
+    the_set = setup.ready("replicationset", "labelled")
+    assert the_set["status"]["matched"] == 1
+    assert set(by_bucket(kubectl, "labelled")) == {selected, stray}
+    assert not untouched(kubectl, stray).get("deletionTimestamp")
+
+    kubectl("delete", "replicationset", "labelled", "--timeout=60s")
+    eventually(lambda: set(by_bucket(kubectl, "labelled")) == {stray}, timeout=30, what="the set's own child deleted")
+    assert not untouched(kubectl, stray).get("deletionTimestamp")
+
+
+def untouched(kubectl: Kubectl, name: str) -> dict[str, Any]:
+    """The Replication's metadata (it must exist)."""
+    found = kubectl.get("replication", name)
+    assert found is not None, f"{name} was deleted"
+    return dict(found["metadata"])

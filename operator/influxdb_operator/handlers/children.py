@@ -50,12 +50,12 @@ class ChildStore:
         except kubernetes.client.ApiException as error:
             if error.status != 409:
                 raise
-            # Made before (a restart, or the index not caught up yet): ours if it carries our label.
+            # Made before (a restart, or the index not caught up yet): ours if this set controls it.
             existing = await asyncio.to_thread(
                 self._call, "get_namespaced_custom_object", meta["namespace"], PLURAL, name
             )
-            labels = (existing.get("metadata") or {}).get("labels") or {}
-            return bool(labels.get(v1alpha1.SET_LABEL) == meta["name"])
+            owners = (existing.get("metadata") or {}).get("ownerReferences") or []
+            return any(o.get("uid") == meta["uid"] and o.get("controller") for o in owners)
         return True
 
     async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:

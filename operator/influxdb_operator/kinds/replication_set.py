@@ -85,6 +85,8 @@ def _children(deps: Dependents, obj: Obj) -> list[sets.Child]:
     meta = obj["metadata"]
     found = []
     for child in every(deps.children_by_set, (meta["namespace"], meta["name"])):
+        if child["metadata"].get("controller") != meta["uid"]:
+            continue  # labelled, not made by this set: never reset or deleted by it
         ready = conditions.get(child["status"].get("conditions") or [], v1alpha1.ConditionType.READY)
         found.append(
             sets.Child(
