@@ -17,7 +17,7 @@ from . import allocator, metrics
 from .api import v1alpha1
 from .driver import resolution
 from .driver.finish import settle
-from .kinds import influxdb_instance, replication_set
+from .kinds import bucket_listings, influxdb_instance, replication_set
 from .kinds.remote import remote_external, remote_sync
 from .kinds.replication import idle_skip, replication_external, replication_sync
 from .reconcile import conditions
@@ -114,13 +114,11 @@ async def _sets(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> None:
     """The ReplicationSets that select this instance, reconciled from its buckets listed now."""
     selecting = replication_set.selecting(refs, deps, key)
     if not selecting:
-        rt.buckets.pop(key, None)
         return
     try:
-        await replication_set.list_buckets(rt, refs, key)
+        await bucket_listings.listed(rt, refs, key, max_age=0)
     except Blocked as blocked:
         # Not listed: the sets leave this instance's children as they are and say so.
-        rt.buckets.pop(key, None)
         logger.warning("InfluxDBInstance %s/%s: %s", *key, blocked.message)
     for obj in selecting:
         lock = rt.lock(obj)

@@ -15,12 +15,10 @@ from typing import Literal
 import pydantic
 
 from ..api import v1alpha1
-from ..influx import errors
 from ..reconcile import conditions
 from ..reconcile import fan_out as sets
-from ..reconcile.outcome import Blocked, Event, Result, from_influx
+from ..reconcile.outcome import Blocked, Event, Result
 from ..reconcile.reasons import Action, Reason
-from ..state import clients
 from ..state.runtime import Runtime
 from ..state.world import Dependents, Key, Obj, Refs, every, one, spec_of
 from . import remote_buckets
@@ -67,20 +65,6 @@ def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
     ]
 
 
-async def list_buckets(rt: Runtime, refs: Refs, key: Key) -> None:
-    """The instance's buckets, for its sets: one listing (paged) per refresh."""
-    inst = clients.instance(refs, *key)
-    client = await rt.clients.get(refs, inst)
-    try:
-        listed = await client.list_buckets(inst.org_id or "")
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"listing the buckets of InfluxDBInstance {key[1]}") from error
-    rt.buckets[key] = tuple(
-        sets.Bucket(b.name, frozenset(label.name for label in b.labels), b.type == "system", b.retention_seconds)
-        for b in listed
-    )
-
-
 def _children(deps: Dependents, obj: Obj) -> list[sets.Child]:
     meta = obj["metadata"]
     found = []
@@ -112,7 +96,7 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
             Reason.INSTANCE_NOT_FOUND, f"InfluxDBInstance {namespace}/{spec.instance_ref.name} does not exist"
         )
     names = instances(refs, obj)
-    buckets = {name: rt.buckets.get((namespace, name)) for name in names}
+    buckets = {name: listed.buckets if (listed := rt.buckets.get((namespace, name))) else None for name in names}
     children = _children(deps, obj)
     todo = sets.plan(meta["name"], spec, buckets, children)
     events: list[Event] = []
