@@ -127,6 +127,12 @@ def test_a_set_follows_the_edge_buckets_into_provisioned_cloud_buckets(
     fourth = f"{prefix}d"
     ids[fourth] = edge.create_bucket(fourth)
     eventually(lambda: all_ready(kubectl, "sensors", matching | {fourth}), timeout=60, what="the fourth child")
+    # One ChildCreated each, also for a child a later reconcile found made (409) before the watch showed it.
+    created = [e for e in kubectl.events("sensors") if e["reason"] == "ChildCreated"]
+    assert sorted(e["message"].split(" for bucket ")[1].split(" of ")[0] for e in created) == sorted(
+        matching | {fourth}
+    )
+    assert all(e.get("count", 1) == 1 for e in created)
 
     # A child edited by hand is set back to the template.
     child_a = by_bucket(kubectl, "sensors")[f"{prefix}a"]["metadata"]["name"]

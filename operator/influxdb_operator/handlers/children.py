@@ -10,6 +10,7 @@ from typing import Any
 import kubernetes
 
 from ..api import v1alpha1
+from ..state import runtime
 from ..state.world import Obj
 
 PLURAL, SET_KIND = "replications", "ReplicationSet"
@@ -24,7 +25,7 @@ class ChildStore:
         call = getattr(self._api, method)
         return call(v1alpha1.GROUP, v1alpha1.VERSION, *args, **kwargs)
 
-    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> bool:
+    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> runtime.Made:
         meta = owner["metadata"]
         body = {
             "apiVersion": v1alpha1.API_VERSION,
@@ -55,8 +56,9 @@ class ChildStore:
                 self._call, "get_namespaced_custom_object", meta["namespace"], PLURAL, name
             )
             owners = (existing.get("metadata") or {}).get("ownerReferences") or []
-            return any(o.get("uid") == meta["uid"] and o.get("controller") for o in owners)
-        return True
+            ours = any(o.get("uid") == meta["uid"] and o.get("controller") for o in owners)
+            return "existed" if ours else "taken"
+        return "created"
 
     async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
         await asyncio.to_thread(

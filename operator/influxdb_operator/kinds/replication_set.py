@@ -153,10 +153,11 @@ async def _apply(
     events: list[Event] = []
     taken: list[str] = []
     for name, child in sorted(todo.create.items()):
-        if await store.create(obj, name, child):
+        made = await store.create(obj, name, child)
+        if made == "created":  # not "existed": its Event was posted when it was
             bucket, instance = child["localBucket"]["name"], child["instanceRef"]["name"]
             events.append(Event("Normal", Action.CHILD_CREATED, f"{name} for bucket {bucket} of {instance}"))
-        else:
+        elif made == "taken":
             taken.append(name)
     for name, patch in sorted(todo.reset.items()):
         await store.reset(namespace, name, patch)

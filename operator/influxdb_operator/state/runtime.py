@@ -15,7 +15,7 @@ import collections
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import SecretStr
 
@@ -57,12 +57,16 @@ class SecretStore(Protocol):
         """Delete it; already gone is fine."""
 
 
+# What a ChildStore's create did.
+Made = Literal["created", "existed", "taken"]
+
+
 class ChildStore(Protocol):
     """A ReplicationSet's child Replications, written in Kubernetes."""
 
-    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> bool:
-        """Create it, labelled with and owned by the set; False if one of that
-        name exists that is not this set's (one that is counts as created)."""
+    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> Made:
+        """Create it, labelled with and owned by the set: "created", "existed"
+        (this set's, made before), or "taken" (by a Replication not this set's)."""
 
     async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
         """Merge-patch its spec."""
