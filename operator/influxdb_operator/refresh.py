@@ -121,19 +121,7 @@ async def _sets(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> None:
         # Not listed: the sets leave this instance's children as they are and say so.
         logger.warning("InfluxDBInstance %s/%s: %s", *key, blocked.message)
     for obj in selecting:
-        lock = rt.lock(obj)
-        if lock.locked():
-            continue  # its handler is at work on it
-        async with lock:
-            work = functools.partial(replication_set.sync, rt, refs, deps, obj)
-            await settle(
-                rt,
-                replication_set.KIND,
-                v1alpha1.ReplicationSetStatus,
-                obj,
-                work,
-                _writer(rt, replication_set.PLURAL, obj),
-            )
+        await replication_set.settle_latest(rt, refs, deps, obj)
 
 
 async def _refresh_dependent(

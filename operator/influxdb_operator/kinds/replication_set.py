@@ -8,6 +8,7 @@ and the refresh; the set only creates, resets and removes them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -15,6 +16,7 @@ from typing import Literal
 import pydantic
 
 from ..api import v1alpha1
+from ..driver import finish
 from ..reconcile import conditions
 from ..reconcile import fan_out as sets
 from ..reconcile.outcome import Blocked, Event, Result
@@ -46,6 +48,31 @@ def instances(refs: Refs, obj: Obj) -> list[str]:
             for o in objs
         )
     )
+
+
+def current(deps: Dependents, namespace: str, name: str) -> Obj | None:
+    """The set's newest snapshot in the index, unless it is being deleted."""
+    found = every(deps.sets_by_namespace, (namespace, ""))
+    return next(
+        (o for o in found if o["metadata"]["name"] == name and not o["metadata"].get("deletionTimestamp")), None
+    )
+
+
+async def settle_latest(rt: Runtime, refs: Refs, deps: Dependents, seen: Obj) -> None:
+    """Reconcile the set outside its handler (the refresh, a recount), from
+    its newest snapshot taken under its lock: one seen earlier, from before
+    its handler applied a newer spec, would undo that (delete the children
+    just made). Left to the handler while it is at work or on its way."""
+    lock, (namespace, name) = rt.lock(seen), (seen["metadata"]["namespace"], seen["metadata"]["name"])
+    if lock.locked():
+        return
+    async with lock:
+        obj = current(deps, namespace, name)
+        if obj is None or obj["metadata"]["uid"] != seen["metadata"]["uid"] or rt.owed_to_handler(obj):
+            return
+        work = functools.partial(sync, rt, refs, deps, obj)
+        write = functools.partial(rt.write_status, PLURAL, namespace, name)
+        await finish.settle(rt, KIND, v1alpha1.ReplicationSetStatus, obj, work, write)
 
 
 def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
