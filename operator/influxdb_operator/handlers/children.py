@@ -10,7 +10,7 @@ from typing import Any
 import kubernetes
 
 from ..api import v1alpha1
-from ..state import runtime
+from ..state import child_store
 from ..state.world import Obj
 
 PLURAL, SET_KIND = "replications", "ReplicationSet"
@@ -25,7 +25,7 @@ class ChildStore:
         call = getattr(self._api, method)
         return call(v1alpha1.GROUP, v1alpha1.VERSION, *args, **kwargs)
 
-    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> runtime.Made:
+    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> child_store.Made:
         meta = owner["metadata"]
         body = {
             "apiVersion": v1alpha1.API_VERSION,

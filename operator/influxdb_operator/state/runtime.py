@@ -15,7 +15,7 @@ import collections
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -24,6 +24,7 @@ from ..config import Settings
 from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
 from ..reconcile.outcome import Event
+from .child_store import ChildStore
 from .clients import ClientCache
 from .listing import BucketListing, Listing
 from .world import Key, Obj, forget_spec
@@ -55,27 +56,6 @@ class SecretStore(Protocol):
 
     async def delete(self, namespace: str, name: str) -> None:
         """Delete it; already gone is fine."""
-
-
-# What a ChildStore's create did.
-Made = Literal["created", "existed", "taken"]
-
-
-class ChildStore(Protocol):
-    """A ReplicationSet's child Replications, written in Kubernetes."""
-
-    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> Made:
-        """Create it, labelled with and owned by the set: "created", "existed"
-        (this set's, made before), or "taken" (by a Replication not this set's)."""
-
-    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        """Merge-patch its spec."""
-
-    async def delete(self, namespace: str, name: str) -> None:
-        """Delete it; already gone is fine."""
-
-    async def release(self, owner: Obj, name: str) -> None:
-        """Orphan it: drop the set's label and owner reference; gone is fine."""
 
 
 @dataclass(frozen=True)
