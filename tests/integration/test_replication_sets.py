@@ -338,3 +338,37 @@ def untouched(kubectl: Kubectl, name: str) -> dict[str, Any]:
     found = kubectl.get("replication", name)
     assert found is not None, f"{name} was deleted"
     return dict(found["metadata"])
+
+
+def test_a_paused_set_removes_no_child_until_resumed(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    kubectl, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    bucket = f"held-{u}"
+    edge.create_bucket(bucket)
+    cloud.create_bucket(bucket)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+    }
+    kubectl.apply(replication_set("held", setup.namespace, **spec))
+    eventually(lambda: all_ready(kubectl, "held", {bucket}), timeout=60, what="the child Ready")
+    child = by_bucket(kubectl, "held")[bucket]["metadata"]["name"]
+
+    kubectl("annotate", "replicationset", "held", "influxdb.replication.dev/paused=true")
+    eventually(
+        lambda: condition(kubectl.get("replicationset", "held"), "Synced").get("reason") == "Paused",
+        timeout=30,
+        what="the set paused",
+    )
+    # No longer selected while paused: kept, and still counted.
+    kubectl.apply(replication_set("held", setup.namespace, **{**spec, "buckets": {"names": [f"other-{u}"]}}))
+    eventually(
+        lambda: status_of(kubectl, "replicationset", "held").get("observedGeneration") == 2,
+        timeout=30,
+        what="the change seen",
+    )
+    assert not untouched(kubectl, child).get("deletionTimestamp")
+    assert status_of(kubectl, "replicationset", "held")["ready"] == 1
+
+    kubectl("annotate", "--overwrite", "replicationset", "held", "influxdb.replication.dev/paused=false")
+    eventually(lambda: not kubectl.exists("replication", child), timeout=30, what="the child removed once resumed")

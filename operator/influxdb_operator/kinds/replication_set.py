@@ -138,7 +138,7 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
             events += await remote_buckets.provision(rt, refs, namespace, remote_buckets.needed(due, buckets))
         applied, taken = await _apply(rt, obj, spec, todo)
         events += applied
-    gone = set(todo.remove)
+    gone = set() if paused else set(todo.remove)  # paused: nothing removed, so all still counted
     kept = [c for c in children if c.name not in gone and not c.deleting]
     kept += [sets.Child(name, s["instanceRef"]["name"], s) for name, s in todo.create.items() if name not in taken]
     ready, problems = sets.summary(kept)
