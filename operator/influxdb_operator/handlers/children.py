@@ -60,16 +60,19 @@ class ChildStore:
             return "existed" if ours else "taken"
         return "created"
 
-    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+    async def _merge_patch(self, namespace: str, name: str, body: Mapping[str, Any]) -> None:
         await asyncio.to_thread(
             self._call,
             "patch_namespaced_custom_object",
             namespace,
             PLURAL,
             name,
-            {"spec": dict(patch)},
+            dict(body),
             _content_type="application/merge-patch+json",
         )
+
+    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        await self._merge_patch(namespace, name, {"spec": dict(patch)})
 
     async def delete(self, namespace: str, name: str) -> None:
         try:
@@ -84,15 +87,7 @@ class ChildStore:
             existing = await asyncio.to_thread(self._call, "get_namespaced_custom_object", namespace, PLURAL, name)
             owners = [o for o in existing["metadata"].get("ownerReferences") or [] if o.get("uid") != uid]
             patch = {"metadata": {"labels": {v1alpha1.SET_LABEL: None}, "ownerReferences": owners or None}}
-            await asyncio.to_thread(
-                self._call,
-                "patch_namespaced_custom_object",
-                namespace,
-                PLURAL,
-                name,
-                patch,
-                _content_type="application/merge-patch+json",
-            )
+            await self._merge_patch(namespace, name, patch)
         except kubernetes.client.ApiException as error:
             if error.status != 404:
                 raise
