@@ -372,3 +372,31 @@ def test_a_paused_set_removes_no_child_until_resumed(setup: Setup, sandbox: sand
 
     kubectl("annotate", "--overwrite", "replicationset", "held", "influxdb.replication.dev/paused=false")
     eventually(lambda: not kubectl.exists("replication", child), timeout=30, what="the child removed once resumed")
+
+
+def test_a_restart_leaves_a_ready_set_ready(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess, unique: str
+) -> None:
+    """Resumed, a set is taken up from its instance's first listing: Ready
+    does not drop to BucketsNotListed in between (an alert, and a status
+    write per set, at every restart)."""
+    setup = Setup.create(sandbox, kubectl.in_namespace(fault_namespace), unique)
+    ns, prefix = setup.kubectl, f"sensor-{unique}-"
+    sandbox.edge.create_bucket(f"{prefix}a")
+    cloud_and_remote(ns, fault_namespace, sandbox, unique, "edge")
+    ns.apply(sensor_set(fault_namespace, prefix))
+    eventually(lambda: all_ready(ns, "sensors", {f"{prefix}a"}), timeout=90, what="the child Ready")
+    before = condition(setup.ready("replicationset", "sensors"), "Ready")
+
+    own_operator.stop()
+    own_operator.start()
+    eventually(lambda: set_reconciles(own_operator) >= 2, timeout=60, what="the set reconciled twice after the restart")
+    assert condition(ns.get("replicationset", "sensors"), "Ready") == before
+
+
+def set_reconciles(operator: OperatorProcess) -> float:
+    """ReplicationSet reconciles that ended well so far; 0 while its metrics do not answer yet."""
+    try:
+        return operator.metric("influxdb_operator_reconciles_total", kind="ReplicationSet", outcome="success") or 0.0
+    except OSError:
+        return 0.0

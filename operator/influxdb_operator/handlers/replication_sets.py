@@ -51,7 +51,11 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.M
         for key, value in status.items():
             patch.status[key] = value
 
-    problem = await _settle(rt, obj, kwargs, write)
+    problem = None
+    # Resumed with its spec already applied: the refreshes woken below take it up from their
+    # listings. A reconcile now, before any listing, would turn it BucketsNotListed for a period.
+    if obj["status"].get("observedGeneration") != obj["metadata"]["generation"]:
+        problem = await _settle(rt, obj, kwargs, write)
     for name in replication_set.instances(indexes.refs(kwargs), obj):
         rt.wake((obj["metadata"]["namespace"], name))  # their buckets listed now, not at the end of the period
     if problem is not None:
