@@ -78,7 +78,9 @@ async def child_changed(namespace: str | None, labels: kopf.Labels, memo: kopf.M
 
     async def recount() -> None:
         await asyncio.sleep(RECOUNT_AFTER)
-        await replication_set.settle_latest(rt, indexes.refs(kwargs), indexes.dependents(kwargs), obj)
+        refs = indexes.refs(kwargs)
+        if replication_set.listed_by_now(rt, refs, obj):  # else its refreshes, about to list, count it
+            await replication_set.settle_latest(rt, refs, indexes.dependents(kwargs), obj)
 
     _recounts[uid] = task = asyncio.create_task(recount())
     task.add_done_callback(lambda _: _recounts.pop(uid, None))

@@ -58,6 +58,16 @@ def current(deps: Dependents, namespace: str, name: str) -> Obj | None:
     )
 
 
+def listed_by_now(rt: Runtime, refs: Refs, obj: Obj) -> bool:
+    """Whether every instance the set selects has had a listing (or a failed
+    one) in this process: before, a reconcile could only say BucketsNotListed."""
+    try:
+        names = instances(refs, obj)
+    except pydantic.ValidationError:
+        return False
+    return all((obj["metadata"]["namespace"], name) in rt.buckets for name in names)
+
+
 async def settle_latest(rt: Runtime, refs: Refs, deps: Dependents, seen: Obj) -> None:
     """Reconcile the set outside its handler (the refresh, a recount), from
     its newest snapshot taken under its lock: one seen earlier, from before
