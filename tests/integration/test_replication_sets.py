@@ -400,3 +400,28 @@ def set_reconciles(operator: OperatorProcess) -> float:
         return operator.metric("influxdb_operator_reconciles_total", kind="ReplicationSet", outcome="success") or 0.0
     except OSError:
         return 0.0
+
+
+def test_a_child_the_api_server_refuses_is_reported_plainly(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    """A remote bucket name that the template makes too long for a Replication:
+    the set says which call was refused and why, without the answer's headers."""
+    kubectl, u = setup.kubectl, setup.unique
+    bucket = f"long-{u}"
+    sandbox.edge.create_bucket(bucket)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+        "remoteBucketName": "{bucket}" + "x" * 245,
+    }
+    kubectl.apply(replication_set("refused", setup.namespace, **spec))
+    ready = eventually(
+        lambda: (
+            (c := condition(kubectl.get("replicationset", "refused"), "Ready")).get("reason") == "ReconcileError" and c
+        ),
+        timeout=60,
+        what="the refusal reported",
+    )
+    assert f"create of a child Replication in {setup.namespace}: 422" in ready["message"]
+    assert "remoteBucket.name" in ready["message"]  # the API server's own reason
+    assert "header" not in ready["message"].lower()

@@ -4,6 +4,7 @@ set back, deleted or released, through the official client (in a thread)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,13 +18,31 @@ PLURAL, SET_KIND = "replications", "ReplicationSet"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "influxdb-replication-operator"}
 
 
+class Refused(Exception):
+    """The API server's refusal of a call on a child."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ChildStore:
     def __init__(self) -> None:
         self._api = kubernetes.client.CustomObjectsApi()
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: str, namespace: str, *args: Any, **kwargs: Any) -> Any:
         call = getattr(self._api, method)
-        return call(v1alpha1.GROUP, v1alpha1.VERSION, *args, **kwargs)
+        try:
+            return call(v1alpha1.GROUP, v1alpha1.VERSION, namespace, *args, **kwargs)
+        except kubernetes.client.ApiException as error:
+            # The status and the API server's message only: the exception's text carries every
+            # header of the answer. (A child holds no secret: its message may quote its spec.)
+            try:
+                why = str(json.loads(error.body or "{}").get("message") or error.reason)
+            except (ValueError, AttributeError):
+                why = str(error.reason)
+            verb = method.split("_", 1)[0]
+            raise Refused(error.status, f"{verb} of a child Replication in {namespace}: {error.status} {why}") from None
 
     async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> child_store.Made:
         meta = owner["metadata"]
@@ -48,7 +67,7 @@ class ChildStore:
         }
         try:
             await asyncio.to_thread(self._call, "create_namespaced_custom_object", meta["namespace"], PLURAL, body)
-        except kubernetes.client.ApiException as error:
+        except Refused as error:
             if error.status != 409:
                 raise
             # Made before (a restart, or the index not caught up yet): ours if this set controls it.
@@ -77,7 +96,7 @@ class ChildStore:
     async def delete(self, namespace: str, name: str) -> None:
         try:
             await asyncio.to_thread(self._call, "delete_namespaced_custom_object", namespace, PLURAL, name)
-        except kubernetes.client.ApiException as error:
+        except Refused as error:
             if error.status != 404:
                 raise
 
@@ -88,6 +107,6 @@ class ChildStore:
             owners = [o for o in existing["metadata"].get("ownerReferences") or [] if o.get("uid") != uid]
             patch = {"metadata": {"labels": {v1alpha1.SET_LABEL: None}, "ownerReferences": owners or None}}
             await self._merge_patch(namespace, name, patch)
-        except kubernetes.client.ApiException as error:
+        except Refused as error:
             if error.status != 404:
                 raise
