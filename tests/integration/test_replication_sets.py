@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import sandbox as sandbox_module
+from influxdb_operator.reconcile import fan_out
 from sandbox import influx
 from support import manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
@@ -425,3 +426,34 @@ def test_a_child_the_api_server_refuses_is_reported_plainly(setup: Setup, sandbo
     assert f"create of a child Replication in {setup.namespace}: 422" in ready["message"]
     assert "remoteBucket.name" in ready["message"]  # the API server's own reason
     assert "header" not in ready["message"].lower()
+
+
+def test_a_child_name_held_by_another_replication_is_a_warning_once(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    kubectl, u = setup.kubectl, setup.unique
+    bucket = f"held-{u}"
+    sandbox.edge.create_bucket(bucket)
+    name = fan_out.child_name("squatted", "edge", bucket)
+    kubectl.apply(
+        manifests.replication(
+            name, setup.namespace, instance="edge", local_bucket=bucket, connection="cloud", remote_bucket=bucket
+        )
+    )
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+    }
+    kubectl.apply(replication_set("squatted", setup.namespace, **spec))
+    eventually(
+        lambda: condition(kubectl.get("replicationset", "squatted"), "Ready").get("reason") == "ChildNameTaken",
+        timeout=60,
+        what="ChildNameTaken",
+    )
+    seen = set_reconciles(operator)
+    eventually(lambda: set_reconciles(operator) >= seen + 3, timeout=30, what="three more reconciles of the set")
+    warnings = [e for e in kubectl.events("squatted") if e["reason"] == "ChildNameTaken"]
+    assert [(e["type"], e.get("count", 1)) for e in warnings] == [("Warning", 1)]
+    assert name in warnings[0]["message"]
+    assert not untouched(kubectl, name).get("ownerReferences"), "the set never took it"

@@ -157,7 +157,12 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
         for name in taken
     ]
     status = v1alpha1.ReplicationSetStatus(matched=todo.matched, ready=ready, not_ready=problems[:20])
-    return Result(status=status, conditions=_conditions(todo, ready, taken, buckets, paused), events=events)
+    conds = _conditions(todo, ready, taken, buckets, paused)
+    before = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.READY) or {}
+    ready_now, said = conds[0], (before.get("reason"), before.get("message"))
+    if ready_now.reason is Reason.CHILD_NAME_TAKEN and said != (ready_now.reason, ready_now.message):
+        events.append(Event("Warning", ready_now.reason, ready_now.message))  # once per change, not per refresh
+    return Result(status=status, conditions=conds, events=events)
 
 
 def _conditions(
