@@ -16,7 +16,7 @@ from sandbox import influx
 from support import manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
 from support.operator_process import OperatorProcess
-from support.scenario import Setup
+from support.scenario import ScratchInfluxd, Setup
 
 SET_LABEL = "influxdb.replication.dev/replication-set"
 
@@ -457,3 +457,49 @@ def test_a_child_name_held_by_another_replication_is_a_warning_once(
     assert [(e["type"], e.get("count", 1)) for e in warnings] == [("Warning", 1)]
     assert name in warnings[0]["message"]
     assert not untouched(kubectl, name).get("ownerReferences"), "the set never took it"
+
+
+def test_an_unreachable_instance_keeps_its_children(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    scratch_influxd: ScratchInfluxd,
+) -> None:
+    """Its influxd stopped: the set says its buckets are not listed, and its
+    child stays (and so does the stream); back, the set is Ready again. Also
+    across a restart while it is down: the set does not stay Ready on trust."""
+    server, flaky = scratch_influxd("flakyset")
+    ns = kubectl.in_namespace(fault_namespace)
+    ns.apply(
+        manifests.secret("flaky-token", fault_namespace, flaky.token),
+        manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
+        manifests.instance("flaky", fault_namespace, url=flaky.url, org=flaky.org, secret="flaky-token"),
+        manifests.remote(
+            "cloud",
+            fault_namespace,
+            instance="flaky",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+        ),
+    )
+    spec = {
+        "instanceRef": {"name": "flaky"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": ["metrics"]},
+    }
+    ns.apply(replication_set("onflaky", fault_namespace, **spec))
+    child = eventually(lambda: all_ready(ns, "onflaky", {"metrics"}), timeout=90, what="the child Ready")["metrics"]
+    name = child["metadata"]["name"]
+
+    server.stop()
+    own_operator.stop()
+    own_operator.start()
+    ns.wait_reason("replicationset", "onflaky", "BucketsNotListed", timeout=30)
+    assert not untouched(ns, name).get("deletionTimestamp")
+
+    server.start()
+    ns.wait_ready("replicationset", "onflaky", timeout=60)
+    assert set(by_bucket(ns, "onflaky")) == {"metrics"}
+    assert by_bucket(ns, "onflaky")["metrics"]["metadata"]["uid"] == child["metadata"]["uid"]

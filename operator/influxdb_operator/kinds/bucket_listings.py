@@ -39,3 +39,8 @@ async def listed(rt: Runtime, refs: Refs, key: Key, *, max_age: float) -> tuple[
         )
         rt.buckets[key] = BucketListing(time.monotonic(), buckets)
         return buckets
+
+
+def unlisted(rt: Runtime, key: Key) -> None:
+    """The instance cannot be listed now (it is unreachable, say): its readers hear so."""
+    rt.buckets[key] = BucketListing(time.monotonic(), None)
