@@ -17,7 +17,7 @@ from . import allocator, metrics
 from .api import v1alpha1
 from .driver import resolution
 from .driver.finish import settle
-from .kinds import influxdb_instance, replication_set
+from .kinds import bucket_listings, influxdb_instance, replication_set
 from .kinds.remote import remote_external, remote_sync
 from .kinds.replication import idle_skip, replication_external, replication_sync
 from .reconcile import conditions
@@ -84,12 +84,11 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
     problem, listing = await _instance(rt, refs, obj)
     if listing is not None:
         rt.listings[key] = listing
-    if problem is None:
-        try:
-            await _sets(rt, refs, deps, key)
-        except Exception:
-            # The sets' failure must not hold up the refresh of every other dependent.
-            logger.exception("ReplicationSets of InfluxDBInstance %s/%s failed", *key)
+    try:
+        await _sets(rt, refs, deps, key, problem)
+    except Exception:
+        # The sets' failure must not hold up the refresh of every other dependent.
+        logger.exception("ReplicationSets of InfluxDBInstance %s/%s failed", *key)
     remote_objs, replication_objs = deps.of_instance(refs, key)
     # Remotes first: a recreated remote's new ID is what replications need.
     kinds: list[tuple[resolution.Kind[Any], list[Obj], Sync]] = [
@@ -110,32 +109,22 @@ async def refresh_once(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> N
         await _each(due, functools.partial(_refresh_dependent, rt, kind, key, problem, sync))
 
 
-async def _sets(rt: Runtime, refs: Refs, deps: Dependents, key: Key) -> None:
-    """The ReplicationSets that select this instance, reconciled from its buckets listed now."""
+async def _sets(rt: Runtime, refs: Refs, deps: Dependents, key: Key, problem: Blocked | None) -> None:
+    """The ReplicationSets that select this instance, reconciled from its
+    buckets listed now; an instance that cannot be listed (its own problem,
+    or the listing's) keeps its children as they are, and its sets say so."""
     selecting = replication_set.selecting(refs, deps, key)
     if not selecting:
-        rt.buckets.pop(key, None)
         return
-    try:
-        await replication_set.list_buckets(rt, refs, key)
-    except Blocked as blocked:
-        # Not listed: the sets leave this instance's children as they are and say so.
-        rt.buckets.pop(key, None)
-        logger.warning("InfluxDBInstance %s/%s: %s", *key, blocked.message)
+    if problem is not None:
+        bucket_listings.unlisted(rt, key)
+    else:
+        try:
+            await bucket_listings.listed(rt, refs, key, max_age=0)
+        except Blocked as blocked:
+            logger.warning("InfluxDBInstance %s/%s: %s", *key, blocked.message)
     for obj in selecting:
-        lock = rt.lock(obj)
-        if lock.locked():
-            continue  # its handler is at work on it
-        async with lock:
-            work = functools.partial(replication_set.sync, rt, refs, deps, obj)
-            await settle(
-                rt,
-                replication_set.KIND,
-                v1alpha1.ReplicationSetStatus,
-                obj,
-                work,
-                _writer(rt, replication_set.PLURAL, obj),
-            )
+        await replication_set.settle_latest(rt, refs, deps, obj)
 
 
 async def _refresh_dependent(

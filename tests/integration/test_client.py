@@ -297,3 +297,33 @@ async def test_validate_proves_the_stream_end_to_end(sandbox: sandbox_module.San
             assert await client.replications.delete(replication.id)
         for remote in remotes.values():
             assert await client.remotes.delete(remote.id)
+
+
+async def test_a_bucket_deleted_while_listing_hides_no_other(sandbox: sandbox_module.Sandbox, unique: str) -> None:
+    """A bucket of the first page is deleted once that page is read: every
+    other bucket is still listed (paging by offset alone would skip one)."""
+    edge = sandbox.edge
+    status, org = edge.request("POST", "/api/v2/orgs", {"name": f"paged-{unique}"})
+    assert status == 201
+    for n in range(5):
+        status, _ = edge.request("POST", "/api/v2/buckets", {"orgID": org["id"], "name": f"b{n}", "retentionRules": []})
+        assert status == 201
+    async with InfluxClient(edge.url, SecretStr(edge.token)) as client:
+        every = await client.list_buckets(org["id"], page=3)
+        assert {b.name for b in every} >= {f"b{n}" for n in range(5)}
+        gone = next(b for b in every[:3] if b.type != "system")  # influxd refuses to delete its own
+        first_call = True
+        call = client._call
+
+        async def delete_first_after_one_page(*args: object, **kwargs: object) -> object:
+            nonlocal first_call
+            body = await call(*args, **kwargs)  # type: ignore[arg-type]
+            if first_call:
+                first_call = False
+                status, _ = edge.request("DELETE", f"/api/v2/buckets/{gone.id}")
+                assert status == 204
+            return body
+
+        client._call = delete_first_after_one_page  # type: ignore[method-assign]
+        listed = await client.list_buckets(org["id"], page=3)
+    assert [b.id for b in listed] == [b.id for b in every if b is not gone]

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 import sandbox as sandbox_module
+from influxdb_operator.reconcile import fan_out
 from sandbox import influx
 from support import manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
 from support.operator_process import OperatorProcess
-from support.scenario import Setup
+from support.scenario import ScratchInfluxd, Setup
 
 SET_LABEL = "influxdb.replication.dev/replication-set"
 
@@ -127,6 +128,12 @@ def test_a_set_follows_the_edge_buckets_into_provisioned_cloud_buckets(
     fourth = f"{prefix}d"
     ids[fourth] = edge.create_bucket(fourth)
     eventually(lambda: all_ready(kubectl, "sensors", matching | {fourth}), timeout=60, what="the fourth child")
+    # One ChildCreated each, also for a child a later reconcile found made (409) before the watch showed it.
+    created = [e for e in kubectl.events("sensors") if e["reason"] == "ChildCreated"]
+    assert sorted(e["message"].split(" for bucket ")[1].split(" of ")[0] for e in created) == sorted(
+        matching | {fourth}
+    )
+    assert all(e.get("count", 1) == 1 for e in created)
 
     # A child edited by hand is set back to the template.
     child_a = by_bucket(kubectl, "sensors")[f"{prefix}a"]["metadata"]["name"]
@@ -295,3 +302,204 @@ def test_orphan_leaves_children_in_place_released_from_the_set(setup: Setup, san
     eventually(lambda: not children(ns, "orphans"), timeout=30, what="the last child released")
     assert ns.exists("replication", names[kept])
     assert one_replication_each(edge, list(names.values()))
+
+
+def test_a_replication_labelled_by_hand_is_not_the_sets_to_delete(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    """The set's label put on a Replication the set did not make: the set
+    neither deletes it (its bucket is not selected) nor takes it with it."""
+    kubectl, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    selected, stray = f"mine-{u}", f"stray-{u}"
+    edge.create_bucket(selected)
+    cloud.create_bucket(selected)
+    by_hand = manifests.replication(
+        stray, setup.namespace, instance="edge", local_bucket=stray, connection="cloud", remote_bucket=stray
+    )
+    by_hand["metadata"]["labels"] = {SET_LABEL: "labelled"}
+    kubectl.apply(by_hand)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [selected]},
+    }
+    kubectl.apply(replication_set("labelled", setup.namespace, **spec))
+    the_set = setup.ready("replicationset", "labelled")
+    assert the_set["status"]["matched"] == 1
+    assert set(by_bucket(kubectl, "labelled")) == {selected, stray}
+    assert not untouched(kubectl, stray).get("deletionTimestamp")
+
+    kubectl("delete", "replicationset", "labelled", "--timeout=60s")
+    eventually(lambda: set(by_bucket(kubectl, "labelled")) == {stray}, timeout=30, what="the set's own child deleted")
+    assert not untouched(kubectl, stray).get("deletionTimestamp")
+
+
+def untouched(kubectl: Kubectl, name: str) -> dict[str, Any]:
+    """The Replication's metadata (it must exist)."""
+    found = kubectl.get("replication", name)
+    assert found is not None, f"{name} was deleted"
+    return dict(found["metadata"])
+
+
+def test_a_paused_set_removes_no_child_until_resumed(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    kubectl, u, edge, cloud = setup.kubectl, setup.unique, sandbox.edge, sandbox.cloud
+    bucket = f"held-{u}"
+    edge.create_bucket(bucket)
+    cloud.create_bucket(bucket)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+    }
+    kubectl.apply(replication_set("held", setup.namespace, **spec))
+    eventually(lambda: all_ready(kubectl, "held", {bucket}), timeout=60, what="the child Ready")
+    child = by_bucket(kubectl, "held")[bucket]["metadata"]["name"]
+
+    kubectl("annotate", "replicationset", "held", "influxdb.replication.dev/paused=true")
+    eventually(
+        lambda: condition(kubectl.get("replicationset", "held"), "Synced").get("reason") == "Paused",
+        timeout=30,
+        what="the set paused",
+    )
+    # No longer selected while paused: kept, and still counted.
+    kubectl.apply(replication_set("held", setup.namespace, **{**spec, "buckets": {"names": [f"other-{u}"]}}))
+    eventually(
+        lambda: status_of(kubectl, "replicationset", "held").get("observedGeneration") == 2,
+        timeout=30,
+        what="the change seen",
+    )
+    assert not untouched(kubectl, child).get("deletionTimestamp")
+    assert status_of(kubectl, "replicationset", "held")["ready"] == 1
+
+    kubectl("annotate", "--overwrite", "replicationset", "held", "influxdb.replication.dev/paused=false")
+    eventually(lambda: not kubectl.exists("replication", child), timeout=30, what="the child removed once resumed")
+
+
+def test_a_restart_leaves_a_ready_set_ready(
+    sandbox: sandbox_module.Sandbox, kubectl: Kubectl, fault_namespace: str, own_operator: OperatorProcess, unique: str
+) -> None:
+    """Resumed, a set is taken up from its instance's first listing: Ready
+    does not drop to BucketsNotListed in between (an alert, and a status
+    write per set, at every restart)."""
+    setup = Setup.create(sandbox, kubectl.in_namespace(fault_namespace), unique)
+    ns, prefix = setup.kubectl, f"sensor-{unique}-"
+    sandbox.edge.create_bucket(f"{prefix}a")
+    cloud_and_remote(ns, fault_namespace, sandbox, unique, "edge")
+    ns.apply(sensor_set(fault_namespace, prefix))
+    eventually(lambda: all_ready(ns, "sensors", {f"{prefix}a"}), timeout=90, what="the child Ready")
+    before = condition(setup.ready("replicationset", "sensors"), "Ready")
+
+    own_operator.stop()
+    own_operator.start()
+    eventually(lambda: set_reconciles(own_operator) >= 2, timeout=60, what="the set reconciled twice after the restart")
+    assert condition(ns.get("replicationset", "sensors"), "Ready") == before
+
+
+def set_reconciles(operator: OperatorProcess) -> float:
+    """ReplicationSet reconciles that ended well so far; 0 while its metrics do not answer yet."""
+    try:
+        return operator.metric("influxdb_operator_reconciles_total", kind="ReplicationSet", outcome="success") or 0.0
+    except OSError:
+        return 0.0
+
+
+def test_a_child_the_api_server_refuses_is_reported_plainly(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    """A remote bucket name that the template makes too long for a Replication:
+    the set says which call was refused and why, without the answer's headers."""
+    kubectl, u = setup.kubectl, setup.unique
+    bucket = f"long-{u}"
+    sandbox.edge.create_bucket(bucket)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+        "remoteBucketName": "{bucket}" + "x" * 245,
+    }
+    kubectl.apply(replication_set("refused", setup.namespace, **spec))
+    ready = eventually(
+        lambda: (
+            (c := condition(kubectl.get("replicationset", "refused"), "Ready")).get("reason") == "ReconcileError" and c
+        ),
+        timeout=60,
+        what="the refusal reported",
+    )
+    assert f"create of a child Replication in {setup.namespace}: 422" in ready["message"]
+    assert "remoteBucket.name" in ready["message"]  # the API server's own reason
+    assert "header" not in ready["message"].lower()
+
+
+def test_a_child_name_held_by_another_replication_is_a_warning_once(
+    setup: Setup, sandbox: sandbox_module.Sandbox, operator: OperatorProcess
+) -> None:
+    kubectl, u = setup.kubectl, setup.unique
+    bucket = f"held-{u}"
+    sandbox.edge.create_bucket(bucket)
+    name = fan_out.child_name("squatted", "edge", bucket)
+    kubectl.apply(
+        manifests.replication(
+            name, setup.namespace, instance="edge", local_bucket=bucket, connection="cloud", remote_bucket=bucket
+        )
+    )
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": [bucket]},
+    }
+    kubectl.apply(replication_set("squatted", setup.namespace, **spec))
+    eventually(
+        lambda: condition(kubectl.get("replicationset", "squatted"), "Ready").get("reason") == "ChildNameTaken",
+        timeout=60,
+        what="ChildNameTaken",
+    )
+    seen = set_reconciles(operator)
+    eventually(lambda: set_reconciles(operator) >= seen + 3, timeout=30, what="three more reconciles of the set")
+    warnings = [e for e in kubectl.events("squatted") if e["reason"] == "ChildNameTaken"]
+    assert [(e["type"], e.get("count", 1)) for e in warnings] == [("Warning", 1)]
+    assert name in warnings[0]["message"]
+    assert not untouched(kubectl, name).get("ownerReferences"), "the set never took it"
+
+
+def test_an_unreachable_instance_keeps_its_children(
+    sandbox: sandbox_module.Sandbox,
+    kubectl: Kubectl,
+    fault_namespace: str,
+    own_operator: OperatorProcess,
+    scratch_influxd: ScratchInfluxd,
+) -> None:
+    """Its influxd stopped: the set says its buckets are not listed, and its
+    child stays (and so does the stream); back, the set is Ready again. Also
+    across a restart while it is down: the set does not stay Ready on trust."""
+    server, flaky = scratch_influxd("flakyset")
+    ns = kubectl.in_namespace(fault_namespace)
+    ns.apply(
+        manifests.secret("flaky-token", fault_namespace, flaky.token),
+        manifests.secret("cloud-token", fault_namespace, sandbox.cloud.token),
+        manifests.instance("flaky", fault_namespace, url=flaky.url, org=flaky.org, secret="flaky-token"),
+        manifests.remote(
+            "cloud",
+            fault_namespace,
+            instance="flaky",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+        ),
+    )
+    spec = {
+        "instanceRef": {"name": "flaky"},
+        "remote": {"connectionRef": {"name": "cloud"}},
+        "buckets": {"names": ["metrics"]},
+    }
+    ns.apply(replication_set("onflaky", fault_namespace, **spec))
+    child = eventually(lambda: all_ready(ns, "onflaky", {"metrics"}), timeout=90, what="the child Ready")["metrics"]
+    name = child["metadata"]["name"]
+
+    server.stop()
+    own_operator.stop()
+    own_operator.start()
+    ns.wait_reason("replicationset", "onflaky", "BucketsNotListed", timeout=30)
+    assert not untouched(ns, name).get("deletionTimestamp")
+
+    server.start()
+    ns.wait_ready("replicationset", "onflaky", timeout=60)
+    assert set(by_bucket(ns, "onflaky")) == {"metrics"}
+    assert by_bucket(ns, "onflaky")["metrics"]["metadata"]["uid"] == child["metadata"]["uid"]

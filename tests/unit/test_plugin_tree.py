@@ -93,12 +93,15 @@ def test_kinds_as_kubectl_names_them() -> None:
 
 def test_a_set_folds_its_healthy_children_and_shows_the_others() -> None:
     spec = {"instanceRef": {"name": "edge"}, "remote": {"connectionRef": {"name": "c"}}, "localBucket": {"name": "b"}}
-    labels = {"metadata": {"labels": {"influxdb.replication.dev/replication-set": "sensors"}}}
+    label = {"influxdb.replication.dev/replication-set": "sensors"}
+    owner = {"kind": "ReplicationSet", "name": "sensors", "controller": True}
+    labels = {"metadata": {"labels": label, "ownerReferences": [owner]}}
     healthy = [
         obj("Replication", f"ok{i}", spec, READY, ("Healthy", "True", "Replicating"), **labels) for i in range(3)
     ]
     broken = obj("Replication", "bad", spec, ("Ready", "False", "BucketNotFound"), **labels)
-    alone = obj("Replication", "alone", spec, READY)
+    # Labelled by hand, not the set's: shown as any Replication.
+    alone = obj("Replication", "alone", spec, READY, metadata={"labels": label})
     sets = [
         obj("ReplicationSet", "sensors", {}, ("Ready", "False", "ChildrenNotReady")),
         obj("ReplicationSet", "empty", {}, READY),

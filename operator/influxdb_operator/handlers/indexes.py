@@ -56,7 +56,12 @@ async def sets_by_namespace(body: kopf.Body, namespace: str | None, **_: Any) ->
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "replications", labels={v1alpha1.SET_LABEL: kopf.PRESENT})
 async def children_by_set(body: kopf.Body, namespace: str | None, labels: kopf.Labels, **_: Any) -> dict[Key, Obj]:
-    return {(namespace or "", labels[v1alpha1.SET_LABEL]): snapshot(body)}
+    obj = snapshot(body)
+    # The set that made it: a label alone can be put on any Replication by hand.
+    obj["metadata"]["controller"] = next(
+        (o.get("uid") for o in body.metadata.get("ownerReferences") or [] if o.get("controller")), None
+    )
+    return {(namespace or "", labels[v1alpha1.SET_LABEL]): obj}
 
 
 @kopf.index(v1alpha1.GROUP, v1alpha1.VERSION, "remoteconnections")

@@ -15,7 +15,7 @@ from ..driver.finish import settle
 from ..kinds import replication_set
 from ..reconcile.outcome import Blocked
 from ..state.runtime import Runtime
-from ..state.world import Obj, every
+from ..state.world import Obj
 from . import indexes
 from .lifecycle import runtime
 from .resources import on_delete
@@ -31,18 +31,14 @@ _recounts: dict[str, asyncio.Task[None]] = {}
 Write = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def _the_set(kwargs: dict[str, Any], namespace: str, name: str | None) -> Obj | None:
-    found: list[Obj] = every(kwargs["sets_by_namespace"], (namespace, ""))
-    return next(
-        (o for o in found if o["metadata"]["name"] == name and not o["metadata"].get("deletionTimestamp")), None
-    )
-
-
 async def _settle(rt: Runtime, obj: Obj, kwargs: dict[str, Any], write: Write) -> Blocked | None:
     refs, deps = indexes.refs(kwargs), indexes.dependents(kwargs)
     async with rt.lock(obj):
         work = lambda: replication_set.sync(rt, refs, deps, obj)  # noqa: E731
-        return await settle(rt, replication_set.KIND, v1alpha1.ReplicationSetStatus, obj, work, write)
+        try:
+            return await settle(rt, replication_set.KIND, v1alpha1.ReplicationSetStatus, obj, work, write)
+        finally:
+            rt.handled[obj["metadata"]["uid"]] = obj["metadata"]["generation"]  # the refresh may take it up now
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL, id="reconcile")
@@ -55,7 +51,11 @@ async def reconcile(body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.M
         for key, value in status.items():
             patch.status[key] = value
 
-    problem = await _settle(rt, obj, kwargs, write)
+    problem = None
+    # Resumed with its spec already applied: the refreshes woken below take it up from their
+    # listings. A reconcile now, before any listing, would turn it BucketsNotListed for a period.
+    if obj["status"].get("observedGeneration") != obj["metadata"]["generation"]:
+        problem = await _settle(rt, obj, kwargs, write)
     for name in replication_set.instances(indexes.refs(kwargs), obj):
         rt.wake((obj["metadata"]["namespace"], name))  # their buckets listed now, not at the end of the period
     if problem is not None:
@@ -69,7 +69,7 @@ on_delete(replication_set.KIND, PLURAL, v1alpha1.ReplicationSetStatus, replicati
 async def child_changed(namespace: str | None, labels: kopf.Labels, memo: kopf.Memo, **kwargs: Any) -> None:
     """The set's counts follow its children's status without waiting for a refresh."""
     namespace, name = namespace or "", labels.get(v1alpha1.SET_LABEL)
-    obj, rt = _the_set(kwargs, namespace, name), runtime(memo)
+    obj, rt = replication_set.current(indexes.dependents(kwargs), namespace, name or ""), runtime(memo)
     if obj is None:
         return
     uid = obj["metadata"]["uid"]
@@ -78,13 +78,9 @@ async def child_changed(namespace: str | None, labels: kopf.Labels, memo: kopf.M
 
     async def recount() -> None:
         await asyncio.sleep(RECOUNT_AFTER)
-        latest = _the_set(kwargs, namespace, name)  # the index's newest snapshot
-        if latest is None:
-            return
+        refs = indexes.refs(kwargs)
+        if replication_set.listed_by_now(rt, refs, obj):  # else its refreshes, about to list, count it
+            await replication_set.settle_latest(rt, refs, indexes.dependents(kwargs), obj)
 
-        async def write(patch: dict[str, Any]) -> None:
-            await rt.write_status(PLURAL, namespace, latest["metadata"]["name"], patch)
-
-        await _settle(rt, latest, kwargs, write)
-
-    _recounts[uid] = asyncio.create_task(recount())
+    _recounts[uid] = task = asyncio.create_task(recount())
+    task.add_done_callback(lambda _: _recounts.pop(uid, None))

@@ -30,6 +30,8 @@ DEFAULT_TIMEOUT = 30.0
 VALIDATE_TIMEOUT = 150.0
 # influxd answers at most 100 buckets per call (a larger limit is a 400).
 BUCKET_PAGE = 100
+# A bucket listing that changed under it is taken again, at most this many times in all.
+LISTING_ATTEMPTS = 3
 
 # Called once per request as (endpoint, method, status or error class name, seconds).
 CallObserver = Callable[[str, str, str, float], None]
@@ -225,15 +227,33 @@ class InfluxClient:
             return None
         return next((b for b in _parse_list(body, "buckets", models.Bucket) if b.name == name), None)
 
-    async def list_buckets(self, org_id: str) -> list[models.Bucket]:
-        """Every bucket of the org, a page of BUCKET_PAGE at a time (influxd's most per call)."""
+    async def list_buckets(self, org_id: str, *, page: int = BUCKET_PAGE) -> list[models.Bucket]:
+        """Every bucket of the org, `page` at a time. Each page after the first
+        starts on the last bucket of the one before: a bucket created or
+        deleted ahead of it shifts that overlap (offset paging would then skip
+        a bucket, and a ReplicationSet delete the child of a bucket it did not
+        see), and the listing starts again; influxd's `after` cursor is no way
+        out, it loses its place when its bucket is deleted."""
+        for _ in range(LISTING_ATTEMPTS):
+            found = await self._bucket_pages(org_id, page)
+            if found is not None:
+                return found
+        raise errors.BadAnswer(f"the buckets of org {org_id} changed under every one of {LISTING_ATTEMPTS} listings")
+
+    async def _bucket_pages(self, org_id: str, page: int) -> list[models.Bucket] | None:
+        """One listing, or None if the buckets changed under it."""
         found: list[models.Bucket] = []
         while True:
-            params = {"orgID": org_id, "limit": str(BUCKET_PAGE), "offset": str(len(found))}
+            offset = max(len(found) - 1, 0)
+            params = {"orgID": org_id, "limit": str(page), "offset": str(offset)}
             body = await self._call("GET", "/api/v2/buckets", endpoint="/api/v2/buckets", params=params)
-            page = _parse_list(body, "buckets", models.Bucket)
-            found += page
-            if len(page) < BUCKET_PAGE:
+            listed = _parse_list(body, "buckets", models.Bucket)
+            if found:
+                if not listed or listed[0].id != found[-1].id:
+                    return None
+                listed = listed[1:]
+            found += listed
+            if len(listed) < page - (offset > 0):
                 return found
 
     async def create_bucket(self, org_id: str, name: str, retention_seconds: int) -> models.Bucket | None:

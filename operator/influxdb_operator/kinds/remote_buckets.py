@@ -15,6 +15,7 @@ from ..reconcile.reasons import Action, Reason
 from ..state import clients
 from ..state.runtime import Runtime
 from ..state.world import Refs, one
+from . import bucket_listings
 
 
 def _keeps_longer(a: int, b: int) -> int:
@@ -52,8 +53,11 @@ async def provision(rt: Runtime, refs: Refs, namespace: str, need: Mapping[str, 
         except Blocked as blocked:
             raise Blocked(Reason.CANNOT_PROVISION, blocked.message) from None
         client = await rt.clients.get(refs, cloud)
+        # Listed anew (a bucket deleted since is made again), and the retention checks reading this
+        # instance get the new listing too.
+        listed = await bucket_listings.listed(rt, refs, (namespace, cloud_name), max_age=0)
+        have = {b.name for b in listed or ()}
         try:
-            have = {b.name for b in await client.list_buckets(cloud.org_id or "")}
             for name, retention in sorted(buckets.items()):
                 if name in have or await client.create_bucket(cloud.org_id or "", name, retention) is None:
                     continue

@@ -8,6 +8,7 @@ and the refresh; the set only creates, resets and removes them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -15,12 +16,11 @@ from typing import Literal
 import pydantic
 
 from ..api import v1alpha1
-from ..influx import errors
+from ..driver import finish
 from ..reconcile import conditions
 from ..reconcile import fan_out as sets
-from ..reconcile.outcome import Blocked, Event, Result, from_influx
+from ..reconcile.outcome import Blocked, Event, Result
 from ..reconcile.reasons import Action, Reason
-from ..state import clients
 from ..state.runtime import Runtime
 from ..state.world import Dependents, Key, Obj, Refs, every, one, spec_of
 from . import remote_buckets
@@ -50,6 +50,41 @@ def instances(refs: Refs, obj: Obj) -> list[str]:
     )
 
 
+def current(deps: Dependents, namespace: str, name: str) -> Obj | None:
+    """The set's newest snapshot in the index, unless it is being deleted."""
+    found = every(deps.sets_by_namespace, (namespace, ""))
+    return next(
+        (o for o in found if o["metadata"]["name"] == name and not o["metadata"].get("deletionTimestamp")), None
+    )
+
+
+def listed_by_now(rt: Runtime, refs: Refs, obj: Obj) -> bool:
+    """Whether every instance the set selects has had a listing (or a failed
+    one) in this process: before, a reconcile could only say BucketsNotListed."""
+    try:
+        names = instances(refs, obj)
+    except pydantic.ValidationError:
+        return False
+    return all((obj["metadata"]["namespace"], name) in rt.buckets for name in names)
+
+
+async def settle_latest(rt: Runtime, refs: Refs, deps: Dependents, seen: Obj) -> None:
+    """Reconcile the set outside its handler (the refresh, a recount), from
+    its newest snapshot taken under its lock: one seen earlier, from before
+    its handler applied a newer spec, would undo that (delete the children
+    just made). Left to the handler while it is at work or on its way."""
+    lock, (namespace, name) = rt.lock(seen), (seen["metadata"]["namespace"], seen["metadata"]["name"])
+    if lock.locked():
+        return
+    async with lock:
+        obj = current(deps, namespace, name)
+        if obj is None or obj["metadata"]["uid"] != seen["metadata"]["uid"] or rt.owed_to_handler(obj):
+            return
+        work = functools.partial(sync, rt, refs, deps, obj)
+        write = functools.partial(rt.write_status, PLURAL, namespace, name)
+        await finish.settle(rt, KIND, v1alpha1.ReplicationSetStatus, obj, work, write)
+
+
 def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
     """The sets of `key`'s namespace that select the instance `key` (a set
     whose spec does not parse selects none: its handler reports it)."""
@@ -67,24 +102,12 @@ def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
     ]
 
 
-async def list_buckets(rt: Runtime, refs: Refs, key: Key) -> None:
-    """The instance's buckets, for its sets: one listing (paged) per refresh."""
-    inst = clients.instance(refs, *key)
-    client = await rt.clients.get(refs, inst)
-    try:
-        listed = await client.list_buckets(inst.org_id or "")
-    except errors.InfluxError as error:
-        raise from_influx(error, doing=f"listing the buckets of InfluxDBInstance {key[1]}") from error
-    rt.buckets[key] = tuple(
-        sets.Bucket(b.name, frozenset(label.name for label in b.labels), b.type == "system", b.retention_seconds)
-        for b in listed
-    )
-
-
 def _children(deps: Dependents, obj: Obj) -> list[sets.Child]:
     meta = obj["metadata"]
     found = []
     for child in every(deps.children_by_set, (meta["namespace"], meta["name"])):
+        if child["metadata"].get("controller") != meta["uid"]:
+            continue  # labelled, not made by this set: never reset or deleted by it
         ready = conditions.get(child["status"].get("conditions") or [], v1alpha1.ConditionType.READY)
         found.append(
             sets.Child(
@@ -110,7 +133,7 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
             Reason.INSTANCE_NOT_FOUND, f"InfluxDBInstance {namespace}/{spec.instance_ref.name} does not exist"
         )
     names = instances(refs, obj)
-    buckets = {name: rt.buckets.get((namespace, name)) for name in names}
+    buckets = {name: listed.buckets if (listed := rt.buckets.get((namespace, name))) else None for name in names}
     children = _children(deps, obj)
     todo = sets.plan(meta["name"], spec, buckets, children)
     events: list[Event] = []
@@ -125,7 +148,7 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
             events += await remote_buckets.provision(rt, refs, namespace, remote_buckets.needed(due, buckets))
         applied, taken = await _apply(rt, obj, spec, todo)
         events += applied
-    gone = set(todo.remove)
+    gone = set() if paused else set(todo.remove)  # paused: nothing removed, so all still counted
     kept = [c for c in children if c.name not in gone and not c.deleting]
     kept += [sets.Child(name, s["instanceRef"]["name"], s) for name, s in todo.create.items() if name not in taken]
     ready, problems = sets.summary(kept)
@@ -134,7 +157,12 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
         for name in taken
     ]
     status = v1alpha1.ReplicationSetStatus(matched=todo.matched, ready=ready, not_ready=problems[:20])
-    return Result(status=status, conditions=_conditions(todo, ready, taken, buckets, paused), events=events)
+    conds = _conditions(todo, ready, taken, buckets, paused)
+    before = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.READY) or {}
+    ready_now, said = conds[0], (before.get("reason"), before.get("message"))
+    if ready_now.reason is Reason.CHILD_NAME_TAKEN and said != (ready_now.reason, ready_now.message):
+        events.append(Event("Warning", ready_now.reason, ready_now.message))  # once per change, not per refresh
+    return Result(status=status, conditions=conds, events=events)
 
 
 def _conditions(
@@ -167,10 +195,11 @@ async def _apply(
     events: list[Event] = []
     taken: list[str] = []
     for name, child in sorted(todo.create.items()):
-        if await store.create(obj, name, child):
+        made = await store.create(obj, name, child)
+        if made == "created":  # not "existed": its Event was posted when it was
             bucket, instance = child["localBucket"]["name"], child["instanceRef"]["name"]
             events.append(Event("Normal", Action.CHILD_CREATED, f"{name} for bucket {bucket} of {instance}"))
-        else:
+        elif made == "taken":
             taken.append(name)
     for name, patch in sorted(todo.reset.items()):
         await store.reset(namespace, name, patch)

@@ -93,6 +93,18 @@ def _instance_of(obj: Obj) -> str:
     return str(((obj.get("spec") or {}).get("instanceRef") or {}).get("name", ""))
 
 
+def _set_of(obj: Obj) -> str | None:
+    """The set a Replication is a child of: labelled with it and controlled by it
+    (a label alone may be put on any Replication by hand)."""
+    meta = obj.get("metadata") or {}
+    label = (meta.get("labels") or {}).get(SET_LABEL)
+    owners = meta.get("ownerReferences") or []
+    controlled = any(
+        o.get("kind") == "ReplicationSet" and o.get("controller") and o.get("name") == label for o in owners
+    )
+    return label if label and controlled else None
+
+
 def build(
     instances: Iterable[Obj], remotes: Iterable[Obj], replications: Iterable[Obj], sets: Iterable[Obj] = ()
 ) -> dict[str, list[Node]]:
@@ -123,7 +135,7 @@ def build(
                 remote_nodes[(namespace, connection)] = Node("RemoteConnection", connection, None)
                 parent.children.append(remote_nodes[(namespace, connection)])
             parent = remote_nodes[(namespace, connection)]
-        owner = ((obj.get("metadata") or {}).get("labels") or {}).get(SET_LABEL)
+        owner = _set_of(obj)
         if owner:
             parent = _set_node(set_nodes, set_objs, parent, namespace, owner)
             if verdict(obj).healthy:

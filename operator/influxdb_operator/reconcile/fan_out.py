@@ -31,6 +31,7 @@ class Bucket:
     labels: frozenset[str] = frozenset()
     system: bool = False  # InfluxDB's type "system"
     retention: int = 0  # seconds; 0: forever
+    id: str = ""
 
 
 def selects_instance(selector: v1alpha1.LabelSelector, labels: Mapping[str, str]) -> bool:

@@ -161,7 +161,7 @@ MEANINGS: dict[Reason | Action, str] = {
     "refresh lists them; no Event)",
     Reason.INVALID_PATTERN: "ReplicationSet: `buckets.pattern` is not a regular expression Python reads",
     Reason.CHILD_NAME_TAKEN: "ReplicationSet: a Replication named as a child exists and is not this set's; "
-    "it is left alone",
+    "it is left alone (a Warning Event when the names held change)",
     Reason.REPLICATION_LOOP: "the remote instance (one this operator knows) already replicates the remote bucket "
     "back into the local bucket: the replication would loop forever and is not created",
     Reason.CANNOT_PROVISION: "ReplicationSet: `provisionRemoteBuckets` needs each RemoteConnection to have "

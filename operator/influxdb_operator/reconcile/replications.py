@@ -117,7 +117,10 @@ def health(
     holds = have.maxQueueSizeBytes / inflow if inflow > 0 else math.inf
     if holds < full_warning:
         # Healthy now, but an outage of the remote longer than `holds` loses data.
-        hour = max(v1alpha1.MIN_QUEUE_BYTES, math.ceil(inflow * 3600))
+        # Rounded up to two significant digits: a steady inflow keeps the same
+        # message (and the status unwritten) from one refresh to the next.
+        step = 10 ** max(0, math.floor(math.log10(inflow * 3600)) - 1)
+        hour = max(v1alpha1.MIN_QUEUE_BYTES, math.ceil(inflow * 3600 / step) * step)
         return _condition(
             "True",
             Reason.QUEUE_UNDERSIZED,

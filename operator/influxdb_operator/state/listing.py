@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..influx import models
 from ..influx.client import InfluxClient
+from ..reconcile.fan_out import Bucket
 
 _NO_SERIES = models.QueueCounters()  # frozen: one for every replication without series
 
@@ -37,3 +38,11 @@ class Listing:
         if self.counters is None:
             return None
         return self.counters.get(replication_id, _NO_SERIES)
+
+
+@dataclass(frozen=True)
+class BucketListing:
+    """An org's buckets as listed at `at` (monotonic); None: that listing failed."""
+
+    at: float
+    buckets: tuple[Bucket, ...] | None

@@ -23,10 +23,10 @@ from ..api.v1alpha1 import MintedTokenStatus
 from ..config import Settings
 from ..influx.client import InfluxClient
 from ..reconcile.dataplane import Trend
-from ..reconcile.fan_out import Bucket
 from ..reconcile.outcome import Event
+from .child_store import ChildStore
 from .clients import ClientCache
-from .listing import Listing
+from .listing import BucketListing, Listing
 from .world import Key, Obj, forget_spec
 
 # Objects kopf works on at once per instance (their events, their handlers).
@@ -56,23 +56,6 @@ class SecretStore(Protocol):
 
     async def delete(self, namespace: str, name: str) -> None:
         """Delete it; already gone is fine."""
-
-
-class ChildStore(Protocol):
-    """A ReplicationSet's child Replications, written in Kubernetes."""
-
-    async def create(self, owner: Obj, name: str, spec: Mapping[str, Any]) -> bool:
-        """Create it, labelled with and owned by the set; False if one of that
-        name exists that is not this set's (one that is counts as created)."""
-
-    async def reset(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        """Merge-patch its spec."""
-
-    async def delete(self, namespace: str, name: str) -> None:
-        """Delete it; already gone is fine."""
-
-    async def release(self, owner: Obj, name: str) -> None:
-        """Orphan it: drop the set's label and owner reference; gone is fine."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +133,13 @@ class Runtime:
     applied: dict[str, int] = field(default_factory=dict)
     # Per object UID, the generation its handler last took up in this process.
     handled: dict[str, int] = field(default_factory=dict)
-    # Per Replication UID, its retention check: (buckets checked, when, the shortfall or None).
-    retention: dict[str, tuple[object, float, str | None]] = field(default_factory=dict)
-    # Per instance, its buckets as its refresh last listed them (only while a ReplicationSet selects it).
-    buckets: dict[Key, tuple[Bucket, ...]] = field(default_factory=dict)
+    # Per Replication UID, its retention shortfall as last known (None: none).
+    retention: dict[str, str | None] = field(default_factory=dict)
+    # Per instance, its buckets as last listed (kinds/bucket_listings.py), one listing at a time.
+    buckets: dict[Key, BucketListing] = field(default_factory=dict)
+    bucket_locks: collections.defaultdict[Key, asyncio.Lock] = field(
+        default_factory=lambda: collections.defaultdict(asyncio.Lock)
+    )
     # Per instance, its refresh's latest listing.
     listings: dict[Key, Listing] = field(default_factory=dict)
     # Per object UID, when this process last changed its InfluxDB object (monotonic).
@@ -244,3 +230,4 @@ class Runtime:
         self._wakeups.pop(key, None)
         self.listings.pop(key, None)
         self.buckets.pop(key, None)
+        self.bucket_locks.pop(key, None)

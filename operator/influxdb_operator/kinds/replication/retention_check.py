@@ -2,22 +2,22 @@
 never written there (influxd retries or drops them, silently). Where the
 operator can read the remote bucket (a RemoteConnection with
 `remoteInstanceRef`), a remote retention shorter than the local one is
-reported. Both buckets are read once per RECHECK per replication, not every
-refresh."""
+reported. The buckets are read from each instance's listing, shared by
+every Replication and taken at most once per RECHECK (kinds/bucket_listings.py):
+no call per Replication."""
 
 from __future__ import annotations
 
 import logging
-import time
 
 from ...api import v1alpha1
 from ...driver import resolution
-from ...influx import errors, models
+from ...influx import models
 from ...reconcile.fan_out import longer
 from ...reconcile.outcome import Blocked
-from ...state import clients
 from ...state.runtime import Runtime
 from ...state.world import Refs, one
+from .. import bucket_listings
 
 logger = logging.getLogger(__name__)
 
@@ -32,35 +32,33 @@ def _spell(seconds: int) -> str:
 async def shortfall(
     rt: Runtime, refs: Refs, res: resolution.Resolved[v1alpha1.ReplicationSpec], have: models.Replication
 ) -> str | None:
-    """Why the remote bucket keeps points for less time than the local one; None if it does not, or unknown."""
+    """Why the remote bucket keeps points for less time than the local one;
+    None if it does not. Read from both instances' shared bucket listings;
+    while either cannot be read, the last answer stands."""
     ref = res.spec.remote.connection_ref
     remote = one(refs.remotes, (res.namespace, ref.name)) if ref is not None else None
     cloud_name = ((remote or {}).get("spec", {}).get("remoteInstanceRef") or {}).get("name")
     if not cloud_name:
         return None
-    uid, now = res.obj["metadata"]["uid"], time.monotonic()
-    key = (have.localBucketID, have.remoteBucketID or have.remoteBucketName)
-    cached = rt.retention.get(uid)
-    if cached is not None and cached[0] == key and now - cached[1] < RECHECK:
-        return cached[2]
-    message = None
+    uid = res.obj["metadata"]["uid"]
     try:
-        local = await res.client.get_bucket(have.localBucketID)
-        cloud = clients.instance(refs, res.namespace, cloud_name)
-        cloud_client = await rt.clients.get(refs, cloud)
-        if have.remoteBucketID:
-            far = await cloud_client.get_bucket(have.remoteBucketID)
-        else:
-            far = await cloud_client.find_bucket(cloud.org_id or "", have.remoteBucketName or "")
-    except (errors.InfluxError, Blocked) as problem:
-        logger.debug("retention of %s/%s not checked: %s", res.namespace, res.obj["metadata"]["name"], problem)
-        return cached[2] if cached is not None else None
-    if local is not None and far is not None and not longer(far.retention_seconds, local.retention_seconds):
-        kept = _spell(far.retention_seconds)
+        local = await bucket_listings.listed(rt, refs, (res.namespace, res.inst.name), max_age=RECHECK)
+        far = await bucket_listings.listed(rt, refs, (res.namespace, cloud_name), max_age=RECHECK)
+    except Blocked as problem:
+        logger.debug("retention of %s/%s not checked: %s", res.namespace, res.obj["metadata"]["name"], problem.message)
+        return rt.retention.get(uid)
+    ours = next((b for b in local or () if b.id == have.localBucketID), None)
+    far_id, far_name = have.remoteBucketID, have.remoteBucketName
+    theirs = next((b for b in far or () if (b.id == far_id if far_id else b.name == far_name)), None)
+    if ours is None or theirs is None:
+        return rt.retention.get(uid)  # not listed yet (made since the last listing): the last answer
+    message = None
+    if not longer(theirs.retention, ours.retention):
+        kept = _spell(theirs.retention)
         message = (
-            f"remote bucket {far.name!r} on InfluxDBInstance {cloud_name} keeps points {kept}, less than local "
-            f"bucket {local.name!r} ({_spell(local.retention_seconds)}): points older than {kept} are never "
+            f"remote bucket {theirs.name!r} on InfluxDBInstance {cloud_name} keeps points {kept}, less than local "
+            f"bucket {ours.name!r} ({_spell(ours.retention)}): points older than {kept} are never "
             "replicated (retried or dropped by InfluxDB)"
         )
-    rt.retention[uid] = (key, now, message)
+    rt.retention[uid] = message
     return message
