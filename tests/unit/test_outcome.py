@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import pytest
@@ -196,3 +197,16 @@ def test_a_problem_is_at_most_one_of_stalled_starting_or_retried() -> None:
         NEEDS_HUMAN | STARTING | RETRIED
     )
     assert Reason.AVAILABLE not in NEEDS_HUMAN | STARTING | RETRIED
+
+
+def test_a_result_that_reports_its_own_stuck_ready_is_stalled_too() -> None:
+    """A ReplicationSet says Ready=False itself (a child's name taken): the same rule."""
+    taken = [
+        Condition(ConditionType.READY, "False", Reason.CHILD_NAME_TAKEN, "names held"),
+        Condition(ConditionType.SYNCED, "True", Reason.RECONCILE_SUCCESS, ""),
+    ]
+    stuck = _apply({}, finish(STATUS, {}, Result(status=STATUS(), conditions=taken), generation=1)[0])
+    assert _types(stuck)[ConditionType.STALLED] == ("True", "ChildNameTaken")
+    waiting = [dataclasses.replace(taken[0], reason=Reason.CHILDREN_NOT_READY), taken[1]]
+    moving = _apply(stuck, finish(STATUS, stuck, Result(status=STATUS(), conditions=waiting), generation=1)[0])
+    assert _types(moving)[ConditionType.STALLED] == ("False", "Available")

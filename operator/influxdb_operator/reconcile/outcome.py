@@ -99,7 +99,12 @@ def finish(
             events.append(Event("Warning", outcome.reason, outcome.message))
         updates += _stalled(old, outcome.reason, outcome.message, stuck=outcome.reason in NEEDS_HUMAN)
     else:
-        updates = outcome.conditions + _stalled(old, Reason.AVAILABLE, "", stuck=False)
+        # A kind that reports its own Ready=False (a ReplicationSet) is stuck by the same rule.
+        ready = next((c for c in outcome.conditions if c.type is v1alpha1.ConditionType.READY), None)
+        if ready is not None and ready.status == "False" and ready.reason in NEEDS_HUMAN:
+            updates = outcome.conditions + _stalled(old, ready.reason, ready.message, stuck=True)
+        else:
+            updates = outcome.conditions + _stalled(old, Reason.AVAILABLE, "", stuck=False)
         new = outcome.status.model_dump(by_alias=True, exclude_unset=True)
         if outcome.applied:
             new["observedGeneration"] = generation
