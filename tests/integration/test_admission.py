@@ -30,6 +30,12 @@ instance = functools.partial(
 )
 
 
+def replication_set(**spec: Any) -> dict[str, Any]:
+    return manifests.replication_set(
+        "s", NS, **{"instanceRef": {"name": "edge"}, "remote": {"connectionRef": {"name": "cloud"}}, **spec}
+    )
+
+
 def without(doc: dict[str, Any], *path: str) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     parent = doc
@@ -116,6 +122,9 @@ INVALID: list[tuple[str, dict[str, Any], str | tuple[str, ...]]] = [
     ("instance neither org", without(instance(), "spec", "org"), "exactly one of org or orgID"),
     ("instance resync period", instance(resyncPeriod="soon"), "spec.resyncPeriod"),
     ("instance token secret missing", without(instance(), "spec", "tokenSecretRef"), "spec.tokenSecretRef"),
+    ("set with instance and selector", replication_set(instanceSelector={"matchLabels": {"a": "b"}}), "exactly one of"),
+    ("set with neither instance", without(replication_set(), "spec", "instanceRef"), "exactly one of"),
+    ("set pattern not a regex", replication_set(buckets={"pattern": "("}), "must be a regular expression"),
 ]
 
 

@@ -21,13 +21,7 @@ from support.scenario import ScratchInfluxd, Setup
 SET_LABEL = "influxdb.replication.dev/replication-set"
 
 
-def replication_set(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": manifests.API,
-        "kind": "ReplicationSet",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
+replication_set = manifests.replication_set
 
 
 def cloud_and_remote(

@@ -85,9 +85,9 @@ def expected_kstatus(obj: dict[str, Any]) -> str:
         return "InProgress"
     ready = _condition(obj, "Ready")
     if ready is None:
-        # Nothing written yet: kstatus takes a resource without conditions
-        # for Current (its documented default); the operator's first status
-        # write follows within its first reconcile.
+        # Before the first write the CRD's default shows observedGeneration 0,
+        # caught above as lagging; with no generation recorded at all kstatus
+        # takes a resource without conditions for Current (its documented default).
         return "Current"
     if ready["status"] != "True":
         return "Failed" if ready["reason"] in NEEDS_HUMAN else "InProgress"

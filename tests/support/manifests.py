@@ -76,3 +76,12 @@ def replication(
             **spec,
         },
     }
+
+
+def replication_set(name: str, namespace: str, /, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "ReplicationSet",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }

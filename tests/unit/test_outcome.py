@@ -210,3 +210,16 @@ def test_a_result_that_reports_its_own_stuck_ready_is_stalled_too() -> None:
     waiting = [dataclasses.replace(taken[0], reason=Reason.CHILDREN_NOT_READY), taken[1]]
     moving = _apply(stuck, finish(STATUS, stuck, Result(status=STATUS(), conditions=waiting), generation=1)[0])
     assert _types(moving)[ConditionType.STALLED] == ("False", "Available")
+
+
+def test_stuck_at_its_first_reconcile_the_generation_is_observed() -> None:
+    """kstatus checks observedGeneration before Stalled: a new object stuck for a
+    human's reason must read Failed, so its generation is recorded; one merely
+    waiting keeps the CRD's default 0 (InProgress), and a later generation stuck
+    is not marked observed (the driver reads an unapplied change from it)."""
+    stuck = finish(STATUS, {"observedGeneration": 0}, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket b"), generation=1)
+    assert stuck[0]["observedGeneration"] == 1
+    waiting = finish(STATUS, {"observedGeneration": 0}, Blocked(Reason.INSTANCE_NOT_READY, "starting"), generation=1)
+    assert "observedGeneration" not in waiting[0]
+    later = finish(STATUS, {"observedGeneration": 1}, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket c"), generation=2)
+    assert "observedGeneration" not in later[0]

@@ -232,7 +232,8 @@ def _version(kind: Kind, spec_schema: dict[str, Any], status_schema: dict[str, A
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": spec_schema,
-            "status": status_schema,
+            # Defaulted, so that its observedGeneration default (0) shows before the first write.
+            "status": {**status_schema, "default": {}},
         },
     }
     # Rules that compare spec with the stored status (see v1alpha1._immutable_once).

@@ -513,7 +513,15 @@ class Status(_Model):
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
-    observed_generation: int | None = None
+    # 0 (the API server's default, on every read) until the first reconcile:
+    # kstatus then reads a new object as InProgress, not as Current for
+    # having no conditions yet, so `kubectl wait`-style tools (Flux's `wait`)
+    # do not pass it before the operator has looked.
+    observed_generation: int | None = Field(
+        default=None,
+        json_schema_extra={"default": 0},
+        description="The generation the operator last acted on; 0 until its first reconcile.",
+    )
     id: str | None = Field(default=None, description="The InfluxDB ID of the object.")
     last_sync_time: str | None = Field(default=None, description="When InfluxDB was last seen to match the spec.")
     create_pending: str | None = Field(

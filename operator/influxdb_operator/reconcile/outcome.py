@@ -97,7 +97,14 @@ def finish(
         changed = (before.get("reason"), before.get("message")) != (outcome.reason, outcome.message)
         if changed and outcome.reason not in WAITING:
             events.append(Event("Warning", outcome.reason, outcome.message))
-        updates += _stalled(old, outcome.reason, outcome.message, stuck=outcome.reason in NEEDS_HUMAN)
+        stuck = outcome.reason in NEEDS_HUMAN
+        updates += _stalled(old, outcome.reason, outcome.message, stuck=stuck)
+        if stuck and not old.get("observedGeneration") and generation is not None:
+            # Stuck at its first reconcile: this generation was looked at, so kstatus,
+            # which checks the generation before Stalled, reads Failed, not InProgress
+            # for the 0 the CRD defaults it to. A later generation stays unobserved until
+            # applied (the driver tells a change from drift by it).
+            new["observedGeneration"] = generation
     else:
         # A kind that reports its own Ready=False (a ReplicationSet) is stuck by the same rule.
         ready = next((c for c in outcome.conditions if c.type is v1alpha1.ConditionType.READY), None)
