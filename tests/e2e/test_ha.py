@@ -77,7 +77,11 @@ def evict(kubectl: Kubectl, pod: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def ha(release: dict[str, Any], kubectl: Kubectl, influx: Influx) -> Iterator[Kubectl]:
-    """The release installed and rolled out, an instance and a remote in WATCHED; kubectl in WATCHED."""
+    """The release installed and rolled out, an instance and a remote in WATCHED; kubectl in WATCHED.
+    Afterwards the cluster is as it was: its resources deleted while its operator
+    still runs their finalizers, the release uninstalled, and the CRDs, if this
+    module applied them, deleted (test_helm.py installs them with its release)."""
+    applied_crds = kubectl.get("crd", "replications.influxdb.replication.dev") is None
     kubectl("apply", "--server-side", "--force-conflicts", "-f", "crds/")
     for namespace in (NAMESPACE, WATCHED):
         if kubectl.get("namespace", namespace) is None:
@@ -121,12 +125,16 @@ def ha(release: dict[str, Any], kubectl: Kubectl, influx: Influx) -> Iterator[Ku
     )
     watched.wait_ready("remoteconnection", "cloud", timeout=120)
     yield watched
+    for kind in ("replicationsets", "replications", "remoteconnections", "influxdbinstances"):
+        watched("delete", kind, "--all", "--wait=true", "--timeout=120s", check=False, timeout=180)
     subprocess.run(
         [binaries.path("helm"), f"--kubeconfig={kubectl.kubeconfig}", "uninstall", RELEASE, f"-n={NAMESPACE}"],
         capture_output=True,
         timeout=300,
         check=False,
     )
+    if applied_crds:
+        kubectl("delete", "-f", "crds/", "--wait=true", "--timeout=120s", check=False, timeout=180)
 
 
 def edge_replication_names(influx: Influx) -> list[str]:

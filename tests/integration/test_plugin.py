@@ -369,9 +369,9 @@ ORDER = [
 
 
 def _readme_status_sample() -> dict[str, Any]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "plugin.md").read_text()
     sample = re.search(r"<!-- plugin-json-sample -->\n```json\n(.*?)```", text, re.S)
-    assert sample is not None, "README has no `status -o json` sample"
+    assert sample is not None, "docs/plugin.md has no `status -o json` sample"
     return dict(json.loads(sample.group(1)))
 
 
@@ -397,7 +397,7 @@ def test_status_as_json_and_yaml_has_the_documented_shape(fleet: Fleet) -> None:
     assert items["RemoteConnection", "down"]["instance"] == "edge"
     assert items["Replication", "to-down"]["reason"] == "RemoteError"
     assert not any(token in run.out for token in fleet.tokens)
-    # The README documents every key, per kind, as the real output has them.
+    # docs/plugin.md documents every key, per kind, as the real output has them.
     sample = _readme_status_sample()
     assert sample.keys() == data.keys()
     for kind in ("InfluxDBInstance", "RemoteConnection", "Replication"):
