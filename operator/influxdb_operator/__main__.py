@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     kopf.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401 - registers the handlers
 
+    # Started from a script (`make run &`), SIGINT arrives ignored, and a process
+    # that starts with it ignored never hears Ctrl-C: kopf's own handler is not
+    # reached. Python's default first, which kopf then takes over, as at a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     candidate = lead(args) if args.leader_elect else None
     if candidate is None:
         metrics.leader.set(1)
