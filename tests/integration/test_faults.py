@@ -132,7 +132,13 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
     unique = fault_namespace
     healthy = {"edge": sandbox.edge, "cloud": sandbox.cloud}
     fleet = {**healthy, "stuck": stuck}
-    buckets = {name: server_.create_bucket(f"fleet-{unique}") for name, server_ in fleet.items()}
+    # Each server's streams go from its "out" bucket to the peer's "in" one: peers
+    # replicating the same bucket both ways would be a loop, which the operator refuses.
+    buckets = {
+        (name, way): server_.create_bucket(f"fleet-{unique}-{way}")
+        for name, server_ in fleet.items()
+        for way in ("out", "in")
+    }
     assert all(buckets.values())
 
     def stream(instance: str, what: str) -> dict[str, object]:
@@ -141,9 +147,9 @@ def test_a_frozen_instance_never_delays_the_rest_of_the_fleet(
             f"{instance}-{what}",
             fault_namespace,
             instance=instance,
-            local_bucket=f"fleet-{unique}",
+            local_bucket=f"fleet-{unique}-out",
             connection=f"{instance}-peer",
-            remote_bucket=f"fleet-{unique}",
+            remote_bucket=f"fleet-{unique}-in",
             name=f"{instance}-{what}-{unique}",
         )
 
