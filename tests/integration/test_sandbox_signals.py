@@ -65,12 +65,12 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return False
 
 
-@pytest.fixture
-def job(tmp_path: Path) -> Iterator[Job]:
-    """`make sandbox &` in a non-interactive shell, up and described."""
-    directory = tmp_path / "sandbox-dir"
+@contextlib.contextmanager
+def _as_a_job(target: str, directory: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`make TARGET &` in a non-interactive shell (so SIGINT arrives ignored);
+    afterwards nothing it started is left, whatever happened."""
     script = subprocess.Popen(
-        ["bash", "-c", "make --no-print-directory sandbox & wait"],
+        ["bash", "-c", f"make --no-print-directory {target} & wait"],
         cwd=ROOT,
         env={**os.environ, "SANDBOX_DIR": str(directory)},
         stdout=subprocess.PIPE,
@@ -78,6 +78,21 @@ def job(tmp_path: Path) -> Iterator[Job]:
         start_new_session=True,
     )
     try:
+        yield script
+    finally:
+        for pid in _mentioning(str(directory)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(script.pid, signal.SIGKILL)
+        script.communicate(timeout=30)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Iterator[Job]:
+    """`make sandbox &` in a non-interactive shell, up and described."""
+    directory = tmp_path / "sandbox-dir"
+    with _as_a_job("sandbox", directory) as script:
         deadline = time.monotonic() + 180
         while not (directory / "sandbox.json").exists():
             assert script.poll() is None, "the sandbox exited before it came up"
@@ -86,13 +101,6 @@ def job(tmp_path: Path) -> Iterator[Job]:
         (make,) = (pid for pid in _children(script.pid) if b"make" in _cmdline(pid))
         (sandbox,) = (pid for pid in _children(make) if b"-m\0sandbox" in _cmdline(pid))
         yield Job(script, make, sandbox, directory)
-    finally:
-        for pid in _mentioning(str(directory)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(script.pid, signal.SIGKILL)
-        script.communicate(timeout=30)
 
 
 def test_sigint_stops_it_although_the_job_started_with_sigint_ignored(job: Job) -> None:
@@ -123,15 +131,7 @@ def test_make_demo_as_a_job_stops_on_sigint_with_its_operator(tmp_path: Path) ->
     """`make demo &` from a script: SIGINT arrives ignored, and still stops the
     demo, its operator and its sandbox."""
     directory = tmp_path / "demo-dir"
-    script = subprocess.Popen(
-        ["bash", "-c", "make --no-print-directory demo & wait"],
-        cwd=ROOT,
-        env={**os.environ, "SANDBOX_DIR": str(directory)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with _as_a_job("demo", directory) as script:
         deadline = time.monotonic() + 180
         operators: list[int] = []
         while not operators:
@@ -151,10 +151,3 @@ def test_make_demo_as_a_job_stops_on_sigint_with_its_operator(tmp_path: Path) ->
         assert b"stopped; every process and temporary file is gone" in output
         for pid in [*operators, *servers]:
             assert _wait_gone(pid, 10), f"{_cmdline(pid)!r} outlived the demo"
-    finally:
-        for pid in _mentioning(str(directory)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(script.pid, signal.SIGKILL)
-        script.communicate(timeout=30)
