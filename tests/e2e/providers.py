@@ -38,7 +38,7 @@ __all__ = ["Cluster", "Unavailable", "choice", "kind", "local", "start"]
 # The local provider lives in its own module (it builds a whole node), imported
 # only when chosen, so kind users need none of its prerequisites. It offers
 # `start(*, directory=None)`, a context manager yielding an object with
-# `kubeconfig`, `load_image(ref)`, `registry_address` and `trust_registry(host)`
+# `kubeconfig`, `load_image(ref)`, `remove_image(ref)`, `registry_address` and `trust_registry(host)`
 # (the Cluster protocol below), and may offer `missing_prerequisites()`
 # (None, or why not) and an `Unavailable` exception.
 LOCAL_MODULES = ("sandbox.cluster", "e2e.local_node")
@@ -60,6 +60,11 @@ class Cluster(Protocol):
     def load_image(self, ref: str) -> None:
         """Make an image of the local Docker engine runnable on the node under `ref`
         without a registry (for pods with imagePullPolicy IfNotPresent or Never)."""
+        ...
+
+    def remove_image(self, ref: str) -> None:
+        """Forget a pulled image (NAME@DIGEST) on the node(s), so that the next Pod
+        of it pulls it again: a test that proves a pull leaves no image behind."""
         ...
 
     @property
@@ -106,6 +111,15 @@ class KindCluster:
     def load_image(self, ref: str) -> None:
         subprocess.run(["kind", "load", "docker-image", ref, "--name", self.name], check=True)
 
+    def remove_image(self, ref: str) -> None:
+        for node in self._nodes():
+            subprocess.run(["docker", "exec", node, "crictl", "rmi", ref], capture_output=True, check=False)
+
+    def _nodes(self) -> list[str]:
+        return subprocess.run(
+            ["kind", "get", "nodes", "--name", self.name], capture_output=True, text=True, check=True
+        ).stdout.split()
+
     @property
     def registry_address(self) -> str:
         gateways = subprocess.run(
@@ -120,10 +134,7 @@ class KindCluster:
         return ipv4[0]
 
     def trust_registry(self, host: str, *, server: str | None = None) -> None:
-        nodes = subprocess.run(
-            ["kind", "get", "nodes", "--name", self.name], capture_output=True, text=True, check=True
-        ).stdout.split()
-        for node in nodes:
+        for node in self._nodes():
             # A reused cluster (KIND_CLUSTER) made without KIND_CONFIG would ignore the file.
             config = subprocess.run(
                 ["docker", "exec", node, "cat", "/etc/containerd/config.toml"],

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from e2e import providers
 from e2e.world import FIGURES, Influx
 
 from sandbox import binaries
@@ -76,10 +77,10 @@ def evict(kubectl: Kubectl, pod: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def ha(release: dict[str, Any], kubectl: Kubectl, influx: Influx) -> Iterator[Kubectl]:
+def ha(release: dict[str, Any], cluster: providers.Cluster, kubectl: Kubectl, influx: Influx) -> Iterator[Kubectl]:
     """The release installed and rolled out, an instance and a remote in WATCHED; kubectl in WATCHED.
     Afterwards the cluster is as it was: its resources deleted while its operator
-    still runs their finalizers, the release uninstalled, and the CRDs, if this
+    still runs their finalizers, the release uninstalled and its image removed from the node, and the CRDs, if this
     module applied them, deleted (test_helm.py installs them with its release)."""
     applied_crds = kubectl.get("crd", "replications.influxdb.replication.dev") is None
     kubectl("apply", "--server-side", "--force-conflicts", "-f", "crds/")
@@ -128,11 +129,20 @@ def ha(release: dict[str, Any], kubectl: Kubectl, influx: Influx) -> Iterator[Ku
     for kind in ("replicationsets", "replications", "remoteconnections", "influxdbinstances"):
         watched("delete", kind, "--all", "--wait=true", "--timeout=120s", check=False, timeout=180)
     subprocess.run(
-        [binaries.path("helm"), f"--kubeconfig={kubectl.kubeconfig}", "uninstall", RELEASE, f"-n={NAMESPACE}"],
+        [
+            binaries.path("helm"),
+            f"--kubeconfig={kubectl.kubeconfig}",
+            "uninstall",
+            "--wait",
+            RELEASE,
+            f"-n={NAMESPACE}",
+        ],
         capture_output=True,
         timeout=300,
         check=False,
     )
+    # test_helm.py proves that its install pulls the release from the registry.
+    cluster.remove_image(f"{repository}@{release['digest']}")
     if applied_crds:
         kubectl("delete", "-f", "crds/", "--wait=true", "--timeout=120s", check=False, timeout=180)
 

@@ -160,7 +160,12 @@ def smoke(cluster: Node, tmp_path_factory: pytest.TempPathFactory) -> Smoke:
     kubectl("create", "namespace", namespace)
     ns = kubectl.in_namespace(namespace)
     ns("apply", "-f", "-", input=WEB.format(namespace=namespace, image=image, port=PORT))
-    ns("rollout", "status", "deployment/web", "--timeout=120s", timeout=130)
+    rollout = ns("rollout", "status", "deployment/web", "--timeout=120s", timeout=130, check=False)
+    if "successfully rolled out" not in rollout:
+        # Why, from the node's side: the Pod's state and Events, the node's conditions and allocations.
+        pods = ns("describe", "pods", "-l", "app=web", check=False)
+        node = kubectl("describe", "nodes", check=False)
+        pytest.fail(f"deployment/web did not roll out: {rollout}\n{pods}\n{node}", pytrace=False)
     return Smoke(ns, namespace, image)
 
 

@@ -86,6 +86,10 @@ class Cluster:
         """Make a locally built Docker image usable by pods (`docker save | ctr import`)."""
         self.runtime.load_image(ref)
 
+    def remove_image(self, ref: str) -> None:
+        """Forget a pulled image (NAME@DIGEST): the next Pod of it pulls it again."""
+        self.runtime.remove_image(ref)
+
     def import_archive(self, archive: Path) -> None:
         """Make an image archive (OCI layout or `docker save` output) usable by pods."""
         self.runtime.import_archive(archive)

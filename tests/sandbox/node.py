@@ -74,6 +74,15 @@ class Containerd:
         """Import an image archive (OCI layout or `docker save`) for the kubelet."""
         subprocess.run(self.ctr("images", "import", str(archive)), check=True, capture_output=True)
 
+    def remove_image(self, ref: str) -> None:
+        """Forget the image `ref` (NAME@DIGEST) names, under every name it has here
+        (the CRI adds its own, sha256:ID), so that the next Pod of it pulls again."""
+        digest = ref.rpartition("@")[2]
+        listed = subprocess.run(self.ctr("images", "ls"), capture_output=True, text=True, check=True).stdout
+        names = [line.split()[0] for line in listed.splitlines()[1:] if digest in line.split()[1:]]
+        if names:
+            subprocess.run(self.ctr("images", "rm", *names), check=True, capture_output=True)
+
     def load_image(self, ref: str) -> None:
         """`docker save ref | ctr images import -`: a locally built Docker image
         becomes usable by pods (imagePullPolicy IfNotPresent or Never)."""
