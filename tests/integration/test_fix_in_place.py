@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import sandbox as sandbox_module
+from sandbox import influx
 from support import manifests
 from support.kubectl import KubectlError
 from support.scenario import Setup
@@ -51,6 +52,28 @@ def test_instance_org_typo_fixed_before_resolution(setup: Setup, sandbox: sandbo
     with pytest.raises(KubectlError) as refused:
         setup.kubectl.apply(instance(f"{sandbox.edge.org}-typo"))
     assert "org is immutable once the organization is resolved" in refused.value.stderr
+
+
+def test_an_instance_moved_to_a_server_without_its_org_finds_it_there_once_created(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    """A new URL may be a new server, so the org is looked up there, and while
+    that edit is stuck (its generation observed, for kstatus) on every retry:
+    never the ID from the old server."""
+    org = f"moving-{setup.unique}"
+
+    def instance(server: influx.Influx, secret: str) -> dict[str, Any]:
+        return manifests.instance("edge2", setup.namespace, url=server.url, org=org, secret=secret)
+
+    _, on_edge = sandbox.edge.request("POST", "/api/v2/orgs", {"name": org})
+    setup.kubectl.apply(instance(sandbox.edge, "edge-token"))
+    assert setup.ready("influxdbinstance", "edge2")["status"]["orgID"] == on_edge["id"]
+
+    setup.kubectl.apply(instance(sandbox.cloud, "cloud-token"))
+    setup.kubectl.wait_reason("influxdbinstance", "edge2", "OrgNotFound")
+    _, on_cloud = sandbox.cloud.request("POST", "/api/v2/orgs", {"name": org})
+    moved = setup.ready("influxdbinstance", "edge2")
+    assert (moved["status"]["orgID"], moved["status"]["observedGeneration"]) == (on_cloud["id"], 2)
 
 
 def test_instance_ref_typo_fixed_before_creation(setup: Setup) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import yaml
 
+import sandbox as sandbox_module
 from influxdb_operator.api import crds, v1alpha1
 from influxdb_operator.handlers.lifecycle import EVENT_COMPONENT
 from sandbox import binaries
-from support import health
+from support import health, manifests
 from support.chart import RELEASE_NAMESPACE, render
 from support.kubectl import Kubectl, eventually
 from support.scenario import Setup
@@ -58,6 +59,54 @@ def test_kubectl_wait_as_the_readme_shows_and_stalled_is_failed(setup: Setup) ->
     assert (health.kstatus(typo)["status"], health.argocd(typo)["status"]) == ("Failed", "Degraded")
     late = setup.kubectl("wait", "--for=condition=Ready", "replication/typo", "--timeout=2s", check=False)
     assert "timed out waiting for the condition" in late, late
+
+
+def test_an_edit_that_needs_a_person_reads_failed_and_its_fix_applies_it(
+    setup: Setup, sandbox: sandbox_module.Sandbox
+) -> None:
+    """Flux waits on kstatus, which checks the generation first: an edit that ends
+    stuck reads Failed (its generation observed, Stalled), not InProgress until
+    Flux's timeout. Observed is not applied: once the cause is fixed the edit is
+    applied as the change it is (Updated, not DriftCorrected)."""
+    setup.kubectl.apply(setup.replication("moved"))
+    setup.ready("replication", "moved")
+    edited = setup.replication("moved")
+    edited["spec"]["remote"] = {"connectionRef": {"name": "cloud2"}}
+    setup.kubectl.apply(edited)
+    setup.kubectl.wait_reason("replication", "moved", "RemoteConnectionNotFound")
+    stuck = eventually(
+        lambda: (r := setup.kubectl.get("replication", "moved")) and r["status"]["observedGeneration"] == 2 and r,
+        timeout=30,
+        what="the stuck edit observed",
+    )
+    assert (health.kstatus(stuck)["status"], health.argocd(stuck)["status"]) == ("Failed", "Degraded")
+
+    setup.kubectl.apply(
+        manifests.remote(
+            "cloud2",
+            setup.namespace,
+            instance="edge",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+            name=f"cloud2-{setup.unique}",
+        )
+    )
+    remote_id = setup.ready("remoteconnection", "cloud2")["status"]["id"]
+    moved = eventually(
+        lambda: (r := setup.kubectl.get("replication", "moved")) and r["status"].get("remoteID") == remote_id and r,
+        timeout=60,
+        what="the edit applied",
+    )
+    assert health.kstatus(moved)["status"] == "Current"
+    status, body = sandbox.edge.request("GET", f"/api/v2/replications/{moved['status']['id']}")
+    assert (status, body["remoteID"]) == (200, remote_id), body
+    reasons = eventually(
+        lambda: "Updated" in (r := [e["reason"] for e in setup.kubectl.events("moved")]) and r,
+        timeout=30,
+        what="the Updated Event",
+    )
+    assert "DriftCorrected" not in reasons, reasons
 
 
 def test_events_come_from_the_operator_and_its_pod(setup: Setup) -> None:

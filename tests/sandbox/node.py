@@ -245,6 +245,10 @@ def kubelet(workdir: Path, control_plane: kube.Kube, runtime: Containerd, *, log
         "volumePluginDir": str(workdir / "volume-plugins"),
         # A test machine's disk may be fuller than a production node's would be.
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+        # No image garbage collection (kind's setting): the node's images are imported,
+        # not pullable, and on a disk over 85% used (by statfs' free space: a thin
+        # volume reads so) the kubelet removed the pause image, and no Pod started after.
+        "imageGCHighThresholdPercent": 100,
         "serializeImagePulls": False,
         "shutdownGracePeriod": "0s",
     }

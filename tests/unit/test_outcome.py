@@ -11,7 +11,7 @@ from influxdb_operator.api import crds, v1alpha1
 from influxdb_operator.api.v1alpha1 import ConditionType
 from influxdb_operator.config import Settings
 from influxdb_operator.reconcile.conditions import Condition
-from influxdb_operator.reconcile.outcome import Blocked, Result, finish, ready
+from influxdb_operator.reconcile.outcome import Blocked, Result, applied_generation, finish, ready
 from influxdb_operator.reconcile.reasons import NEEDS_HUMAN, RETRIED, STARTING, Action, Reason
 from influxdb_operator.state.runtime import Runtime
 
@@ -212,14 +212,20 @@ def test_a_result_that_reports_its_own_stuck_ready_is_stalled_too() -> None:
     assert _types(moving)[ConditionType.STALLED] == ("False", "Available")
 
 
-def test_stuck_at_its_first_reconcile_the_generation_is_observed() -> None:
-    """kstatus checks observedGeneration before Stalled: a new object stuck for a
-    human's reason must read Failed, so its generation is recorded; one merely
-    waiting keeps the CRD's default 0 (InProgress), and a later generation stuck
-    is not marked observed (the driver reads an unapplied change from it)."""
+def test_a_stuck_generation_is_observed_but_not_applied() -> None:
+    """kstatus checks observedGeneration before Stalled: an object stuck for a
+    human's reason, new or edited, must read Failed, so its generation is recorded;
+    one merely waiting keeps what it had (InProgress). `applied_generation` still
+    says the stuck spec was not applied: the driver reads a change, not drift,
+    and an instance looks its org up again."""
     stuck = finish(STATUS, {"observedGeneration": 0}, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket b"), generation=1)
     assert stuck[0]["observedGeneration"] == 1
     waiting = finish(STATUS, {"observedGeneration": 0}, Blocked(Reason.INSTANCE_NOT_READY, "starting"), generation=1)
     assert "observedGeneration" not in waiting[0]
-    later = finish(STATUS, {"observedGeneration": 1}, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket c"), generation=2)
-    assert "observedGeneration" not in later[0]
+    applied = _apply({}, finish(STATUS, {}, Result(status=STATUS(), conditions=ready("ok")), generation=1)[0])
+    assert applied_generation(applied) == 1
+    later = _apply(applied, finish(STATUS, applied, Blocked(Reason.BUCKET_NOT_FOUND, "no bucket c"), generation=2)[0])
+    assert later["observedGeneration"] == 2
+    assert applied_generation(later) is None
+    fixed = _apply(later, finish(STATUS, later, Result(status=STATUS(), conditions=ready("ok")), generation=2)[0])
+    assert applied_generation(fixed) == 2

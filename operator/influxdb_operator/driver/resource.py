@@ -12,7 +12,7 @@ from ..api import v1alpha1
 from ..influx import errors
 from ..reconcile import conditions
 from ..reconcile.drift import Drift
-from ..reconcile.outcome import Blocked, Event, from_influx, ready
+from ..reconcile.outcome import Blocked, Event, applied_generation, from_influx, ready
 from ..reconcile.reasons import Action, Reason
 from ..state import clients
 from ..state.runtime import Runtime
@@ -77,7 +77,7 @@ async def _sync(
         recorded_id=rt.recorded_id(res.obj),
         create_pending=bool(status.get("createPending")),
         adopt_existing=res.spec.adopt_existing,
-        spec_changed=meta.get("generation") != status.get("observedGeneration"),
+        spec_changed=meta.get("generation") != applied_generation(status),
         takeover=bool(status.get("observing")),
     )
     return await external.sync(

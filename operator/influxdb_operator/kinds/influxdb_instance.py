@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..api import v1alpha1
 from ..influx import errors, versions
 from ..influx.client import InfluxClient
-from ..reconcile.outcome import Blocked, Result, from_influx, ready
+from ..reconcile.outcome import Blocked, Result, applied_generation, from_influx, ready
 from ..reconcile.reasons import Reason
 from ..state import clients
 from ..state.listing import Listing
@@ -46,7 +46,7 @@ async def sync(rt: Runtime, refs: Refs, obj: Obj) -> tuple[Result, Listing]:
     meta, status = obj["metadata"], obj["status"]
     inst = clients.instance(refs, meta["namespace"], meta["name"], need_org=False)
     client = await rt.clients.get(refs, inst)
-    resolved = status.get("orgID") if status.get("observedGeneration") == meta["generation"] else None
+    resolved = status.get("orgID") if applied_generation(status) == meta["generation"] else None
     try:
         health = await client.health()
         _check_version(inst, health.version)

@@ -99,11 +99,10 @@ def finish(
             events.append(Event("Warning", outcome.reason, outcome.message))
         stuck = outcome.reason in NEEDS_HUMAN
         updates += _stalled(old, outcome.reason, outcome.message, stuck=stuck)
-        if stuck and not old.get("observedGeneration") and generation is not None:
-            # Stuck at its first reconcile: this generation was looked at, so kstatus,
-            # which checks the generation before Stalled, reads Failed, not InProgress
-            # for the 0 the CRD defaults it to. A later generation stays unobserved until
-            # applied (the driver tells a change from drift by it).
+        if stuck and generation is not None:
+            # This generation was looked at and needs a human: kstatus, which checks the
+            # generation before Stalled, reads Failed (Flux stops waiting), not InProgress
+            # for ever. Observed is not applied: `applied_generation` tells them apart.
             new["observedGeneration"] = generation
     else:
         # A kind that reports its own Ready=False (a ReplicationSet) is stuck by the same rule.
@@ -127,6 +126,13 @@ def finish(
     # declare fails here, in tests, rather than being pruned by Kubernetes.
     new = model.model_validate(new).model_dump(by_alias=True, exclude_unset=True)
     return conditions.status_patch(old, new), events
+
+
+def applied_generation(status: Mapping[str, Any]) -> int | None:
+    """The generation InfluxDB was last made to match: the observed one, unless
+    the last reconcile ended stuck, which observes a generation without applying it."""
+    stalled = conditions.get(status.get("conditions") or [], v1alpha1.ConditionType.STALLED) or {}
+    return None if stalled.get("status") == "True" else status.get("observedGeneration")
 
 
 def _stalled(old: Mapping[str, Any], reason: Reason, message: str, *, stuck: bool) -> list[conditions.Condition]:
