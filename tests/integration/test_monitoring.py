@@ -30,6 +30,7 @@ ALERTS = (
     "ReplicationRemoteErrors",
     "ReplicationNotReady",
     "OperatorAbsent",
+    "OperatorNoLeader",
 )
 
 # Prometheus' own, for every target.
@@ -154,7 +155,7 @@ def test_every_alert_names_its_resource_and_its_runbook(alerts: dict[str, dict[s
     for name, alert in alerts.items():
         assert alert["labels"]["severity"] in ("critical", "warning"), name
         assert alert["annotations"]["summary"], name
-        if name != "OperatorAbsent":
+        if not name.startswith("Operator"):
             assert "{{ $labels.namespace }}/{{ $labels.name }}" in alert["annotations"]["description"], name
         url = alert["annotations"]["runbook_url"]
         assert url.endswith(f"docs/runbook.md#{name.lower()}"), name
