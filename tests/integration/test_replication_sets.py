@@ -13,7 +13,7 @@ import pytest
 import sandbox as sandbox_module
 from influxdb_operator.reconcile import fan_out
 from sandbox import influx
-from support import manifests
+from support import health, manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
 from support.operator_process import OperatorProcess
 from support.scenario import ScratchInfluxd, Setup
@@ -420,6 +420,45 @@ def test_a_child_the_api_server_refuses_is_reported_plainly(setup: Setup, sandbo
     assert f"create of a child Replication in {setup.namespace}: 422" in ready["message"]
     assert "remoteBucket.name" in ready["message"]  # the API server's own reason
     assert "header" not in ready["message"].lower()
+
+
+def test_a_set_whose_children_need_a_person_is_stuck_itself(setup: Setup, sandbox: sandbox_module.Sandbox) -> None:
+    """One object for a whole edge reads as its children do: children stuck on a
+    reason only a person can clear (their RemoteConnection does not exist yet)
+    make the set Stalled, naming one (Degraded in Argo CD, Failed in kstatus),
+    not Progressing for ever; created, the set is Ready."""
+    kubectl, u = setup.kubectl, setup.unique
+    buckets = [f"stuck-{u}-a", f"stuck-{u}-b"]
+    for bucket in buckets:
+        sandbox.edge.create_bucket(bucket)
+        sandbox.cloud.create_bucket(bucket)
+    spec = {
+        "instanceRef": {"name": "edge"},
+        "remote": {"connectionRef": {"name": "later"}},
+        "buckets": {"names": buckets},
+    }
+    kubectl.apply(replication_set("stuck", setup.namespace, **spec))
+    failing = kubectl.wait_reason("replicationset", "stuck", "ChildrenFailing", timeout=90)
+    assert failing["message"].startswith("2 of 2 children need a person ("), failing
+    assert "RemoteConnectionNotFound" in failing["message"], failing
+    stuck = kubectl.get("replicationset", "stuck") or {}
+    assert [p["reason"] for p in stuck["status"]["notReady"]] == ["RemoteConnectionNotFound"] * 2
+    assert condition(stuck, "Stalled")["status"] == "True"
+    assert (health.kstatus(stuck)["status"], health.argocd(stuck)["status"]) == ("Failed", "Degraded")
+
+    kubectl.apply(
+        manifests.remote(
+            "later",
+            setup.namespace,
+            instance="edge",
+            url=sandbox.cloud.url,
+            org_id=sandbox.cloud.orgID,
+            secret="cloud-token",
+            name=f"later-{u}",
+        )
+    )
+    ready = setup.ready("replicationset", "stuck", timeout=90)
+    assert (condition(ready, "Stalled")["status"], health.kstatus(ready)["status"]) == ("False", "Current")
 
 
 def test_a_child_name_held_by_another_replication_is_a_warning_once(

@@ -150,9 +150,16 @@ def test_summary_counts_ready_children_and_names_the_others() -> None:
     ok = fan_out.Child("a", "edge", fan_out.child_spec(s, "edge", "a"), ready=("True", "Available", ""))
     bad = fan_out.Child("b", "edge", fan_out.child_spec(s, "edge", "b"), ready=("False", "BucketNotFound", "gone"))
     new = fan_out.Child("c", "edge", fan_out.child_spec(s, "edge", "c"))
-    ready, problems = fan_out.summary([new, bad, ok])
-    assert ready == 1
-    assert [(p.name, p.reason) for p in problems] == [("b", "BucketNotFound"), ("c", "Pending")]
+    waiting = fan_out.Child("0", "edge", fan_out.child_spec(s, "edge", "0"), ready=("False", "InstanceNotReady", ""))
+    ready, stuck, problems = fan_out.summary([new, waiting, bad, ok])
+    assert (ready, stuck) == (1, 1)
+    # The stuck first: what the set's message names, and what a 20-long list keeps.
+    assert [(p.name, p.reason) for p in problems] == [
+        ("b", "BucketNotFound"),
+        ("0", "InstanceNotReady"),
+        ("c", "Pending"),
+    ]
+    assert fan_out.summary([new, waiting, bad, ok], limit=1).problems == problems[:1]
 
 
 def test_switching_to_a_selector_that_picks_the_same_instance_keeps_every_child() -> None:

@@ -12,9 +12,10 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..api import v1alpha1
+from .reasons import NEEDS_HUMAN
 
 # A child's name: at most a DNS label, whatever the set, instance and bucket
 # names (a bucket name may hold anything but a leading underscore).
@@ -175,13 +176,20 @@ def longer(remote: int, local: int) -> bool:
     return remote == 0 or (local != 0 and remote >= local)
 
 
-def summary(children: Iterable[Child], limit: int = 20) -> tuple[int, list[v1alpha1.ChildProblem]]:
-    """How many children are Ready, and the first `limit` (by name) that are not."""
+class Summary(NamedTuple):
+    ready: int
+    stuck: int  # not Ready for a reason only a person can clear (NEEDS_HUMAN)
+    problems: list[v1alpha1.ChildProblem]  # the first `limit` not Ready: the stuck first, then by name
+
+
+def summary(children: Iterable[Child], limit: int = 20) -> Summary:
+    """How many children are Ready, how many are stuck, and the first of those that are not Ready."""
     ready, problems = 0, []
-    for child in sorted(children, key=lambda c: c.name):
+    for child in children:
         if child.ready is not None and child.ready[0] == "True":
             ready += 1
         else:
             reason, message = (child.ready[1], child.ready[2]) if child.ready else ("Pending", "")
             problems.append(v1alpha1.ChildProblem(name=child.name, reason=reason, message=message))
-    return ready, problems[:limit]
+    problems.sort(key=lambda p: (p.reason not in NEEDS_HUMAN, p.name))
+    return Summary(ready, sum(p.reason in NEEDS_HUMAN for p in problems), problems[:limit])

@@ -67,6 +67,7 @@ class Reason(StrEnum):
     REMOTE_VALIDATION_FAILED = "RemoteValidationFailed"
     # ReplicationSet
     CHILDREN_NOT_READY = "ChildrenNotReady"
+    CHILDREN_FAILING = "ChildrenFailing"
     BUCKETS_NOT_LISTED = "BucketsNotListed"
     INVALID_PATTERN = "InvalidPattern"
     CHILD_NAME_TAKEN = "ChildNameTaken"
@@ -157,6 +158,8 @@ MEANINGS: dict[Reason | Action, str] = {
     "create with `validateBeforeCreate`: nothing was created)",
     Reason.CHILDREN_NOT_READY: "ReplicationSet: some child Replications are not Ready; `status.notReady` says "
     "which and why (no Event: each child has its own)",
+    Reason.CHILDREN_FAILING: "ReplicationSet: a child Replication is stuck on a reason that needs a person (its own "
+    "Ready says which); `status.notReady` lists such children first (no Event: each child has its own)",
     Reason.BUCKETS_NOT_LISTED: "ReplicationSet: a selected instance's buckets have not been listed yet (its "
     "refresh lists them; no Event)",
     Reason.INVALID_PATTERN: "ReplicationSet: `buckets.pattern` is not a regular expression Python reads",
@@ -227,6 +230,7 @@ NEEDS_HUMAN = frozenset(
         Reason.REPLICATION_LOOP,
         Reason.INVALID_PATTERN,
         Reason.CHILD_NAME_TAKEN,
+        Reason.CHILDREN_FAILING,
     }
 )
 
