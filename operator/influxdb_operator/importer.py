@@ -89,7 +89,8 @@ async def _import(args: argparse.Namespace, token: SecretStr) -> str:
         found = await _collect(client, org_id)
         version = (await client.health()).version
     docs = manifests(found, instance=args.instance, namespace=args.namespace, manage=args.manage)
-    return _header(docs, _never_purged(found, version)) + yaml.safe_dump_all(docs, sort_keys=False)
+    warnings = _never_purged(found, version) + out_of_bounds(found)
+    return _header(docs, warnings) + yaml.safe_dump_all(docs, sort_keys=False)
 
 
 def _never_purged(found: Found, version: str | None) -> str:
@@ -105,6 +106,20 @@ def _never_purged(found: Found, version: str | None) -> str:
         f"# influxd {version} never purges the queue of a replication whose maxAgeSeconds is 0; in these\n"
         "# manifests 0 means a week (as from influxd 2.9), so Observe reports it as drift and Manage sets\n"
         f"# a week: {', '.join(json.dumps(n, ensure_ascii=False) for n in names)}\n"
+    )
+
+
+def out_of_bounds(found: Found) -> str:
+    """A warning for replications whose `maxAgeSeconds` the CRD refuses (influxd
+    before 2.9 takes any): written as InfluxDB holds them, so the API server
+    refuses those manifests, naming the field, until a value in bounds is chosen."""
+    low, high = v1alpha1.MIN_MAX_AGE_SECONDS, v1alpha1.MAX_MAX_AGE_SECONDS
+    names = sorted(r.name for r in found.replications if 0 < r.maxAgeSeconds < low or r.maxAgeSeconds > high)
+    if not names:
+        return ""
+    return (
+        f"# maxAgeSeconds out of the CRD's bounds (0, or {low} to {high}): the API server refuses these\n"
+        f"# until you choose a value in bounds: {', '.join(json.dumps(n, ensure_ascii=False) for n in names)}\n"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from influxdb_operator.importer import Found, k8s_name, manifests
+from influxdb_operator.importer import Found, k8s_name, manifests, out_of_bounds
 from influxdb_operator.influx import models
 
 
@@ -42,3 +42,17 @@ def test_manage_adopts_by_name_instead() -> None:
         assert doc["spec"]["adoptExisting"] is True
         assert "id" not in doc["spec"]
         assert doc["metadata"]["namespace"] == "fleet"
+
+
+def test_a_max_age_the_crd_refuses_is_kept_and_named() -> None:
+    """influxd 2.7 and 2.8 hold any maxAgeSeconds; the manifest keeps InfluxDB's
+    value (nothing changes silently) and the output names the streams to fix."""
+    held = [_replication(name=n, maxAgeSeconds=age) for n, age in (("ok", 0), ("short", 30), ("long", 10**8))]
+    found = Found(remotes=[], replications=[*held, _replication(name="fine", maxAgeSeconds=60)], buckets={})
+    docs = manifests(found, instance="e", namespace=None, manage=False)
+    ages = {d["spec"]["name"]: d["spec"]["maxAgeSeconds"] for d in docs}
+    assert ages == {"ok": 0, "short": 30, "long": 10**8, "fine": 60}
+    warning = out_of_bounds(found)
+    assert warning.startswith("# maxAgeSeconds out of the CRD's bounds (0, or 60 to 5184000)")
+    assert warning.endswith(': "long", "short"\n')
+    assert out_of_bounds(Found(remotes=[], replications=held[:1], buckets={})) == ""
