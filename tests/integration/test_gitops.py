@@ -20,10 +20,10 @@ import sandbox as sandbox_module
 from influxdb_operator.api import crds, v1alpha1
 from influxdb_operator.handlers.lifecycle import EVENT_COMPONENT
 from sandbox import binaries
-from support import health, manifests
+from support import health
 from support.chart import RELEASE_NAMESPACE, render
 from support.kubectl import Kubectl, eventually
-from support.scenario import Setup
+from support.scenario import Setup, cloud_remote
 
 PAGE = health.ROOT / "docs" / "gitops.md"
 
@@ -81,17 +81,7 @@ def test_an_edit_that_needs_a_person_reads_failed_and_its_fix_applies_it(
     )
     assert (health.kstatus(stuck)["status"], health.argocd(stuck)["status"]) == ("Failed", "Degraded")
 
-    setup.kubectl.apply(
-        manifests.remote(
-            "cloud2",
-            setup.namespace,
-            instance="edge",
-            url=sandbox.cloud.url,
-            org_id=sandbox.cloud.orgID,
-            secret="cloud-token",
-            name=f"cloud2-{setup.unique}",
-        )
-    )
+    setup.kubectl.apply(cloud_remote(sandbox.cloud, setup.namespace, "cloud2", setup.unique))
     remote_id = setup.ready("remoteconnection", "cloud2")["status"]["id"]
     moved = eventually(
         lambda: (r := setup.kubectl.get("replication", "moved")) and r["status"].get("remoteID") == remote_id and r,

@@ -16,7 +16,7 @@ from sandbox import influx
 from support import health, manifests
 from support.kubectl import Kubectl, KubectlError, condition, eventually
 from support.operator_process import OperatorProcess
-from support.scenario import ScratchInfluxd, Setup
+from support.scenario import ScratchInfluxd, Setup, cloud_remote
 
 SET_LABEL = "influxdb.replication.dev/replication-set"
 
@@ -446,17 +446,7 @@ def test_a_set_whose_children_need_a_person_is_stuck_itself(setup: Setup, sandbo
     assert condition(stuck, "Stalled")["status"] == "True"
     assert (health.kstatus(stuck)["status"], health.argocd(stuck)["status"]) == ("Failed", "Degraded")
 
-    kubectl.apply(
-        manifests.remote(
-            "later",
-            setup.namespace,
-            instance="edge",
-            url=sandbox.cloud.url,
-            org_id=sandbox.cloud.orgID,
-            secret="cloud-token",
-            name=f"later-{u}",
-        )
-    )
+    kubectl.apply(cloud_remote(sandbox.cloud, setup.namespace, "later", u))
     ready = setup.ready("replicationset", "stuck", timeout=90)
     assert (condition(ready, "Stalled")["status"], health.kstatus(ready)["status"]) == ("False", "Current")
 

@@ -9,7 +9,7 @@ import sandbox as sandbox_module
 from influxdb_operator.influx import versions
 from support import manifests
 from support.kubectl import eventually
-from support.scenario import Setup
+from support.scenario import Setup, cloud_remote
 
 
 def _influx(sandbox: sandbox_module.Sandbox, path: str) -> dict[str, Any]:
@@ -26,17 +26,7 @@ def test_every_mutable_replication_field_is_applied(setup: Setup, sandbox: sandb
     # A second remote and a second cloud bucket to switch to.
     other_bucket = f"other-{setup.unique}"
     other_bucket_id = sandbox.cloud.create_bucket(other_bucket)
-    setup.kubectl.apply(
-        manifests.remote(
-            "cloud2",
-            setup.namespace,
-            instance="edge",
-            url=sandbox.cloud.url,
-            org_id=sandbox.cloud.orgID,
-            secret="cloud-token",
-            name=f"cloud2-{setup.unique}",
-        )
-    )
+    setup.kubectl.apply(cloud_remote(sandbox.cloud, setup.namespace, "cloud2", setup.unique))
     other_remote_id = setup.ready("remoteconnection", "cloud2")["status"]["id"]
 
     changed = setup.replication(

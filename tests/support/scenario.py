@@ -25,15 +25,21 @@ def apply_edge_and_cloud(
         manifests.secret("edge-token", namespace, edge.token),
         manifests.secret("cloud-token", namespace, cloud.token),
         manifests.instance("edge", namespace, url=edge_url, org=edge.org, secret="edge-token"),
-        manifests.remote(
-            "cloud",
-            namespace,
-            instance="edge",
-            url=cloud.url,
-            org_id=cloud.orgID,
-            secret="cloud-token",
-            name=f"cloud-{unique}",
-        ),
+        cloud_remote(cloud, namespace, "cloud", unique),
+    )
+
+
+def cloud_remote(cloud: influx.Influx, namespace: str, name: str, unique: str) -> dict[str, Any]:
+    """A RemoteConnection `name` from the InfluxDBInstance "edge" to `cloud`, with
+    the "cloud-token" Secret (InfluxDB name <name>-<unique>)."""
+    return manifests.remote(
+        name,
+        namespace,
+        instance="edge",
+        url=cloud.url,
+        org_id=cloud.orgID,
+        secret="cloud-token",
+        name=f"{name}-{unique}",
     )
 
 
