@@ -151,13 +151,13 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
     gone = set() if paused else set(todo.remove)  # paused: nothing removed, so all still counted
     kept = [c for c in children if c.name not in gone and not c.deleting]
     kept += [sets.Child(name, s["instanceRef"]["name"], s) for name, s in todo.create.items() if name not in taken]
-    ready, stuck, problems = sets.summary(kept)
-    problems += [
+    counted = sets.summary(kept)
+    problems = counted.problems + [
         v1alpha1.ChildProblem(name=name, reason=Reason.CHILD_NAME_TAKEN, message="a Replication not of this set")
         for name in taken
     ]
-    status = v1alpha1.ReplicationSetStatus(matched=todo.matched, ready=ready, not_ready=problems[:20])
-    conds = _conditions(todo, ready, (stuck, problems[0] if stuck else None), taken, buckets, paused)
+    status = v1alpha1.ReplicationSetStatus(matched=todo.matched, ready=counted.ready, not_ready=problems[:20])
+    conds = _conditions(todo, counted, taken, buckets, paused)
     before = conditions.get(obj["status"].get("conditions") or [], v1alpha1.ConditionType.READY) or {}
     ready_now, said = conds[0], (before.get("reason"), before.get("message"))
     if ready_now.reason is Reason.CHILD_NAME_TAKEN and said != (ready_now.reason, ready_now.message):
@@ -166,12 +166,7 @@ async def sync(rt: Runtime, refs: Refs, deps: Dependents, obj: Obj) -> Result:
 
 
 def _conditions(
-    todo: sets.Plan,
-    ready: int,
-    stuck: tuple[int, v1alpha1.ChildProblem | None],
-    taken: list[str],
-    buckets: Mapping[str, object],
-    paused: bool,
+    todo: sets.Plan, counted: sets.Summary, taken: list[str], buckets: Mapping[str, object], paused: bool
 ) -> list[conditions.Condition]:
     ready_type, synced_type = v1alpha1.ConditionType.READY, v1alpha1.ConditionType.SYNCED
     synced = (
@@ -185,12 +180,16 @@ def _conditions(
         state = ("False", Reason.BUCKETS_NOT_LISTED, f"waiting for the bucket listing of {', '.join(unlisted)}")
     elif taken:
         state = ("False", Reason.CHILD_NAME_TAKEN, f"Replications not of this set hold the names {', '.join(taken)}")
-    elif stuck[1] is not None:
+    elif counted.stuck:
         # The set itself is stuck while any child is (Stalled: Degraded in Argo CD, Failed in kstatus).
-        first = f"{stuck[1].name}: {stuck[1].reason}"
-        state = ("False", Reason.CHILDREN_FAILING, f"{stuck[0]} of {todo.matched} children need a person ({first})")
-    elif ready < todo.matched:
-        state = ("False", Reason.CHILDREN_NOT_READY, f"{ready} of {todo.matched} children Ready")
+        first = f"{counted.problems[0].name}: {counted.problems[0].reason}"
+        state = (
+            "False",
+            Reason.CHILDREN_FAILING,
+            f"{counted.stuck} of {todo.matched} children need a person ({first})",
+        )
+    elif counted.ready < todo.matched:
+        state = ("False", Reason.CHILDREN_NOT_READY, f"{counted.ready} of {todo.matched} children Ready")
     else:
         state = ("True", Reason.AVAILABLE, f"{todo.matched} buckets matched, every child Ready")
     return [conditions.Condition(ready_type, *state), synced]
