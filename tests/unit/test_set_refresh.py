@@ -58,3 +58,29 @@ async def test_the_newest_snapshot_is_the_one_reconciled() -> None:
     await replication_set.settle_latest(rt, refs, deps, _set(1, 1))
     assert [c["reason"] for c in written[0]["conditions"] if c["type"] == "Ready"] == ["InstanceNotFound"]
     assert newest["status"]["conditions"], "the newest snapshot took the status written"
+
+
+def test_an_instance_refresh_finds_the_sets_that_select_it_by_name_or_label() -> None:
+    """`selecting` asks each set of the namespace about the one instance (its
+    name, or its labels), not for every instance it selects."""
+
+    def instance(name: str, labels: dict[str, str], namespace: str = "ns") -> Obj:
+        return {"metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}", "labels": labels}}
+
+    def a_set(name: str, **select: Any) -> Obj:
+        spec = {"remote": {"connectionRef": {"name": "cloud"}}, **select}
+        return {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"}, "spec": spec, "status": {}}
+
+    edges = {("ns", n): [instance(n, {"site": s})] for n, s in (("edge-1", "a"), ("edge-2", "b"))}
+    refs = Refs({**edges, ("other", "edge-1"): [instance("edge-1", {"site": "a"}, "other")]}, {}, {}, {})
+    by_ref, by_label = (
+        a_set("one", instanceRef={"name": "edge-2"}),
+        a_set("fleet", instanceSelector={"matchLabels": {"site": "a"}}),
+    )
+    deps = Dependents({}, {}, {("ns", ""): [by_ref, by_label]}, {})
+
+    def names(key: tuple[str, str]) -> list[str]:
+        return [o["metadata"]["name"] for o in replication_set.selecting(refs, deps, key)]
+
+    assert (names(("ns", "edge-1")), names(("ns", "edge-2")), names(("ns", "edge-3"))) == (["fleet"], ["one"], [])
+    assert replication_set.instances(refs, by_label) == ["edge-1"]  # not the other namespace's

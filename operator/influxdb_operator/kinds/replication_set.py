@@ -37,16 +37,20 @@ def instances(refs: Refs, obj: Obj) -> list[str]:
     spec, namespace = _spec(obj), obj["metadata"]["namespace"]
     if spec.instance_ref is not None:
         return [spec.instance_ref.name]
+    return sorted(name for (space, name) in refs.instances if space == namespace and selects(refs, obj, name))
+
+
+def selects(refs: Refs, obj: Obj, instance: str) -> bool:
+    """Whether the set selects the instance of that name in its namespace: one
+    name or label match, where `instances` looks at every instance."""
+    spec = _spec(obj)
+    if spec.instance_ref is not None:
+        return spec.instance_ref.name == instance
     selector = spec.instance_selector or v1alpha1.LabelSelector()
-    return sorted(
-        name
-        for (space, name), objs in refs.instances.items()
-        if space == namespace
-        and any(
-            not o["metadata"].get("deletionTimestamp")
-            and sets.selects_instance(selector, o["metadata"].get("labels") or {})
-            for o in objs
-        )
+    return any(
+        not o["metadata"].get("deletionTimestamp")
+        and sets.selects_instance(selector, o["metadata"].get("labels") or {})
+        for o in every(refs.instances, (obj["metadata"]["namespace"], instance))
     )
 
 
@@ -89,16 +93,16 @@ def selecting(refs: Refs, deps: Dependents, key: Key) -> list[Obj]:
     """The sets of `key`'s namespace that select the instance `key` (a set
     whose spec does not parse selects none: its handler reports it)."""
 
-    def selects(obj: Obj) -> bool:
+    def selected(obj: Obj) -> bool:
         try:
-            return key[1] in instances(refs, obj)
+            return selects(refs, obj, key[1])
         except pydantic.ValidationError:
             return False
 
     return [
         o
         for o in every(deps.sets_by_namespace, (key[0], ""))
-        if not o["metadata"].get("deletionTimestamp") and selects(o)
+        if not o["metadata"].get("deletionTimestamp") and selected(o)
     ]
 
 
