@@ -43,6 +43,17 @@ def _call(method: str, url: str, body: bytes | None = None, *, token: str | None
         return int(error.code), bytes(error.read())
 
 
+def _started(method: str, url: str, body: bytes | None = None, *, timeout: float = 60) -> tuple[int, bytes]:
+    """The call's answer once influxd is no longer starting: 2.10 answers
+    onboarding 503 {"status": "starting"} for a while after /health passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, answer = _call(method, url, body)
+        if status != 503 or b'"starting"' not in answer or time.monotonic() > deadline:
+            return status, answer
+        time.sleep(0.2)
+
+
 def serve() -> int:
     """Run influxd in the foreground, onboard it on first start, pass SIGTERM on."""
     influxd = subprocess.Popen(
@@ -71,7 +82,11 @@ def serve() -> int:
         if influxd.poll() is not None:
             return influxd.returncode
         time.sleep(0.2)
-    status, body = _call("GET", f"{LOCAL}/api/v2/setup")
+    status, body = _started("GET", f"{LOCAL}/api/v2/setup")
+    if status != 200:
+        print(f"onboarding failed: {status} {body.decode(errors='replace')}", file=sys.stderr)
+        influxd.terminate()
+        return 1
     if json.loads(body).get("allowed"):
         setup = {
             "username": os.environ.get("INFLUXDB_USERNAME", "admin"),
@@ -80,7 +95,7 @@ def serve() -> int:
             "bucket": os.environ["INFLUXDB_BUCKET"],
             "token": os.environ["INFLUXDB_TOKEN"],
         }
-        status, body = _call("POST", f"{LOCAL}/api/v2/setup", json.dumps(setup).encode())
+        status, body = _started("POST", f"{LOCAL}/api/v2/setup", json.dumps(setup).encode())
         if status != 201:
             print(f"onboarding failed: {status} {body.decode(errors='replace')}", file=sys.stderr)
             influxd.terminate()
