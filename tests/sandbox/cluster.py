@@ -57,7 +57,7 @@ def missing_prerequisites() -> str | None:
     if missing := node.missing_host_commands():
         return (
             f"missing {', '.join(missing)}: "
-            "apt-get install containerd runc containernetworking-plugins iptables iproute2"
+            "apt-get install containerd runc containernetworking-plugins iptables iproute2 ipset"
         )
     return None
 

@@ -38,6 +38,8 @@ HOST_COMMANDS = (
     "ip6tables-save",
     "ip",
     "umount",
+    # kube-proxy 1.32's --cleanup destroys its IPVS sets with it and fails without it (1.37's does not).
+    "ipset",
 )
 NODE_TOOLS = ("kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns", "pause")
 KUBEPODS = "kubepods"  # the kubelet's cgroup (cgroupfs driver, cgroupRoot /)
@@ -100,7 +102,7 @@ class Containerd:
 
 
 def missing_host_commands() -> list[str]:
-    """The host's own parts (Debian: containerd, runc, containernetworking-plugins, iptables, iproute2)."""
+    """The host's own parts (Debian: containerd, runc, containernetworking-plugins, iptables, iproute2, ipset)."""
     files = (RUNC, f"{CNI_BIN_DIR}/bridge", f"{CNI_BIN_DIR}/host-local", f"{CNI_BIN_DIR}/loopback")
     return [c for c in HOST_COMMANDS if shutil.which(c) is None] + [f for f in files if not Path(f).exists()]
 
