@@ -148,7 +148,10 @@ def _node_possible() -> None:
     if reason := local_cluster.missing_prerequisites():
         missing(reason)
     if local_cluster.STATE.exists():
-        pytest.fail(f"a local cluster is running already ({local_cluster.STATE}); this module must run first")
+        pytest.fail(
+            f"a local cluster is running already ({local_cluster.STATE}); this module must run first"
+            " (if none runs, an earlier one did not clean up: `make cluster` cleans up before it starts)"
+        )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
