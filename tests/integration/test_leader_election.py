@@ -178,7 +178,8 @@ def test_one_leads_and_the_other_takes_over_a_killed_leader_mid_burst(
         candidate.start()
     first = election.leader()
     standby = next(name for name in election.candidates if name != first)
-    assert election.leading(standby) == 0
+    # The standby may not serve /metrics yet (None) when the leader already does; once it does, it reads 0.
+    eventually(lambda: election.leading(standby) == 0, timeout=20, interval=0.2, what="the standby's leader gauge at 0")
     assert election.candidates[first].metric("influxdb_operator_leader_changes_total") == 1
     # Started together, both may have tried to create the Lease: the loser's create is refused (409).
     standby_writes = election.writes(standby)
