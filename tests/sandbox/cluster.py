@@ -55,10 +55,7 @@ def missing_prerequisites() -> str | None:
     if not Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
         return "bridged pod traffic cannot reach iptables (Services): `modprobe br_netfilter`"
     if missing := node.missing_host_commands():
-        return (
-            f"missing {', '.join(missing)}: "
-            "apt-get install containerd runc containernetworking-plugins iptables iproute2 ipset"
-        )
+        return f"missing {', '.join(missing)}: apt-get install {' '.join(node.HOST_PACKAGES)}"
     return None
 
 

@@ -41,6 +41,8 @@ HOST_COMMANDS = (
     # kube-proxy 1.32's --cleanup destroys its IPVS sets with it and fails without it (1.37's does not).
     "ipset",
 )
+# The Debian packages that hold HOST_COMMANDS, RUNC and the CNI plugins.
+HOST_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "iptables", "iproute2", "ipset")
 NODE_TOOLS = ("kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy", "coredns", "pause")
 KUBEPODS = "kubepods"  # the kubelet's cgroup (cgroupfs driver, cgroupRoot /)
 CONTAINER_LOG_LINKS = Path("/var/log/containers")  # the kubelet's fixed directory of log symlinks
@@ -102,7 +104,7 @@ class Containerd:
 
 
 def missing_host_commands() -> list[str]:
-    """The host's own parts (Debian: containerd, runc, containernetworking-plugins, iptables, iproute2, ipset)."""
+    """The host's own parts (Debian's HOST_PACKAGES) that are not here."""
     files = (RUNC, f"{CNI_BIN_DIR}/bridge", f"{CNI_BIN_DIR}/host-local", f"{CNI_BIN_DIR}/loopback")
     return [c for c in HOST_COMMANDS if shutil.which(c) is None] + [f for f in files if not Path(f).exists()]
 
